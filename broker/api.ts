@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { MAX_LIMIT, type Ledger, type LedgerEntry } from './ledger.ts'
+import type { Principal, UserStore } from './users.ts'
+import { canSubscribe } from './acl.ts'
+import { topicMatches } from '#contract'
+
+const FactsQuery = z.strictObject({
+  after: z.coerce.number().int().nonnegative().default(0).describe('Entries with an offset greater than this'),
+  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100).describe('At most this many'),
+  topic: z.string().min(1).optional().describe('MQTT topic filter, wildcards allowed'),
+  follow: z.enum(['true', 'false', '1', '0']).optional().describe('Keep the response open and stream new facts as NDJSON')
+})
+
+/** HTTP Basic auth against the users file; the same identities and ACL as MQTT. */
+async function principalOf (users: UserStore, req: FastifyRequest): Promise<Principal | null> {
+  const h = req.headers.authorization
+  if (!h?.startsWith('Basic ')) return null
+  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8')
+  const i = decoded.indexOf(':')
+  if (i < 0) return null
+  return users.authenticate(decoded.slice(0, i), decoded.slice(i + 1))
+}
+
+function deny (reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
+  if (status === 401) reply.header('www-authenticate', 'Basic realm="homefacts"')
+  return reply.code(status).send({ error: status === 401 ? 'unauthorized' : 'forbidden', message })
+}
+
+/**
+ * `GET /api/facts?after=&limit=&topic=`: replays the ledger in offset order.
+ * With `follow=true` the answer is NDJSON: the backlog, then each new fact as it is accepted.
+ */
+export function registerLedgerApi (app: FastifyInstance, deps: { ledger: Ledger, users: UserStore }): void {
+  app.get('/api/facts', async (req, reply) => {
+    const who = await principalOf(deps.users, req)
+    if (!who) return deny(reply, 401, 'HTTP Basic credentials of a homefacts user are required')
+    const q = FactsQuery.safeParse(req.query)
+    if (!q.success) {
+      return reply.code(400).send({ error: 'bad-request', issues: q.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) })
+    }
+    const filter = q.data.topic ?? '#'
+    if (!canSubscribe(who, '', filter)) return deny(reply, 403, `${who.username} may not read "${filter}"`)
+    const query = { after: q.data.after, limit: q.data.limit, ...(q.data.topic ? { topic: q.data.topic } : {}) }
+    if (q.data.follow !== 'true' && q.data.follow !== '1') {
+      const facts = deps.ledger.read(query)
+      return { facts, next: facts.at(-1)?.offset ?? q.data.after }
+    }
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+    const line = (e: LedgerEntry): boolean => res.write(JSON.stringify(e) + '\n')
+    // Backlog and live tail meet without a gap: appends run on the event loop, never
+    // between this synchronous read and the listener being attached.
+    let last = q.data.after
+    for (;;) {
+      const page = deps.ledger.read({ ...query, after: last, limit: MAX_LIMIT })
+      for (const e of page) line(e)
+      if (page.length < MAX_LIMIT) break
+      last = page.at(-1)!.offset
+    }
+    const onAppend = (e: LedgerEntry): void => {
+      if (q.data.topic === undefined || topicMatches(q.data.topic, e.topic)) line(e)
+    }
+    deps.ledger.on('append', onAppend)
+    req.raw.on('close', () => deps.ledger.off('append', onAppend))
+  })
+}

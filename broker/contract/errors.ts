@@ -1,0 +1,64 @@
+/**
+ * Every coded error homefacts raises. Tests assert `.code`, never the message text.
+ * (One file, in the style of Fastify's `FST_ERR_*`.)
+ */
+export const Codes = {
+  /** The topic does not match any shape in the topic table. */
+  TOPIC_SHAPE: 'HF_TOPIC_SHAPE',
+  /** A fact payload is not JSON. */
+  NOT_JSON: 'HF_NOT_JSON',
+  /** The CloudEvents envelope is invalid. */
+  ENVELOPE: 'HF_ENVELOPE',
+  /** The fact `type` is not in the registry. */
+  UNKNOWN_TYPE: 'HF_UNKNOWN_TYPE',
+  /** The fact `data` does not match the schema of its `type`. */
+  DATA: 'HF_DATA',
+  /** The envelope `subject` is not the thing the topic names. */
+  SUBJECT_MISMATCH: 'HF_SUBJECT_MISMATCH',
+  /** The fact name in the topic is not the name the `type` ends with. */
+  TYPE_MISMATCH: 'HF_TYPE_MISMATCH',
+  /** A fact was published retained, or a state was published without retain. */
+  RETAIN: 'HF_RETAIN',
+  /** A state, claim, availability, presence or profile payload is invalid. */
+  PAYLOAD: 'HF_PAYLOAD',
+  /** The ACL does not allow this client to publish on the topic. */
+  NOT_AUTHORIZED: 'HF_NOT_AUTHORIZED',
+  /** The ledger could not store an accepted fact. */
+  LEDGER: 'HF_LEDGER',
+  /** A config file, variable or flag has a bad value. */
+  CONFIG: 'HF_CONFIG',
+  /** A listener's port is already taken. */
+  PORT_IN_USE: 'HF_PORT_IN_USE',
+  /** The users file is unreadable or malformed. */
+  USERS_FILE: 'HF_USERS_FILE',
+  /** A user name is unknown, or already taken. */
+  USER: 'HF_USER',
+  /** Wrong user name or password. */
+  BAD_CREDENTIALS: 'HF_BAD_CREDENTIALS'
+} as const
+
+export type Code = (typeof Codes)[keyof typeof Codes]
+
+/** A problem found in one field of a payload, as a path and a message. */
+export interface Issue {
+  path: string
+  message: string
+}
+
+/** An error with a stable code and, where a payload was checked, the failing fields. */
+export class HomefactsError extends Error {
+  readonly code: Code
+  readonly issues: readonly Issue[]
+
+  constructor (code: Code, message: string, issues: readonly Issue[] = []) {
+    super(message)
+    this.name = 'HomefactsError'
+    this.code = code
+    this.issues = issues
+  }
+}
+
+/** Turns zod issues into plain `{path, message}` pairs that survive JSON. */
+export function toIssues (issues: readonly { path: readonly PropertyKey[], message: string }[]): Issue[] {
+  return issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+}

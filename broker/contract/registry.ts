@@ -1,0 +1,37 @@
+import type { z } from 'zod'
+import * as CupEmpty from './facts/cup.empty.ts'
+import * as CupFilled from './facts/cup.filled.ts'
+
+/** One entry per fact type: its data schema and, for thing facts, the state value it sets. */
+export interface FactDefinition<S extends z.ZodType = z.ZodType> {
+  readonly TYPE: string
+  readonly Schema: S
+  readonly STATE?: string
+}
+
+/**
+ * Every fact type the contract knows. A new type is one file in `facts/` plus one line here.
+ */
+export const registry = {
+  [CupEmpty.TYPE]: CupEmpty,
+  [CupFilled.TYPE]: CupFilled
+} as const satisfies Record<string, FactDefinition>
+
+export type FactType = keyof typeof registry
+/** Fact type → its `data` type, inferred from the schemas. */
+export type FactMap = { [K in FactType]: z.infer<(typeof registry)[K]['Schema']> }
+
+export function isFactType (type: string): type is FactType {
+  return Object.hasOwn(registry, type)
+}
+
+/** The state value a fact type sets on its thing, if it sets one. */
+export function stateOf (type: FactType): string | undefined {
+  const def: FactDefinition = registry[type]
+  return def.STATE
+}
+
+/** The fact name a type is published under: the last part of the dotted type. */
+export function factName (type: string): string {
+  return type.slice(type.lastIndexOf('.') + 1)
+}

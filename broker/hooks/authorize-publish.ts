@@ -1,0 +1,65 @@
+import type { Logger } from 'pino'
+import { checkPublish, isContractTopic, Codes, HomefactsError } from '#contract'
+import { canPublish } from '../acl.ts'
+import { deadLetter, type Refusal } from '../deadletter.ts'
+import type { Ledger } from '../ledger.ts'
+import type { AuthorizePublishHandler, Principals } from '../principals.ts'
+
+export interface AuthorizePublishDeps {
+  principals: Principals
+  ledger: Ledger
+  log: Logger
+  /** Counts for `$SYS` stats. */
+  counters: { accepted: number, deadlettered: number }
+}
+
+/**
+ * ACL, contract check and ledger append, all before the acknowledgement: in aedes 2 a QoS 1
+ * PUBACK is written before `broker.publish` runs, so this hook is the last place to refuse.
+ *
+ * A refused publish is rewritten to `homefacts/deadletter/<clientId>` with the reason and the
+ * original payload, and accepted: it is never delivered on its own topic, nothing is lost, and
+ * the client stays connected whatever its protocol version ([MQTT-3.3.5-2] lets the server
+ * acknowledge a publish it does not forward).
+ */
+export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
+  return (client, packet, callback) => {
+    // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
+    if (!client) return callback(null)
+    const who = deps.principals.get(client)
+    const refuse = (reason: Refusal): void => {
+      deps.counters.deadlettered++
+      deps.log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason }, 'publish refused, sent to the dead-letter topic')
+      const letter = deadLetter(client.id, packet, reason)
+      packet.topic = letter.topic
+      packet.payload = letter.payload
+      packet.retain = false
+      callback(null)
+    }
+    if (!who || !canPublish(who, packet.topic)) {
+      return refuse({ code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] })
+    }
+    if (!isContractTopic(packet.topic)) return callback(null)
+    let checked
+    try {
+      checked = checkPublish(packet)
+    } catch (err) {
+      if (!(err instanceof HomefactsError)) throw err
+      return refuse({ code: err.code, message: err.message, issues: err.issues })
+    }
+    if (checked.kind === 'claim' && checked.claim && who.role === 'member' && checked.claim.by !== who.member) {
+      return refuse({ code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] })
+    }
+    if (checked.kind === 'fact') {
+      try {
+        deps.ledger.append(packet.topic, checked.fact, packet.payload.toString(), client.id)
+      } catch (err) {
+        // Not acknowledged, so the client keeps the fact and sends it again.
+        deps.log.error({ err, clientId: client.id, topic: packet.topic }, 'ledger append failed; publish not acknowledged')
+        return callback(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
+      }
+      deps.counters.accepted++
+    }
+    callback(null)
+  }
+}

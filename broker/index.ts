@@ -1,0 +1,132 @@
+import type { Server, Socket } from 'node:net'
+import type { Server as HttpServer } from 'node:http'
+import { Aedes, type Client } from 'aedes'
+import { Level } from 'level'
+import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import stats from 'aedes-stats'
+import type { Logger } from 'pino'
+import type { WebSocketServer } from 'ws'
+import type { BrokerConfig } from './config.ts'
+import type { Ledger } from './ledger.ts'
+import type { UserStore } from './users.ts'
+import type { Principals } from './principals.ts'
+import { authenticate } from './hooks/authenticate.ts'
+import { authorizePublish } from './hooks/authorize-publish.ts'
+import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
+import { attachWebSocket, closeServer, listenTcp, portOf } from './listeners.ts'
+
+export { BrokerConfig } from './config.ts'
+export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
+export { UserStore, Role, type Principal, type User } from './users.ts'
+export type { DeadLetter, Refusal } from './deadletter.ts'
+
+export interface BrokerDeps {
+  log: Logger
+  users: UserStore
+  ledger: Ledger
+  /** Where sessions, retained messages and in-flight QoS 1 messages are kept (a LevelDB folder). */
+  persistenceDir: string
+}
+
+/** The embedded broker: aedes with the homefacts hooks, durable in LevelDB. Built, not started. */
+export class HomefactsBroker {
+  readonly config: BrokerConfig
+  readonly counters = { accepted: 0, deadlettered: 0 }
+  #deps: BrokerDeps
+  #aedes: Aedes | null = null
+  #db: Level | null = null
+  #tcp: Server | undefined
+  #anonymous: Server | undefined
+  #wss: WebSocketServer | undefined
+  #anonymousSockets = new WeakSet<object>()
+  #statsTimer: NodeJS.Timeout | undefined
+
+  constructor (config: BrokerConfig, deps: BrokerDeps) {
+    this.config = config
+    this.#deps = deps
+  }
+
+  get aedes (): Aedes {
+    if (!this.#aedes) throw new Error('broker is not started')
+    return this.#aedes
+  }
+
+  /** The bound MQTT ports (useful when configured as 0). */
+  get ports (): { mqtt: number, anonymous?: number } {
+    return { mqtt: this.#tcp ? portOf(this.#tcp) : 0, ...(this.#anonymous ? { anonymous: portOf(this.#anonymous) } : {}) }
+  }
+
+  async start (): Promise<void> {
+    const { config } = this
+    const { log, users, ledger } = this.#deps
+    const principals: Principals = new WeakMap()
+    this.#db = new Level(this.#deps.persistenceDir)
+    await this.#db.open()
+    const aedes = new Aedes({
+      persistence: new LevelPersistence(this.#db),
+      heartbeatInterval: config.heartbeatSeconds * 1000,
+      drainTimeout: config.drainTimeoutMs,
+      maxClientsIdLength: 128,
+      authenticate: authenticate({
+        users,
+        principals,
+        isAnonymous: (client: Client) => this.#anonymousSockets.has(client.conn),
+        anonymousRole: config.anonymous.role,
+        log
+      }),
+      authorizePublish: authorizePublish({ principals, ledger, log, counters: this.counters }),
+      authorizeSubscribe: authorizeSubscribe({ principals, log })
+    })
+    aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
+    aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
+    await aedes.listen()
+    this.#aedes = aedes
+    stats(aedes, { interval: config.statsSeconds * 1000 })
+    this.#statsTimer = setInterval(() => this.#publishStats(), config.statsSeconds * 1000)
+    this.#statsTimer.unref()
+    this.#tcp = await listenTcp(aedes.handle, config.mqtt.port, config.mqtt.host, 'mqtt.port')
+    if (config.anonymous.port !== undefined) {
+      this.#anonymous = await listenTcp(aedes.handle, config.anonymous.port, config.anonymous.host, 'anonymous.port', (s: Socket) => this.#anonymousSockets.add(s))
+      log.warn({ port: portOf(this.#anonymous), role: config.anonymous.role }, 'anonymous listener is on: clients connect without credentials')
+    }
+    log.info({ mqtt: portOf(this.#tcp), brokerId: aedes.id }, 'broker listening')
+  }
+
+  /** Serves MQTT over WebSocket on the hub's HTTP server. */
+  attachWebSocket (http: HttpServer): void {
+    if (!this.config.ws.enabled) return
+    this.#wss = attachWebSocket(http, this.config.ws.path, this.aedes.handle)
+  }
+
+  #publishStats (): void {
+    const aedes = this.#aedes
+    if (!aedes) return
+    const base = `$SYS/${aedes.id}/homefacts`
+    const values: Record<string, number> = {
+      'facts/accepted': this.counters.accepted,
+      'facts/deadlettered': this.counters.deadlettered,
+      'ledger/offset': this.#deps.ledger.lastOffset()
+    }
+    for (const [k, v] of Object.entries(values)) {
+      aedes.publish({ cmd: 'publish', topic: `${base}/${k}`, payload: Buffer.from(String(v)), qos: 0, retain: false, dup: false }, () => {})
+    }
+  }
+
+  /** Closes the listeners and every client, then the persistence. Idempotent. */
+  async stop (): Promise<void> {
+    clearInterval(this.#statsTimer)
+    for (const c of this.#wss?.clients ?? []) c.terminate()
+    this.#wss?.close()
+    const aedes = this.#aedes
+    this.#aedes = null
+    const closing = [closeServer(this.#tcp), closeServer(this.#anonymous)]
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await Promise.all(closing)
+    await this.#db?.close()
+    this.#db = null
+  }
+}
+
+export function createBroker (config: BrokerConfig, deps: BrokerDeps): HomefactsBroker {
+  return new HomefactsBroker(config, deps)
+}

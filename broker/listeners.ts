@@ -1,0 +1,57 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { Codes, HomefactsError } from '#contract'
+
+type Handle = (conn: Duplex, req?: IncomingMessage) => unknown
+
+/** Starts a TCP listener with TCP_NODELAY on each connection; small facts must not wait for Nagle. */
+export function listenTcp (handle: Handle, port: number, host: string, key: string, onSocket?: (s: Socket) => void): Promise<Server> {
+  const server = createServer({ noDelay: true }, (socket) => {
+    socket.setNoDelay(true)
+    onSocket?.(socket)
+    handle(socket)
+  })
+  return listen(server, port, host, key)
+}
+
+/** Listens, turning EADDRINUSE into a coded error that names the port and the config key. */
+export function listen<S extends Server | HttpServer> (server: S, port: number, host: string, key: string): Promise<S> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening)
+      if (err.code === 'EADDRINUSE') {
+        reject(Object.assign(new HomefactsError(Codes.PORT_IN_USE, `port ${port} on ${host} is already in use (${key})`), { key, port }))
+      } else reject(err)
+    }
+    const onListening = (): void => {
+      server.off('error', onError)
+      resolve(server)
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen(port, host)
+  })
+}
+
+export const portOf = (server: Server | HttpServer): number => (server.address() as AddressInfo).port
+
+/** MQTT over WebSocket on an existing HTTP server, at `path` (subprotocol `mqtt`). */
+export function attachWebSocket (http: HttpServer, path: string, handle: Handle): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+  http.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname !== path) return
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ;(socket as Socket).setNoDelay?.(true)
+      handle(createWebSocketStream(ws), req)
+    })
+  })
+  return wss
+}
+
+export function closeServer (server: Server | HttpServer | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve()
+  return new Promise((resolve) => server.close(() => resolve()))
+}

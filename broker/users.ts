@@ -1,0 +1,147 @@
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash } from 'node:crypto'
+import { readFileSync, statSync, writeFileSync, renameSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { promisify } from 'node:util'
+import { z } from 'zod'
+import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
+
+const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
+
+export const Role = z.enum(['admin', 'service', 'device', 'member'])
+export type Role = z.infer<typeof Role>
+
+/** `area/thing`, where either part may be the single-level wildcard `+`. */
+const ThingPattern = z.string().refine((s) => {
+  const p = s.split('/')
+  return p.length === 2 && p.every((x) => x === '+' || SEGMENT.test(x))
+}, 'must be "<area>/<thing>" in kebab-case, either part may be "+"')
+
+export const User = z.object({
+  username: z.string().min(1),
+  role: Role,
+  /** `scrypt$N$r$p$<salt b64>$<hash b64>` */
+  password: z.string().startsWith('scrypt$'),
+  /** Devices: the things whose subtree they may write. */
+  things: z.array(ThingPattern).optional(),
+  /** Members: the household member they speak for. */
+  member: z.string().regex(SEGMENT).optional()
+}).strict()
+export type User = z.infer<typeof User>
+
+const UsersFile = z.object({ users: z.array(User) }).strict()
+
+const N = 16384
+const R = 8
+const P = 1
+const KEYLEN = 32
+const MAXMEM = 64 * 1024 * 1024
+
+/** Hashes a password with scrypt and a fresh salt. */
+export async function hashPassword (password: string): Promise<string> {
+  const salt = randomBytes(16)
+  const hash = await scrypt(password, salt, KEYLEN, { N, r: R, p: P, maxmem: MAXMEM })
+  return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${hash.toString('base64')}`
+}
+
+/** Checks a password against a stored scrypt hash in constant time. */
+export async function verifyPassword (password: string, stored: string): Promise<boolean> {
+  const [, n, r, p, salt, hash] = stored.split('$')
+  if (!n || !r || !p || !salt || !hash) return false
+  const expected = Buffer.from(hash, 'base64')
+  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAXMEM })
+  return timingSafeEqual(actual, expected)
+}
+
+/** A new random password: 18 bytes, URL-safe. */
+export const generatePassword = (): string => randomBytes(18).toString('base64url')
+
+/** The identity a connected client carries, set by `authenticate`. */
+export type Principal = Omit<User, 'password'>
+
+/**
+ * The users file (`<dataDir>/users.json`), hashed with scrypt.
+ * It is re-read when its mtime changes, so `homefacts users add` takes effect on a running hub.
+ */
+export class UserStore {
+  readonly path: string
+  #mtime = -1
+  #users = new Map<string, User>()
+  /** sha256(user, password) of recent successful logins, so reconnect storms skip scrypt. */
+  #verified = new Map<string, string>()
+
+  constructor (path: string) {
+    this.path = path
+  }
+
+  /** Loads the file if it changed. A missing file is an empty store. */
+  load (): void {
+    let mtime: number
+    try {
+      mtime = statSync(this.path).mtimeMs
+    } catch {
+      this.#users.clear()
+      this.#mtime = -1
+      return
+    }
+    if (mtime === this.#mtime) return
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'))
+    } catch (err) {
+      throw new HomefactsError(Codes.USERS_FILE, `users file ${this.path} is not valid JSON: ${(err as Error).message}`)
+    }
+    const r = UsersFile.safeParse(parsed)
+    if (!r.success) throw new HomefactsError(Codes.USERS_FILE, `users file ${this.path} is malformed`, toIssues(r.error.issues))
+    this.#users = new Map(r.data.users.map((u) => [u.username, u]))
+    this.#verified.clear()
+    this.#mtime = mtime
+  }
+
+  list (): Principal[] {
+    this.load()
+    return [...this.#users.values()].map(({ password: _password, ...rest }) => rest)
+  }
+
+  get (username: string): User | undefined {
+    this.load()
+    return this.#users.get(username)
+  }
+
+  /** Resolves the user when the password is right, otherwise `null`. */
+  async authenticate (username: string, password: string): Promise<Principal | null> {
+    const user = this.get(username)
+    if (!user) return null
+    const key = createHash('sha256').update(username).update('\0').update(password).digest('base64')
+    if (this.#verified.get(username) !== key) {
+      if (!(await verifyPassword(password, user.password))) return null
+      this.#verified.set(username, key)
+    }
+    const { password: _password, ...principal } = user
+    return principal
+  }
+
+  /** Adds or replaces a user. Returns the password (generated when not given). */
+  async add (user: Omit<User, 'password'> & { password?: string }): Promise<string> {
+    this.load()
+    const password = user.password ?? generatePassword()
+    const record = User.parse({ ...user, password: await hashPassword(password) })
+    this.#users.set(record.username, record)
+    this.#save()
+    return password
+  }
+
+  remove (username: string): void {
+    this.load()
+    if (!this.#users.delete(username)) throw new HomefactsError(Codes.USER, `no user named "${username}"`)
+    this.#save()
+  }
+
+  #save (): void {
+    mkdirSync(dirname(this.path), { recursive: true })
+    const tmp = `${this.path}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify({ users: [...this.#users.values()] }, null, 2) + '\n', { mode: 0o600 })
+    renameSync(tmp, this.path)
+    this.#mtime = -1
+    this.load()
+  }
+}

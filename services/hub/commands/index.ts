@@ -1,0 +1,13 @@
+import type { Command } from 'commander'
+import * as start from './start.ts'
+import * as users from './users.ts'
+import * as facts from './facts.ts'
+import * as contract from './contract.ts'
+
+/** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
+export const commands: ((program: Command) => void)[] = [
+  start.register,
+  users.register,
+  facts.register,
+  contract.register
+]

@@ -1,0 +1,156 @@
+import { join, resolve } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import mqtt, { type MqttClient } from 'mqtt'
+import type { Logger } from 'pino'
+import { HUB_STATE_TOPIC } from '#contract'
+import { createBroker, Ledger, UserStore, type HomefactsBroker } from '../../broker/index.ts'
+import { registerLedgerApi } from '../../broker/api.ts'
+import { listen, closeServer, portOf } from '../../broker/listeners.ts'
+import type { HubConfig } from './config.ts'
+import { createLogger } from './log.ts'
+import { Secrets, type Credentials } from './secrets.ts'
+import { services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
+
+/** Files the hub keeps in `dataDir`. */
+export const dataFiles = (dataDir: string) => ({
+  users: join(dataDir, 'users.json'),
+  secrets: join(dataDir, 'secrets.json'),
+  ledger: join(dataDir, 'ledger.sqlite'),
+  sessions: join(dataDir, 'sessions')
+})
+
+export interface StartInfo {
+  /** Set on the first run: the admin account that was created. */
+  firstRunAdmin?: Credentials
+}
+
+export interface HubOptions {
+  log?: Logger
+  /** Services to run; defaults to the registry in `services.ts`. */
+  services?: ServiceDefinition[]
+}
+
+/**
+ * The hub in one process: broker, ledger, HTTP API with MQTT over WebSocket, and services,
+ * each service on its own MQTT connection. Built here, started by `start()`.
+ */
+export class Hub {
+  readonly config: HubConfig
+  readonly log: Logger
+  readonly users: UserStore
+  readonly ledger: Ledger
+  readonly secrets: Secrets
+  readonly broker: HomefactsBroker
+  readonly http: FastifyInstance
+  #serviceDefs: ServiceDefinition[]
+  #services: { name: string, service: Service }[] = []
+  #client: MqttClient | null = null
+  #started = false
+
+  constructor (config: HubConfig, opts: HubOptions = {}) {
+    this.config = config
+    this.log = opts.log ?? createLogger(config)
+    const files = dataFiles(resolve(config.dataDir))
+    this.users = new UserStore(files.users)
+    this.ledger = new Ledger(files.ledger)
+    this.secrets = new Secrets(files.secrets)
+    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions })
+    // Request lines are info-level; the HTTP child logs warnings and errors only.
+    this.http = Fastify({ loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
+    this.#serviceDefs = opts.services ?? registeredServices
+    this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
+    registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
+  }
+
+  get urls (): { mqtt: string, http: string, ws: string } {
+    const http = `http://127.0.0.1:${portOf(this.http.server)}`
+    return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}` }
+  }
+
+  /** Credentials for a hub-managed account, created (and kept in secrets.json) on first use. */
+  async credentials (name: string, role: 'service' | 'admin' = 'service'): Promise<Credentials> {
+    const known = this.secrets.get(name)
+    if (known && this.users.get(known.username)) return known
+    const password = await this.users.add({ username: name, role })
+    const creds = { username: name, password }
+    this.secrets.set(name, creds)
+    return creds
+  }
+
+  async start (): Promise<StartInfo> {
+    if (this.#started) return {}
+    this.#started = true
+    const info: StartInfo = {}
+    mkdirSync(resolve(this.config.dataDir), { recursive: true })
+    this.users.load()
+    if (!this.users.list().some((u) => u.role === 'admin' && u.username !== 'homefacts-hub')) {
+      info.firstRunAdmin = await this.credentials('admin', 'admin')
+    }
+    const hubCreds = await this.credentials('homefacts-hub', 'admin')
+    this.ledger.open()
+    try {
+      await this.broker.start()
+      await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
+      await this.http.ready()
+      this.broker.attachWebSocket(this.http.server)
+      await this.#connectHubClient(hubCreds)
+      const ctx = {
+        config: this.config,
+        mqttUrl: this.urls.mqtt,
+        credentials: (name: string, role?: 'service' | 'admin') => this.credentials(name, role),
+        log: this.log
+      }
+      for (const def of this.#serviceDefs) {
+        const service = def.create({ ...ctx, log: this.log.child({ service: def.name }) })
+        await service.start()
+        this.#services.push({ name: def.name, service })
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    this.log.info(this.urls, 'hub started')
+    return info
+  }
+
+  /**
+   * The hub's own MQTT connection. Its will sets `homefacts/hub/state` to `offline`; aedes keeps
+   * the will in the session store, so another broker sharing it (or this one, after a crash)
+   * publishes it if the hub dies without saying goodbye.
+   */
+  async #connectHubClient (creds: Credentials): Promise<void> {
+    const client = mqtt.connect(this.urls.mqtt, {
+      clientId: 'homefacts-hub',
+      username: creds.username,
+      password: creds.password,
+      protocolVersion: 5,
+      clean: true,
+      reconnectPeriod: 1000,
+      will: { topic: HUB_STATE_TOPIC, payload: Buffer.from('offline'), qos: 1, retain: true }
+    })
+    this.#client = client
+    await client.publishAsync(HUB_STATE_TOPIC, 'online', { qos: 1, retain: true })
+  }
+
+  /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
+  async stop (): Promise<void> {
+    for (const { name, service } of this.#services.reverse()) {
+      await service.stop().catch((err: unknown) => this.log.error({ err, service: name }, 'service failed to stop'))
+    }
+    this.#services = []
+    const client = this.#client
+    this.#client = null
+    if (client?.connected) await client.publishAsync(HUB_STATE_TOPIC, 'offline', { qos: 1, retain: true }).catch(() => {})
+    await client?.endAsync()
+    await closeServer(this.http.server)
+    await this.broker.stop()
+    this.ledger.close()
+    if (this.#started) this.log.info('hub stopped')
+    this.#started = false
+  }
+}
+
+export function createHub (config: HubConfig, opts?: HubOptions): Hub {
+  return new Hub(config, opts)
+}

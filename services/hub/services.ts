@@ -1,0 +1,28 @@
+import type { Logger } from 'pino'
+import type { HubConfig } from './config.ts'
+import type { Credentials } from './secrets.ts'
+
+/** What the hub hands a service it starts: where the broker is and who to connect as. */
+export interface ServiceContext {
+  config: HubConfig
+  /** `mqtt://127.0.0.1:<port>` of the hub's broker. */
+  mqttUrl: string
+  /** Credentials of a service user with the given name, created on first use. */
+  credentials: (name: string, role?: 'service' | 'admin') => Promise<Credentials>
+  log: Logger
+}
+
+/** A service the hub runs in its own process, over its own MQTT connection. */
+export interface Service {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export interface ServiceDefinition {
+  name: string
+  describe: string
+  create: (ctx: ServiceContext) => Service
+}
+
+/** Every service `homefacts start` runs. A new service is one line here. */
+export const services: ServiceDefinition[] = []
