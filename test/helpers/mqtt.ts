@@ -1,0 +1,58 @@
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
+
+/** A message as a test sees it on the wire. */
+export interface WireMessage {
+  topic: string
+  payload: string
+  qos: number
+  retain: boolean
+}
+
+/** Connects and resolves once CONNACK arrives; rejects on the first error (e.g. bad credentials). */
+export async function connect (url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', (err) => {
+      client.end(true)
+      reject(err)
+    })
+  })
+  return client
+}
+
+/** Records every message a client receives, and lets a test wait for the ones it expects. */
+export class Inbox {
+  readonly messages: WireMessage[] = []
+  #waiters: { test: (m: WireMessage) => boolean, count: number, resolve: (m: WireMessage[]) => void }[] = []
+
+  constructor (client: MqttClient) {
+    client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
+      this.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain })
+      this.#check()
+    })
+  }
+
+  #check (): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      const hits = this.messages.filter(w.test)
+      if (hits.length < w.count) return true
+      w.resolve(hits.slice(0, w.count))
+      return false
+    })
+  }
+
+  on (topic: string): WireMessage[] {
+    return this.messages.filter((m) => m.topic === topic)
+  }
+
+  /** Waits until `count` messages match (default: on the topic), or fails after `ms`. */
+  wait (match: string | ((m: WireMessage) => boolean), count = 1, ms = 5000): Promise<WireMessage[]> {
+    const test = typeof match === 'string' ? (m: WireMessage) => m.topic === match : match
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${count} message(s) on ${typeof match === 'string' ? match : 'predicate'}; got ${JSON.stringify(this.messages.map((m) => m.topic))}`)), ms)
+      this.#waiters.push({ test, count, resolve: (m) => { clearTimeout(timer); resolve(m) } })
+      this.#check()
+    })
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // Suites start real brokers and child processes; two cores run two files at a time.
+    maxWorkers: 2,
+    reporters: ['default']
+  }
+})
