@@ -5,6 +5,7 @@ import { Level } from 'level'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import stats from 'aedes-stats'
 import type { Logger } from 'pino'
+import { Claim } from '#contract'
 import type { WebSocketServer } from 'ws'
 import type { BrokerConfig } from './config.ts'
 import type { Ledger } from './ledger.ts'
@@ -40,6 +41,7 @@ export class HomefactsBroker {
   #wss: WebSocketServer | undefined
   #anonymousSockets = new WeakSet<object>()
   #statsTimer: NodeJS.Timeout | undefined
+  #claims = new Map<string, Claim>()
 
   constructor (config: BrokerConfig, deps: BrokerDeps) {
     this.config = config
@@ -74,13 +76,14 @@ export class HomefactsBroker {
         anonymousRole: config.anonymous.role,
         log
       }),
-      authorizePublish: authorizePublish({ principals, ledger, log, counters: this.counters }),
+      authorizePublish: authorizePublish({ principals, ledger, log, claims: this.#claims, counters: this.counters }),
       authorizeSubscribe: authorizeSubscribe({ principals, log })
     })
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
     aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
     await aedes.listen()
     this.#aedes = aedes
+    await this.#loadClaims(aedes)
     stats(aedes, { interval: config.statsSeconds * 1000 })
     this.#statsTimer = setInterval(() => this.#publishStats(), config.statsSeconds * 1000)
     this.#statsTimer.unref()
@@ -90,6 +93,16 @@ export class HomefactsBroker {
       log.warn({ port: portOf(this.#anonymous), role: config.anonymous.role }, 'anonymous listener is on: clients connect without credentials')
     }
     log.info({ mqtt: portOf(this.#tcp), brokerId: aedes.id }, 'broker listening')
+  }
+
+  /** Rebuilds the claim table from the retained claims in the session store. */
+  async #loadClaims (aedes: Aedes): Promise<void> {
+    this.#claims.clear()
+    const persistence = (aedes as unknown as { persistence: { createRetainedStreamCombi: (p: string[]) => AsyncIterable<{ topic: string, payload: Buffer }> } }).persistence
+    for await (const packet of persistence.createRetainedStreamCombi(['home/+/+/claim'])) {
+      const r = Claim.safeParse(JSON.parse(packet.payload.toString() || 'null'))
+      if (r.success) this.#claims.set(packet.topic, r.data)
+    }
   }
 
   /** Serves MQTT over WebSocket on the hub's HTTP server. */

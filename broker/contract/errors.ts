@@ -21,6 +21,8 @@ export const Codes = {
   RETAIN: 'HF_RETAIN',
   /** A state, claim, availability, presence or profile payload is invalid. */
   PAYLOAD: 'HF_PAYLOAD',
+  /** Another member already claimed this fact: the first claim in broker order wins. */
+  CLAIMED: 'HF_CLAIMED',
   /** The ACL does not allow this client to publish on the topic. */
   NOT_AUTHORIZED: 'HF_NOT_AUTHORIZED',
   /** The ledger could not store an accepted fact. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { checkPublish, isContractTopic, Codes, HomefactsError } from '#contract'
+import { checkPublish, isContractTopic, Codes, HomefactsError, type Claim } from '#contract'
 import { canPublish } from '../acl.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
 import type { Ledger } from '../ledger.ts'
@@ -9,6 +9,8 @@ export interface AuthorizePublishDeps {
   principals: Principals
   ledger: Ledger
   log: Logger
+  /** The current claim on each `home/<area>/<thing>/claim` topic, as retained. */
+  claims: Map<string, Claim>
   /** Counts for `$SYS` stats. */
   counters: { accepted: number, deadlettered: number }
 }
@@ -47,8 +49,19 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       if (!(err instanceof HomefactsError)) throw err
       return refuse({ code: err.code, message: err.message, issues: err.issues })
     }
-    if (checked.kind === 'claim' && checked.claim && who.role === 'member' && checked.claim.by !== who.member) {
-      return refuse({ code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] })
+    if (checked.kind === 'claim') {
+      const claim = checked.claim
+      if (claim && who.role === 'member' && claim.by !== who.member) {
+        return refuse({ code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] })
+      }
+      // First claim wins, enforced here so the retained claim is always the winner and a
+      // late subscriber sees the same claim as everyone who watched the race.
+      const held = deps.claims.get(packet.topic)
+      if (claim && held && held.factId === claim.factId && held.by !== claim.by) {
+        return refuse({ code: Codes.CLAIMED, message: `fact ${claim.factId} is already claimed by "${held.by}"`, issues: [{ path: 'by', message: `claimed by "${held.by}" at ${held.at}` }] })
+      }
+      if (claim) deps.claims.set(packet.topic, claim)
+      else deps.claims.delete(packet.topic)
     }
     if (checked.kind === 'fact') {
       try {
