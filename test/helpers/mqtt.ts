@@ -56,3 +56,14 @@ export class Inbox {
     })
   }
 }
+
+/** Subscribes and returns the SUBACK codes as sent, refusals included (mqtt.js rejects on any refusal). */
+export function subscribeCodes (client: MqttClient, filters: string[], qos: 0 | 1 | 2 = 1): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    client.subscribe(filters, { qos }, (err, _granted, packet) => {
+      const codes = (packet as { granted?: number[] } | undefined)?.granted
+      if (codes) resolve(codes)
+      else reject(err ?? new Error('no SUBACK'))
+    })
+  })
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { MqttClient } from 'mqtt'
+import { startTestHub, type TestHub } from '../helpers/hub.ts'
+import { connect, Inbox } from '../helpers/mqtt.ts'
+import { cupEmpty } from '../helpers/facts.ts'
+
+const FACT = 'home/kitchen/lily-cup/fact/empty'
+
+describe('the contract check refuses invalid publishes to the dead-letter topic', () => {
+  let t: TestHub
+  let watcher: MqttClient
+  let inbox: Inbox
+  beforeAll(async () => {
+    t = await startTestHub()
+    const admin = await t.addUser({ username: 'ops', role: 'admin' })
+    watcher = await connect(t.mqttUrl, { ...admin, clientId: 'watcher' })
+    inbox = new Inbox(watcher)
+    await watcher.subscribeAsync(['home/#', 'homefacts/deadletter/#'], { qos: 1 })
+  })
+  afterAll(async () => {
+    await watcher?.endAsync()
+    await t?.stop()
+  })
+
+  for (const protocolVersion of [4, 5] as const) {
+    describe(`for an MQTT ${protocolVersion === 4 ? '3.1.1' : '5'} client`, () => {
+      const clientId = `cup-v${protocolVersion}`
+      let device: MqttClient
+      beforeAll(async () => {
+        const creds = await t.addUser({ username: clientId, role: 'device', things: ['kitchen/lily-cup'] })
+        device = await connect(t.mqttUrl, { ...creds, clientId, protocolVersion })
+      })
+      afterAll(() => device?.endAsync())
+
+      it('dead-letters a fact with invalid data with the reason and the original payload, and keeps the client connected', async () => {
+        const bad = JSON.stringify({ ...cupEmpty(1), data: { level: 7 } })
+        await device.publishAsync(FACT, bad, { qos: 1 })
+        const [letter] = await inbox.wait(`homefacts/deadletter/${clientId}`)
+        expect(letter!.qos).toBe(1)
+        expect(letter!.retain).toBe(false)
+        const body = JSON.parse(letter!.payload)
+        expect(body).toStrictEqual({
+          reason: { code: 'HF_DATA', message: 'invalid data for "cup.empty"', issues: [{ path: 'data.level', message: 'Too big: expected number to be <=1' }] },
+          clientId,
+          topic: FACT,
+          qos: 1,
+          retain: false,
+          payload: bad,
+          encoding: 'utf8',
+          at: expect.any(String)
+        })
+        expect(inbox.on(FACT).filter((m) => m.payload === bad)).toStrictEqual([])
+        expect(device.connected).toBe(true)
+        // The same connection still delivers a valid fact afterwards.
+        const good = JSON.stringify(cupEmpty(2))
+        await device.publishAsync(FACT, good, { qos: 1 })
+        await inbox.wait((m) => m.topic === FACT && m.payload === good)
+      })
+
+      it.each([
+        ['a payload that is not JSON', FACT, 'not json', {}, 'HF_NOT_JSON'],
+        ['an unknown fact type', 'home/kitchen/lily-cup/fact/exploded', JSON.stringify({ ...cupEmpty(1), type: 'cup.exploded' }), {}, 'HF_UNKNOWN_TYPE'],
+        ['a broken envelope', FACT, JSON.stringify({ ...cupEmpty(1), specversion: '0.3' }), {}, 'HF_ENVELOPE'],
+        ['a subject that is not the topic', FACT, JSON.stringify(cupEmpty(1, 'hall', 'lily-cup')), {}, 'HF_SUBJECT_MISMATCH'],
+        ['a fact under the wrong name', 'home/kitchen/lily-cup/fact/filled', JSON.stringify(cupEmpty(1)), {}, 'HF_TYPE_MISMATCH'],
+        ['a retained fact', FACT, JSON.stringify(cupEmpty(1)), { retain: true }, 'HF_RETAIN'],
+        ['a state without retain', 'home/kitchen/lily-cup/state', '{}', {}, 'HF_RETAIN'],
+        ['an invalid state', 'home/kitchen/lily-cup/state', JSON.stringify({ value: 'empty', seq: -1 }), { retain: true }, 'HF_PAYLOAD'],
+        ['a topic of no known shape', 'home/kitchen/lily-cup/whatever', 'x', {}, 'HF_TOPIC_SHAPE'],
+        ['a topic outside its own subtree', 'home/hall/door/availability', 'online', { retain: true }, 'HF_NOT_AUTHORIZED']
+      ])('dead-letters %s', async (_what, topic, payload, opts, code) => {
+        const before = inbox.on(`homefacts/deadletter/${clientId}`).length
+        await device.publishAsync(topic, payload, { qos: 1, ...opts })
+        const letters = await inbox.wait(`homefacts/deadletter/${clientId}`, before + 1)
+        const body = JSON.parse(letters.at(-1)!.payload)
+        expect(body.reason.code).toBe(code)
+        expect(body.topic).toBe(topic)
+        expect(body.payload).toBe(payload)
+        expect(inbox.messages.filter((m) => m.topic === topic && m.payload === payload)).toStrictEqual([])
+        expect(device.connected).toBe(true)
+      })
+    })
+  }
+})

@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Credentials } from '../../services/hub/secrets.ts'
+
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'homefacts.js')
+
+export interface HubProcess {
+  proc: ChildProcess
+  mqttUrl: string
+  httpUrl: string
+  /** The admin account the first run created. */
+  admin: Credentials
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<number | NodeJS.Signals>
+  output: () => string
+}
+
+/** Runs `homefacts start` in a child process on ephemeral loopback ports; resolves when it is up. */
+export async function startHubProcess (dir: string, extra: string[] = []): Promise<HubProcess> {
+  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--log-pretty', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal!)))
+  const lines = createInterface({ input: proc.stdout! })
+  const started = await new Promise<{ mqtt: string, http: string }>((resolve, reject) => {
+    lines.on('line', (line) => {
+      out += line + '\n'
+      if (!line.startsWith('{')) return
+      const entry = JSON.parse(line) as { msg?: string, mqtt: string, http: string }
+      if (entry.msg === 'hub started') resolve(entry)
+    })
+    void exited.then((code) => reject(new Error(`hub exited (${code}) before it started:\n${out}`)))
+  })
+  const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as Record<string, Credentials>
+  return { proc, mqttUrl: started.mqtt, httpUrl: started.http, admin: secrets.admin!, exited, output: () => out }
+}
+
+/** Runs the `homefacts` command to completion and returns its exit code and output. */
+export function runCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    proc.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+}
