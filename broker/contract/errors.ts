@@ -36,7 +36,13 @@ export const Codes = {
   /** A user name is unknown, or already taken. */
   USER: 'HF_USER',
   /** Wrong user name or password. */
-  BAD_CREDENTIALS: 'HF_BAD_CREDENTIALS'
+  BAD_CREDENTIALS: 'HF_BAD_CREDENTIALS',
+  /** A device's serial port is missing, not readable, or answers without StandardFirmata. */
+  DEVICE_PORT: 'HF_DEVICE_PORT',
+  /** A things file (or a device's options) is unreadable or invalid. */
+  THINGS_FILE: 'HF_THINGS_FILE',
+  /** A simulated device's script file is unreadable or invalid. */
+  DEVICE_SCRIPT: 'HF_DEVICE_SCRIPT'
 } as const
 
 export type Code = (typeof Codes)[keyof typeof Codes]

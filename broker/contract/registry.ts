@@ -1,6 +1,12 @@
 import type { z } from 'zod'
 import * as CupEmpty from './facts/cup.empty.ts'
 import * as CupFilled from './facts/cup.filled.ts'
+import * as ButtonPressed from './facts/button.pressed.ts'
+import * as ButtonReleased from './facts/button.released.ts'
+import * as DoorOpened from './facts/door.opened.ts'
+import * as DoorClosed from './facts/door.closed.ts'
+import * as MotionDetected from './facts/motion.detected.ts'
+import * as MotionCleared from './facts/motion.cleared.ts'
 
 /** One entry per fact type: its data schema and, for thing facts, the state value it sets. */
 export interface FactDefinition<S extends z.ZodType = z.ZodType> {
@@ -14,7 +20,13 @@ export interface FactDefinition<S extends z.ZodType = z.ZodType> {
  */
 export const registry = {
   [CupEmpty.TYPE]: CupEmpty,
-  [CupFilled.TYPE]: CupFilled
+  [CupFilled.TYPE]: CupFilled,
+  [ButtonPressed.TYPE]: ButtonPressed,
+  [ButtonReleased.TYPE]: ButtonReleased,
+  [DoorOpened.TYPE]: DoorOpened,
+  [DoorClosed.TYPE]: DoorClosed,
+  [MotionDetected.TYPE]: MotionDetected,
+  [MotionCleared.TYPE]: MotionCleared
 } as const satisfies Record<string, FactDefinition>
 
 export type FactType = keyof typeof registry
