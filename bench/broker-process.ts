@@ -1,0 +1,95 @@
+/**
+ * One broker for the bench, alone in its process so its RSS and CPU are its own and the load
+ * does not share its event loop. `node --import tsx --expose-gc bench/broker-process.ts <kind>`:
+ *
+ * - `homefacts`: the real hub (`createHub`, no services) in a temp data folder: LevelDB sessions,
+ *   the SQLite ledger, the contract check, and authentication against the users file, with a
+ *   bench device user (owns `+/+`) and a bench service user (reads everything).
+ * - `plain`: `new Aedes()` with its in-memory persistence and no hooks.
+ *
+ * Both listen on an ephemeral loopback port with TCP_NODELAY, report it over IPC, and answer
+ * `sample` and `stop` requests. The process ends when the parent goes away.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Aedes } from 'aedes'
+import { pino } from 'pino'
+import { loadConfig } from '../services/hub/config.ts'
+import { createHub, type Hub } from '../services/hub/hub.ts'
+import type { BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
+
+const kind = process.argv[2] as BrokerKind
+if (kind !== 'homefacts' && kind !== 'plain') throw new Error(`usage: broker-process.ts homefacts|plain (got "${String(kind)}")`)
+if (!process.send) throw new Error('broker-process.ts must be started with an IPC channel')
+
+const send = (msg: Ready | Reply): void => { process.send!(msg) }
+
+interface Running {
+  ready: Ready
+  counters: () => Pick<Sample, 'accepted' | 'deadlettered' | 'ledgerOffset'>
+  stop: () => Promise<void>
+}
+
+async function startHomefacts (): Promise<Running> {
+  const dir = mkdtempSync(join(tmpdir(), 'homefacts-bench-'))
+  const config = loadConfig({
+    env: {},
+    flags: { dataDir: dir, 'mqtt.host': '127.0.0.1', 'mqtt.port': 0, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent' }
+  })
+  const hub: Hub = createHub(config, { log: pino({ level: 'silent' }), services: [] })
+  await hub.start()
+  const device = { username: 'bench-device', password: await hub.users.add({ username: 'bench-device', role: 'device', things: ['+/+'] }) }
+  const reader = { username: 'bench-reader', password: await hub.users.add({ username: 'bench-reader', role: 'service' }) }
+  return {
+    ready: { type: 'ready', kind, port: hub.broker.ports.mqtt, device, reader },
+    counters: () => ({ ...hub.broker.counters, ledgerOffset: hub.ledger.lastOffset() }),
+    stop: async () => {
+      await hub.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+async function startPlain (): Promise<Running> {
+  const aedes = new Aedes()
+  await aedes.listen()
+  // TCP_NODELAY as on the homefacts listener, so the two differ only by what the hub adds.
+  const server: Server = createServer({ noDelay: true }, aedes.handle)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  return {
+    ready: { type: 'ready', kind, port: (server.address() as AddressInfo).port },
+    counters: () => ({}),
+    stop: async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+const running = kind === 'homefacts' ? await startHomefacts() : await startPlain()
+let stopping: Promise<void> | null = null
+const stop = (): Promise<void> => (stopping ??= running.stop().catch((err: unknown) => { console.error(err) }))
+
+process.on('message', (req: Request) => {
+  if (req.type === 'sample') {
+    if (req.gc) (globalThis as { gc?: () => void }).gc?.()
+    const mem = process.memoryUsage()
+    const cpu = process.cpuUsage()
+    send({ type: 'sample', id: req.id, rss: mem.rss, heapUsed: mem.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, ...running.counters() })
+  } else if (req.type === 'stop') {
+    void stop().then(() => {
+      send({ type: 'stopped', id: req.id })
+      process.disconnect()
+      // process.exit, so that --cpu-prof writes its profile.
+      setImmediate(() => process.exit(0))
+    })
+  }
+})
+// The parent went away (crash, Ctrl-C): clean up and end.
+process.on('disconnect', () => { void stop().then(() => process.exit(0)) })
+send(running.ready)

@@ -1,0 +1,71 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import type { BenchCredentials, BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
+
+const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
+
+/** The bench's handle on one broker process. */
+export class BrokerProcess {
+  readonly kind: BrokerKind
+  readonly url: string
+  /** Who the load connects as: bench users on homefacts, anyone on plain aedes. */
+  readonly device: BenchCredentials | undefined
+  readonly reader: BenchCredentials | undefined
+  #proc: ChildProcess
+  #nextId = 1
+  #pending = new Map<number, (r: Reply) => void>()
+
+  private constructor (proc: ChildProcess, ready: Ready) {
+    this.#proc = proc
+    this.kind = ready.kind
+    this.url = `mqtt://127.0.0.1:${ready.port}`
+    this.device = ready.device
+    this.reader = ready.reader
+    proc.on('message', (r: Reply) => {
+      const done = this.#pending.get(r.id)
+      this.#pending.delete(r.id)
+      done?.(r)
+    })
+  }
+
+  /**
+   * Starts `bench/broker-process.ts <kind>` and resolves when it listens.
+   * `cpuProfDir` runs it with `--cpu-prof` (the profile is written when it stops).
+   */
+  static async start (kind: BrokerKind, opts: { cpuProfDir?: string } = {}): Promise<BrokerProcess> {
+    const execArgv = ['--import', 'tsx', '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
+    const proc = fork(SCRIPT, [kind], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${kind} broker did not start within 30 s`)), 30_000)
+      proc.once('message', (m: Ready) => { clearTimeout(timer); resolve(m) })
+      proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} broker exited (${code}) before it listened`)) })
+    })
+    return new BrokerProcess(proc, ready)
+  }
+
+  #request (type: Request['type'], gc = false): Promise<Reply> {
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.kind} broker did not answer "${type}"`)), 60_000)
+      this.#pending.set(id, (r) => { clearTimeout(timer); resolve(r) })
+      this.#proc.send({ id, type, gc } satisfies Request)
+    })
+  }
+
+  /** Memory, CPU time and (homefacts) counters of the broker process. */
+  async sample (gc = false): Promise<Sample> {
+    return await this.#request('sample', gc) as Sample
+  }
+
+  /** Stops the broker gracefully and waits for its process to exit. */
+  async stop (): Promise<void> {
+    if (this.#proc.exitCode !== null || !this.#proc.connected) return
+    const exited = new Promise<void>((resolve) => this.#proc.once('exit', () => resolve()))
+    await this.#request('stop')
+    await exited
+  }
+
+  kill (): void {
+    if (this.#proc.exitCode === null) this.#proc.kill('SIGKILL')
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench`: the homefacts broker (contract check, ledger, LevelDB sessions, users-file
+ * auth) and a plain in-memory aedes, each in its own process, under the same load from this
+ * process, in the same run. Prints a markdown table and writes it to bench/results.md.
+ *
+ * `npm run bench -- --profile` also runs the homefacts broker with `--cpu-prof` and leaves the
+ * profile in bench/profiles/.
+ */
+import { writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { BrokerProcess } from './brokers.ts'
+import { connections, fanIn, latency, retained, type FanInResult } from './scenarios.ts'
+import { markdownTable, MB, type Row } from './table.ts'
+
+const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
+const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32 }
+const FAN_IN_ROUNDS = 2
+const LATENCY = { rate: 500, count: 5_000, warmup: 250 }
+const RETAINED = { count: 1_000, trials: 3 }
+const CLIENTS = { count: 2_000, batch: 100 }
+const P99_TARGET_MS = 5
+const THROUGHPUT_TARGET = 0.8
+/** A hard stop, so the bench always ends by itself. */
+const DEADLINE_MS = 6 * 60_000
+
+const profile = process.argv.includes('--profile')
+const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
+const t0 = Date.now()
+const deadline = setTimeout(() => {
+  log('deadline reached; stopping')
+  process.exit(2)
+}, DEADLINE_MS)
+deadline.unref()
+
+const hf = await BrokerProcess.start('homefacts', profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
+const plain = await BrokerProcess.start('plain')
+const both = [hf, plain] as const
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+
+try {
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const idle = { hf: (await hf.sample(true)).rss, plain: (await plain.sample(true)).rss }
+  log(`idle RSS: homefacts ${(idle.hf / MB).toFixed(1)} MB, plain ${(idle.plain / MB).toFixed(1)} MB`)
+
+  const conn = { hf: await connections(hf, { ...CLIENTS, tag: 'c' }), plain: await connections(plain, { ...CLIENTS, tag: 'c' }) }
+  log(`${CLIENTS.count} clients: homefacts ${(conn.hf.rss / MB).toFixed(1)} MB (${conn.hf.connectMs.toFixed(0)} ms to connect), plain ${(conn.plain.rss / MB).toFixed(1)} MB (${conn.plain.connectMs.toFixed(0)} ms)`)
+
+  for (const b of both) await fanIn(b, { ...FAN_IN_WARMUP, tag: 'w' })
+  log('warm-up done')
+
+  // Alternate the order between rounds, so neither broker always runs first.
+  const rounds: { hf: FanInResult[], plain: FanInResult[] } = { hf: [], plain: [] }
+  for (let r = 0; r < FAN_IN_ROUNDS; r++) {
+    for (const b of r % 2 === 0 ? [hf, plain] : [plain, hf]) {
+      const res = await fanIn(b, { ...FAN_IN, tag: `r${r}` })
+      rounds[b === hf ? 'hf' : 'plain'].push(res)
+      log(`fan-in round ${r + 1} ${b.kind}: ${res.factsPerSecond.toFixed(0)} facts/s in ${res.elapsedMs.toFixed(0)} ms, broker ${res.brokerCpuUsPerFact.toFixed(1)} µs CPU/fact, load process ${(res.loadCpuShare * 100).toFixed(0)}% of a core`)
+    }
+  }
+  const counters = await hf.sample()
+  const expectedFacts = FAN_IN_WARMUP.devices * FAN_IN_WARMUP.perDevice + FAN_IN_ROUNDS * FAN_IN.devices * FAN_IN.perDevice
+  if (counters.accepted !== expectedFacts || counters.deadlettered !== 0 || counters.ledgerOffset !== expectedFacts) {
+    throw new Error(`homefacts did not accept and ledger every fact: ${JSON.stringify(counters)}, expected ${expectedFacts}`)
+  }
+
+  const lat = { plain: await latency(plain, { ...LATENCY, tag: 'l' }), hf: await latency(hf, { ...LATENCY, tag: 'l' }) }
+  log(`latency at ${LATENCY.rate}/s: homefacts p50 ${lat.hf.p50.toFixed(2)} p99 ${lat.hf.p99.toFixed(2)} max ${lat.hf.max.toFixed(2)} ms; plain p50 ${lat.plain.p50.toFixed(2)} p99 ${lat.plain.p99.toFixed(2)} max ${lat.plain.max.toFixed(2)} ms`)
+
+  const ret = { hf: await retained(hf, { ...RETAINED, tag: 's' }), plain: await retained(plain, { ...RETAINED, tag: 's' }) }
+  log(`retained: homefacts ${ret.hf.trialsMs.map((x) => x.toFixed(0)).join('/')} ms, plain ${ret.plain.trialsMs.map((x) => x.toFixed(0)).join('/')} ms`)
+
+  const fan = {
+    hf: mean(rounds.hf.map((r) => r.factsPerSecond)),
+    plain: mean(rounds.plain.map((r) => r.factsPerSecond))
+  }
+  const rows: Row[] = [
+    { scenario: `fan-in QoS 1, ${FAN_IN.devices} devices × ${FAN_IN.perDevice.toLocaleString('en-US')} facts → 1 subscriber`, unit: 'delivered facts/s', homefacts: fan.hf, plain: fan.plain, digits: 0, target: { text: `≥ ${THROUGHPUT_TARGET}× plain`, met: fan.hf >= THROUGHPUT_TARGET * fan.plain } },
+    { scenario: 'fan-in, broker CPU time per fact', unit: 'µs', homefacts: mean(rounds.hf.map((r) => r.brokerCpuUsPerFact)), plain: mean(rounds.plain.map((r) => r.brokerCpuUsPerFact)), digits: 1 },
+    { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p50`, unit: 'ms', homefacts: lat.hf.p50, plain: lat.plain.p50, digits: 2 },
+    { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p99`, unit: 'ms', homefacts: lat.hf.p99, plain: lat.plain.p99, digits: 2, target: { text: `< ${P99_TARGET_MS} ms`, met: lat.hf.p99 < P99_TARGET_MS } },
+    { scenario: `${RETAINED.count.toLocaleString('en-US')} retained states → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, homefacts: ret.hf.medianMs, plain: ret.plain.medianMs, digits: 1 },
+    { scenario: 'broker RSS idle', unit: 'MB', homefacts: idle.hf / MB, plain: idle.plain / MB, digits: 1 },
+    { scenario: `broker RSS with ${CLIENTS.count.toLocaleString('en-US')} connected clients`, unit: 'MB', homefacts: conn.hf.rss / MB, plain: conn.plain.rss / MB, digits: 1 }
+  ]
+  const table = markdownTable(rows)
+  process.stdout.write(`\n${table}\n\n`)
+
+  const round = (rs: FanInResult[]): string => rs.map((r) => `${r.factsPerSecond.toFixed(0)} facts/s (load process ${(r.loadCpuShare * 100).toFixed(0)}% of a core)`).join(', ')
+  const cpu = cpus()
+  const md = `# Broker benchmark
+
+- date: ${new Date().toISOString()}
+- node: ${process.version}, ${process.platform}/${process.arch}
+- machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB RAM
+- command: \`npm run bench\` (\`node --import tsx bench/run.ts\`), ${((Date.now() - t0) / 1000).toFixed(0)} s
+
+${table}
+
+How it was measured:
+
+- Each broker runs in its own process (\`bench/broker-process.ts\`); the load (mqtt.js, MQTT 3.1.1,
+  TCP_NODELAY) runs in the bench process, on the same ${cpu.length}-core machine, over loopback.
+- homefacts: the real hub (\`createHub\`, no services, log level silent) in a temp data folder, so
+  every publish goes through the users-file authentication, the ACL, the contract check and the
+  SQLite ledger append before its PUBACK, with sessions and retained messages in LevelDB. The load
+  connects on the authenticated listener as a device user (owns \`+/+\`) and a service user.
+- plain aedes: \`new Aedes()\` (in-memory persistence, no hooks) on \`net.createServer\` with TCP_NODELAY.
+- fan-in: ${FAN_IN.devices} device clients, each publishing ${FAN_IN.perDevice.toLocaleString('en-US')} pre-built valid \`cup.empty\`/\`cup.filled\`
+  facts about its own thing at QoS 1 with at most ${FAN_IN.window} unacknowledged; one QoS 1 subscriber on
+  \`home/+/+/fact/+\`. Time from the first publish to the last delivery. A warm-up of
+  ${FAN_IN_WARMUP.devices} × ${FAN_IN_WARMUP.perDevice} facts per broker first, then ${FAN_IN_ROUNDS} measured rounds per broker in alternating
+  order; the table shows their mean. Rounds: homefacts ${round(rounds.hf)}; plain ${round(rounds.plain)}.
+  After the rounds the hub had accepted ${counters.accepted} facts, dead-lettered ${counters.deadlettered}, ledger offset ${counters.ledgerOffset}.
+- latency: one publisher, one subscriber on the fact topic, QoS 1, ${LATENCY.count.toLocaleString('en-US')} facts at ${LATENCY.rate}/s after
+  ${LATENCY.warmup} warm-up facts; latency from the publish call to receipt (\`process.hrtime.bigint()\`,
+  both in the bench process), nearest-rank percentiles. Max: homefacts ${lat.hf.max.toFixed(2)} ms, plain ${lat.plain.max.toFixed(2)} ms.
+- retained: ${RETAINED.count.toLocaleString('en-US')} valid retained \`ThingState\`s on \`home/<area>/<thing>/state\`, then a new
+  subscriber on \`home/+/+/state\`; time from SUBSCRIBE to the last state. Trials: homefacts
+  ${ret.hf.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms; plain ${ret.plain.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms.
+- RSS: \`process.memoryUsage().rss\` of the broker process after a full GC; idle is before any
+  load. ${CLIENTS.count.toLocaleString('en-US')} clients connect in batches of ${CLIENTS.batch} (homefacts: as the device user) and stay
+  connected while it is read. Connecting them took homefacts ${conn.hf.connectMs.toFixed(0)} ms, plain ${conn.plain.connectMs.toFixed(0)} ms.
+`
+  writeFileSync(join(import.meta.dirname, 'results.md'), md)
+  log('wrote bench/results.md')
+} finally {
+  await Promise.all(both.map((b) => b.stop().catch(() => b.kill())))
+}
