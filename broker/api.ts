@@ -32,6 +32,11 @@ function deny (reply: FastifyReply, status: 401 | 403, message: string): Fastify
  * With `follow=true` the answer is NDJSON: the backlog, then each new fact as it is accepted.
  */
 export function registerLedgerApi (app: FastifyInstance, deps: { ledger: Ledger, users: UserStore }): void {
+  // Open follow streams, ended when the server closes so shutdown does not wait on them.
+  const following = new Set<() => void>()
+  app.addHook('preClose', async () => {
+    for (const end of [...following]) end()
+  })
   app.get('/api/facts', async (req, reply) => {
     const who = await principalOf(deps.users, req)
     if (!who) return deny(reply, 401, 'HTTP Basic credentials of a homefacts user are required')
@@ -49,6 +54,7 @@ export function registerLedgerApi (app: FastifyInstance, deps: { ledger: Ledger,
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+    res.flushHeaders()
     const line = (e: LedgerEntry): boolean => res.write(JSON.stringify(e) + '\n')
     // Backlog and live tail meet without a gap: appends run on the event loop, never
     // between this synchronous read and the listener being attached.
@@ -63,6 +69,12 @@ export function registerLedgerApi (app: FastifyInstance, deps: { ledger: Ledger,
       if (q.data.topic === undefined || topicMatches(q.data.topic, e.topic)) line(e)
     }
     deps.ledger.on('append', onAppend)
-    req.raw.on('close', () => deps.ledger.off('append', onAppend))
+    const end = (): void => {
+      deps.ledger.off('append', onAppend)
+      following.delete(end)
+      res.end()
+    }
+    following.add(end)
+    req.raw.on('close', end)
   })
 }

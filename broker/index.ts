@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import type { Server, Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import { Aedes, type Client } from 'aedes'
@@ -79,6 +80,8 @@ export class HomefactsBroker {
       authorizePublish: authorizePublish({ principals, ledger, log, claims: this.#claims, counters: this.counters }),
       authorizeSubscribe: authorizeSubscribe({ principals, log })
     })
+    // At shutdown aedes may still be publishing wills while the store closes; log, never crash.
+    ;(aedes as EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'broker error'))
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
     aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
     await aedes.listen()

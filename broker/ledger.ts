@@ -25,11 +25,22 @@ export interface LedgerQuery {
 
 interface Row { offset: number, topic: string, received_at: string, client_id: string | null, payload: string }
 
+/** An append waiting for the next group commit. */
+interface QueuedAppend { topic: string, fact: Fact, payload: string, clientId: string | null, receivedAt: string, done: AppendCallback }
+/** Work that must run after the appends queued before it, in the same order. */
+interface QueuedStep { run: () => void }
+type Outcome = { offset: number, added: boolean } | Error
+
+/** Called once the fact's row is committed (with its offset), or with the error that kept it out. */
+export type AppendCallback = (err: Error | null, offset?: number) => void
+
 export const MAX_LIMIT = 10_000
 
 /**
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
- * `append` is synchronous, so a fact is in the ledger before the broker acknowledges it.
+ * `append` is synchronous. `appendDeferred` (the broker's path) groups the appends of one turn
+ * of the event loop into one transaction and calls back only after it commits, so a fact is in
+ * the ledger before the broker acknowledges it either way.
  * Emits `append` with each new `LedgerEntry`.
  */
 export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
@@ -37,6 +48,10 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   #db: Database.Database | null = null
   #insert!: Database.Statement<[string, string, string, string, string, string | null, string, string]>
   #byId!: Database.Statement<[string], { offset: number }>
+  #insertAll!: (entries: QueuedAppend[]) => Outcome[]
+  /** Appends and steps waiting for the group commit, in arrival order. */
+  #queue: (QueuedAppend | QueuedStep)[] = []
+  #flushing: NodeJS.Immediate | null = null
 
   constructor (path: string) {
     super()
@@ -52,7 +67,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     // crash or power loss can lose the last transactions.
     db.pragma('synchronous = NORMAL')
     db.exec(`CREATE TABLE IF NOT EXISTS facts (
-      offset INTEGER PRIMARY KEY AUTOINCREMENT,
+      offset INTEGER PRIMARY KEY, -- rowid: max + 1, so offsets have no gaps (rows are never deleted)
       id TEXT NOT NULL UNIQUE,
       topic TEXT NOT NULL,
       type TEXT NOT NULL,
@@ -65,10 +80,12 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     db.function('mqtt_match', { deterministic: true }, (filter: unknown, topic: unknown) => topicMatches(String(filter), String(topic)) ? 1 : 0)
     this.#insert = db.prepare('INSERT OR IGNORE INTO facts (id, topic, type, subject, time, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     this.#byId = db.prepare('SELECT offset FROM facts WHERE id = ?')
+    this.#insertAll = db.transaction((entries: QueuedAppend[]) => entries.map((e) => this.#insertOne(e)))
     this.#db = db
   }
 
   close (): void {
+    this.flush()
     this.#db?.close()
     this.#db = null
   }
@@ -83,13 +100,83 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
    * (a QoS 1 redelivery) is not stored twice: its existing offset is returned.
    */
   append (topic: string, fact: Fact, payload: string, clientId: string | null): number {
+    // Deferred appends that came first get the lower offsets.
+    this.flush()
     this.#open()
     const receivedAt = new Date().toISOString()
-    const r = this.#insert.run(fact.id, topic, fact.type, fact.subject, fact.time, clientId, receivedAt, payload)
-    if (r.changes === 0) return this.#byId.get(fact.id)!.offset
-    const offset = Number(r.lastInsertRowid)
-    if (this.listenerCount('append') > 0) this.emit('append', { offset, topic, receivedAt, clientId, fact })
-    return offset
+    const r = this.#insertOne({ topic, fact, payload, clientId, receivedAt })
+    if (r.added && this.listenerCount('append') > 0) this.emit('append', { offset: r.offset, topic, receivedAt, clientId, fact })
+    return r.offset
+  }
+
+  /**
+   * Appends a fact with every other append of this turn of the event loop, in one transaction
+   * (a group commit: one WAL write for many facts instead of one each), and calls back once its
+   * row is committed. Offsets, dedupe by id and `append` events are as with `append`, in arrival
+   * order. If the group cannot be written whole, each fact is written on its own, so every fact
+   * gets its own outcome.
+   */
+  appendDeferred (topic: string, fact: Fact, payload: string, clientId: string | null, done: AppendCallback): void {
+    this.#queue.push({ topic, fact, payload, clientId, receivedAt: new Date().toISOString(), done })
+    this.#flushing ??= setImmediate(() => this.flush())
+  }
+
+  /** Runs `step` after every deferred append queued before it has called back; at once when none is waiting. */
+  afterAppends (step: () => void): void {
+    if (this.#queue.length === 0) return step()
+    this.#queue.push({ run: step })
+  }
+
+  /** Commits the deferred appends now and calls everything waiting, in order. */
+  flush (): void {
+    if (this.#flushing) clearImmediate(this.#flushing)
+    this.#flushing = null
+    const queue = this.#queue
+    if (queue.length === 0) return
+    this.#queue = []
+    const appends = queue.filter((q): q is QueuedAppend => !('run' in q))
+    let outcomes: Outcome[]
+    try {
+      this.#open()
+      outcomes = this.#insertAll(appends)
+    } catch {
+      outcomes = appends.map((e) => {
+        try {
+          this.#open()
+          return this.#insertOne(e)
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err))
+        }
+      })
+    }
+    let i = 0
+    let thrown: unknown = null
+    for (const q of queue) {
+      try {
+        if ('run' in q) {
+          q.run()
+          continue
+        }
+        const r = outcomes[i++]!
+        if (r instanceof Error) {
+          q.done(r)
+          continue
+        }
+        if (r.added && this.listenerCount('append') > 0) this.emit('append', { offset: r.offset, topic: q.topic, receivedAt: q.receivedAt, clientId: q.clientId, fact: q.fact })
+        q.done(null, r.offset)
+      } catch (err) {
+        // One failing callback must not strand the others; the first failure is rethrown after.
+        thrown ??= err
+      }
+    }
+    if (thrown !== null) throw thrown
+  }
+
+  /** Inserts one row; a fact id already present keeps its offset ([MQTT-4.3.2] QoS 1 may redeliver). */
+  #insertOne (e: Omit<QueuedAppend, 'done'>): { offset: number, added: boolean } {
+    const r = this.#insert.run(e.fact.id, e.topic, e.fact.type, e.fact.subject, e.fact.time, e.clientId, e.receivedAt, e.payload)
+    if (r.changes === 0) return { offset: this.#byId.get(e.fact.id)!.offset, added: false }
+    return { offset: Number(r.lastInsertRowid), added: true }
   }
 
   /** Entries after an offset, in offset order, optionally filtered by topic. */

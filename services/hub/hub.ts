@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { HUB_STATE_TOPIC } from '#contract'
 import { createBroker, Ledger, UserStore, type HomefactsBroker } from '../../broker/index.ts'
 import { registerLedgerApi } from '../../broker/api.ts'
-import { listen, closeServer, portOf } from '../../broker/listeners.ts'
+import { listen, portOf } from '../../broker/listeners.ts'
 import type { HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
@@ -57,7 +57,7 @@ export class Hub {
     this.secrets = new Secrets(files.secrets)
     this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions })
     // Request lines are info-level; the HTTP child logs warnings and errors only.
-    this.http = Fastify({ loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
+    this.http = Fastify({ loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger, forceCloseConnections: true })
     this.#serviceDefs = opts.services ?? registeredServices
     this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
@@ -110,7 +110,6 @@ export class Hub {
       await this.stop()
       throw err
     }
-    this.log.info(this.urls, 'hub started')
     return info
   }
 
@@ -130,7 +129,18 @@ export class Hub {
       will: { topic: HUB_STATE_TOPIC, payload: Buffer.from('offline'), qos: 1, retain: true }
     })
     this.#client = client
-    await client.publishAsync(HUB_STATE_TOPIC, 'online', { qos: 1, retain: true })
+    // Say `online` on every (re)connect: after a dropped connection the will has said `offline`.
+    const online = (): void => {
+      client.publish(HUB_STATE_TOPIC, 'online', { qos: 1, retain: true }, (err) => {
+        if (err) this.log.warn({ err }, 'could not publish hub state')
+      })
+    }
+    client.on('connect', online)
+    client.on('error', (err) => this.log.warn({ err }, 'hub MQTT connection error'))
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve())
+      client.once('error', reject)
+    })
   }
 
   /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
@@ -143,7 +153,9 @@ export class Hub {
     this.#client = null
     if (client?.connected) await client.publishAsync(HUB_STATE_TOPIC, 'offline', { qos: 1, retain: true }).catch(() => {})
     await client?.endAsync()
-    await closeServer(this.http.server)
+    // Follow streams are long-lived responses; end them rather than wait for their clients.
+    this.http.server.closeAllConnections()
+    await this.http.close()
     await this.broker.stop()
     this.ledger.close()
     if (this.#started) this.log.info('hub stopped')

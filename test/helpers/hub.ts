@@ -19,7 +19,7 @@ export interface TestHub {
   httpUrl: string
   wsUrl: string
   /** Adds a user and returns its credentials. */
-  addUser: (user: Omit<Principal, 'role'> & { role: Principal['role'] }) => Promise<Credentials>
+  addUser: (user: Principal & { password?: string }) => Promise<Credentials>
   stop: () => Promise<void>
 }
 

@@ -3,11 +3,13 @@ import * as start from './start.ts'
 import * as users from './users.ts'
 import * as facts from './facts.ts'
 import * as contract from './contract.ts'
+import * as device from './device.ts'
 
 /** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
 export const commands: ((program: Command) => void)[] = [
   start.register,
   users.register,
   facts.register,
-  contract.register
+  contract.register,
+  device.register
 ]

@@ -25,6 +25,7 @@ export async function startHub (hub: Hub): Promise<void> {
     if (info.firstRunAdmin) {
       process.stdout.write(`\nFirst run: created the admin account.\n  user:     ${info.firstRunAdmin.username}\n  password: ${info.firstRunAdmin.password}\n  (kept in ${hub.secrets.path}; add users with "homefacts users add")\n\n`)
     }
+    hub.log.info(hub.urls, 'hub started')
   } catch (err) {
     if (err instanceof HomefactsError && err.code === Codes.PORT_IN_USE) {
       const key = (err as HomefactsError & { key: string }).key

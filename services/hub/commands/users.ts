@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { UserStore, Role } from '../../../broker/index.ts'
 import { dataFiles } from '../hub.ts'
 import { configFrom, withConfigOptions } from './options.ts'
@@ -10,12 +10,12 @@ export function register (program: Command): void {
   const users = program.command('users').description('Manage the users file (scrypt-hashed); a running hub picks changes up')
   withConfigOptions(users.command('add <username>'), ['dataDir'])
     .description('Add a user, or replace one with the same name; prints the password')
-    .requiredOption('-r, --role <role>', `one of ${Role.options.join(', ')}`)
+    .addOption(new Option('-r, --role <role>', 'what the user may do').choices(Role.options).makeOptionMandatory())
     .option('-t, --thing <area/thing...>', 'device: a thing it may write (repeatable; "+" matches any)')
     .option('-m, --member <name>', 'member: the household member this login speaks for')
     .option('-p, --password <password>', 'the password (default: a generated one)')
-    .action(async (username: string, opts: { role: string, thing?: string[], member?: string, password?: string }, cmd: Command) => {
-      const role = Role.parse(opts.role)
+    .action(async (username: string, opts: { role: Role, thing?: string[], member?: string, password?: string }, cmd: Command) => {
+      const { role } = opts
       const password = await storeFrom(cmd).add({
         username,
         role,

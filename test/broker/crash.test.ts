@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startHubProcess, type HubProcess } from '../helpers/process.ts'
+import { connect, Inbox } from '../helpers/mqtt.ts'
+import { cupEmpty } from '../helpers/facts.ts'
+
+describe('durability across kill -9 of the hub process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'homefacts-crash-'))
+  let hub: HubProcess | undefined
+  afterAll(async () => {
+    hub?.proc.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  for (const protocolVersion of [4, 5] as const) {
+    it(`delivers a clean:false MQTT ${protocolVersion === 4 ? '3.1.1' : '5'} subscriber's QoS 1 backlog after a kill -9 and restart, and keeps the ledger and retained state`, async () => {
+      hub = await startHubProcess(dir)
+      const admin = hub.admin
+      const session = { ...admin, clientId: `daddy-v${protocolVersion}`, clean: false, protocolVersion, ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}) }
+      const daddy = await connect(hub.mqttUrl, session)
+      await daddy.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+      await daddy.endAsync()
+
+      const cup = await connect(hub.mqttUrl, admin)
+      const facts = Array.from({ length: 20 }, (_, i) => cupEmpty(i + 1, 'kitchen', `cup-v${protocolVersion}`))
+      for (const f of facts) await cup.publishAsync(`home/kitchen/cup-v${protocolVersion}/fact/empty`, JSON.stringify(f), { qos: 1 })
+      const state = JSON.stringify({ value: 'empty', seq: 20, since: facts[19]!.time, factId: facts[19]!.id })
+      await cup.publishAsync(`home/kitchen/cup-v${protocolVersion}/state`, state, { qos: 1, retain: true })
+      await cup.endAsync()
+
+      hub.proc.kill('SIGKILL')
+      expect(await hub.exited).toBe('SIGKILL')
+      hub = await startHubProcess(dir)
+
+      const back = await connect(hub.mqttUrl, session)
+      const inbox = new Inbox(back)
+      const got = await inbox.wait((m) => m.topic.endsWith('/fact/empty') && m.topic.includes(`cup-v${protocolVersion}`), 20)
+      expect(got.map((m) => JSON.parse(m.payload).id)).toStrictEqual(facts.map((f) => f.id))
+      expect(got.every((m) => m.qos === 1 && !m.retain)).toBe(true)
+      await back.endAsync()
+
+      const reader = await connect(hub.mqttUrl, admin)
+      const readerInbox = new Inbox(reader)
+      await reader.subscribeAsync(`home/kitchen/cup-v${protocolVersion}/state`, { qos: 1 })
+      const [retained] = await readerInbox.wait(`home/kitchen/cup-v${protocolVersion}/state`)
+      expect(retained).toStrictEqual({ topic: `home/kitchen/cup-v${protocolVersion}/state`, payload: state, qos: 1, retain: true })
+      await reader.endAsync()
+
+      const res = await fetch(`${hub.httpUrl}/api/facts?topic=home/kitchen/cup-v${protocolVersion}/fact/%2B&limit=100`, { headers: { authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}` } })
+      const body = await res.json() as { facts: { fact: { id: string } }[] }
+      expect(body.facts.map((e) => e.fact.id)).toStrictEqual(facts.map((f) => f.id))
+
+      hub.proc.kill('SIGTERM')
+      expect(await hub.exited).toBe(0)
+      hub = undefined
+    })
+  }
+})

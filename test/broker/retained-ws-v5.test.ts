@@ -1,0 +1,91 @@
+import { rmSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestHub, type TestHub } from '../helpers/hub.ts'
+import { connect, Inbox } from '../helpers/mqtt.ts'
+import { cupEmpty } from '../helpers/facts.ts'
+
+const state = (seq: number, factId: string) => JSON.stringify({ value: 'empty', seq, since: '2026-11-29T14:00:00.000Z', factId })
+
+describe('retained state, WebSocket and MQTT 5', () => {
+  let t: TestHub
+  let creds: { username: string, password: string }
+  beforeAll(async () => {
+    t = await startTestHub()
+    creds = await t.addUser({ username: 'house', role: 'service' })
+  })
+  afterAll(() => t?.stop())
+
+  it('delivers the retained state to a subscriber that arrives later', async () => {
+    const pub = await connect(t.mqttUrl, creds)
+    const payload = state(42, cupEmpty(42).id)
+    await pub.publishAsync('home/kitchen/lily-cup/state', payload, { qos: 1, retain: true })
+    await pub.endAsync()
+    const late = await connect(t.mqttUrl, creds)
+    const inbox = new Inbox(late)
+    await late.subscribeAsync('home/+/+/state', { qos: 1 })
+    const [msg] = await inbox.wait('home/kitchen/lily-cup/state')
+    expect(msg).toStrictEqual({ topic: 'home/kitchen/lily-cup/state', payload, qos: 1, retain: true })
+    await late.endAsync()
+  })
+
+  it('serves MQTT over WebSocket with the same auth and contract', async () => {
+    const ws = await connect(t.wsUrl, creds)
+    const inbox = new Inbox(ws)
+    await ws.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+    const fact = JSON.stringify(cupEmpty(1, 'bedroom', 'night-cup'))
+    await ws.publishAsync('home/bedroom/night-cup/fact/empty', fact, { qos: 1 })
+    const [msg] = await inbox.wait('home/bedroom/night-cup/fact/empty')
+    expect(msg).toStrictEqual({ topic: 'home/bedroom/night-cup/fact/empty', payload: fact, qos: 1, retain: false })
+    await ws.endAsync()
+    await expect(connect(t.wsUrl, { username: 'house', password: 'wrong' })).rejects.toMatchObject({ code: 4 })
+  })
+
+  it('lets an MQTT 5 client publish a fact and receive it with retained state', async () => {
+    const c = await connect(t.mqttUrl, { ...creds, clientId: 'v5-roundtrip', protocolVersion: 5 })
+    const inbox = new Inbox(c)
+    const fact = cupEmpty(7, 'hall', 'guest-cup')
+    await c.publishAsync('home/hall/guest-cup/state', state(7, fact.id), { qos: 1, retain: true })
+    await c.subscribeAsync(['home/hall/guest-cup/state', 'home/hall/guest-cup/fact/+'], { qos: 1 })
+    const [retained] = await inbox.wait('home/hall/guest-cup/state')
+    expect(retained).toStrictEqual({ topic: 'home/hall/guest-cup/state', payload: state(7, fact.id), qos: 1, retain: true })
+    await c.publishAsync('home/hall/guest-cup/fact/empty', JSON.stringify(fact), { qos: 1 })
+    const [got] = await inbox.wait('home/hall/guest-cup/fact/empty')
+    expect(JSON.parse(got!.payload)).toStrictEqual(fact)
+    await c.endAsync()
+  })
+})
+
+describe('MQTT 5 sessions across a hub restart', () => {
+  it('keeps a v5 session (subscriptions and queued QoS 1 facts) across a stop and start', async () => {
+    let t = await startTestHub()
+    const dir = t.dir
+    const creds = await t.addUser({ username: 'dad-phone', role: 'member', member: 'daddy' })
+    const pubCreds = await t.addUser({ username: 'cup', role: 'device', things: ['kitchen/lily-cup'] })
+    const opts = { ...creds, clientId: 'dad-v5', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } }
+    const phone = await connect(t.mqttUrl, opts)
+    await phone.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+    await phone.endAsync()
+    const cup = await connect(t.mqttUrl, pubCreds)
+    const fact = JSON.stringify(cupEmpty(1))
+    await cup.publishAsync('home/kitchen/lily-cup/fact/empty', fact, { qos: 1 })
+    await cup.endAsync()
+    await t.hub.stop()
+    t = await startTestHub({ dir })
+    try {
+      const back = await connect(t.mqttUrl, opts)
+      const inbox = new Inbox(back)
+      const [msg] = await inbox.wait('home/kitchen/lily-cup/fact/empty')
+      expect(msg).toStrictEqual({ topic: 'home/kitchen/lily-cup/fact/empty', payload: fact, qos: 1, retain: false })
+      // The subscription itself survived: a new fact arrives without subscribing again.
+      const cup2 = await connect(t.mqttUrl, pubCreds)
+      const fact2 = JSON.stringify(cupEmpty(2))
+      await cup2.publishAsync('home/kitchen/lily-cup/fact/empty', fact2, { qos: 1 })
+      await inbox.wait((m) => m.payload === fact2)
+      await cup2.endAsync()
+      await back.endAsync()
+    } finally {
+      await t.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
