@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestHub, type TestHub } from '../helpers/hub.ts'
+import { connect, Inbox } from '../helpers/mqtt.ts'
+import { cupEmpty } from '../helpers/facts.ts'
+
+describe('broker stats under $SYS', () => {
+  let t: TestHub
+  beforeAll(async () => { t = await startTestHub({ flags: { statsSeconds: 1 } }) })
+  afterAll(() => t?.stop())
+
+  it('publishes client counts and the homefacts fact counters to admins', async () => {
+    const admin = await connect(t.mqttUrl, await t.addUser({ username: 'ops', role: 'admin' }))
+    const inbox = new Inbox(admin)
+    await admin.publishAsync('home/kitchen/lily-cup/fact/empty', JSON.stringify(cupEmpty(1)), { qos: 1 })
+    await admin.publishAsync('home/kitchen/lily-cup/fact/empty', 'broken', { qos: 1 })
+    await admin.subscribeAsync('$SYS/#', { qos: 0 })
+    const id = t.hub.broker.aedes.id
+    const [accepted] = await inbox.wait((m) => m.topic === `$SYS/${id}/homefacts/facts/accepted` && m.payload === '1')
+    expect(accepted).toStrictEqual({ topic: `$SYS/${id}/homefacts/facts/accepted`, payload: '1', qos: 0, retain: false })
+    await inbox.wait((m) => m.topic === `$SYS/${id}/homefacts/facts/deadlettered` && m.payload === '1')
+    await inbox.wait((m) => m.topic === `$SYS/${id}/homefacts/ledger/offset` && m.payload === '1')
+    const [clients] = await inbox.wait(`$SYS/${id}/clients/total`)
+    expect(Number(clients!.payload)).toBeGreaterThanOrEqual(2)
+    await admin.endAsync()
+  })
+})
