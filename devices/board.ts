@@ -6,6 +6,9 @@ import type { FirmataIO } from './cup/controllers.ts'
 
 const WINDOWS_PORT = /^COM\d+$/i
 
+/** johnny-five reports errors as Errors, strings or `{ message }` objects. */
+const reason = (err: unknown): string => err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err)
+
 /**
  * Checks a serial port before johnny-five sees it, so a missing board or a permission problem
  * is a coded error that says what to do, not a serialport stack trace.
@@ -22,6 +25,15 @@ export function checkPort (path: string): void {
     throw new HomefactsError(Codes.DEVICE_PORT, `no serial device at ${path}: is the board plugged in? Look for it with "ls /dev/ttyACM* /dev/ttyUSB*" (macOS: "ls /dev/cu.usbmodem*")`)
   }
   if (!statSync(path).isCharacterDevice()) throw new HomefactsError(Codes.DEVICE_PORT, `${path} is not a serial device`)
+}
+
+function closeTransport (io: unknown): void {
+  // firmata.js waits 5 s for a version report; a board that failed should not hold the process.
+  clearTimeout((io as { reportVersionTimeoutId?: NodeJS.Timeout } | null)?.reportVersionTimeoutId)
+  const transport = (io as { transport?: { isOpen?: boolean, close?: () => void } } | null)?.transport
+  try {
+    if (transport?.isOpen !== false) transport?.close?.()
+  } catch { /* already closed */ }
 }
 
 export interface BoardLinkOptions {
@@ -86,9 +98,14 @@ export class BoardLink extends EventEmitter<{ ready: [FirmataIO], lost: [string]
           this.#opts.log.warn({ port: this.label, why }, 'board lost; the device stays up and looks for it again')
           this.emit('lost', why)
           this.#scheduleRetry()
-        } else reject(new HomefactsError(Codes.DEVICE_PORT, `the board on ${this.label} did not answer as StandardFirmata (${why}); upload StandardFirmata with the Arduino IDE (File > Examples > Firmata)`))
+        } else {
+          // johnny-five keeps its ready timeout and the port open after an error; let both go.
+          clearTimeout((board as unknown as { timer?: NodeJS.Timeout }).timer)
+          closeTransport(board.io)
+          reject(new HomefactsError(Codes.DEVICE_PORT, `the board on ${this.label} did not answer as StandardFirmata (${why}); upload StandardFirmata with the Arduino IDE (File > Examples > Firmata)`))
+        }
       }
-      board.on('error', (err: unknown) => fail(err instanceof Error ? err.message : String(err)))
+      board.on('error', (err: unknown) => fail(reason(err)))
       board.on('close', () => fail('the serial port closed'))
       board.on('disconnect', () => fail('the board was unplugged'))
       board.once('ready', () => {
@@ -126,10 +143,7 @@ export class BoardLink extends EventEmitter<{ ready: [FirmataIO], lost: [string]
     this.#stopped = true
     this.#generation++
     clearTimeout(this.#retry)
-    const transport = (this.#io as { transport?: { close?: () => void } } | null)?.transport
-    try {
-      transport?.close?.()
-    } catch { /* already closed */ }
+    closeTransport(this.#io)
     this.#io = null
   }
 }
