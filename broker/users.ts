@@ -69,12 +69,32 @@ export class UserStore {
   /** sha256(user, password) of recent successful logins, so reconnect storms skip scrypt. */
   #verified = new Map<string, string>()
 
-  constructor (path: string) {
+  #onBadFile: (err: HomefactsError) => void
+
+  /**
+   * @param onBadFile called when the file turns bad while users are already loaded: the last good
+   *   users stay in force, so one broken edit does not lock the whole house out.
+   */
+  constructor (path: string, onBadFile: (err: HomefactsError) => void = () => {}) {
     this.path = path
+    this.#onBadFile = onBadFile
   }
 
   /** Loads the file if it changed. A missing file is an empty store. */
   load (): void {
+    try {
+      this.#load()
+    } catch (err) {
+      if (!(err instanceof HomefactsError) || this.#mtime === -1) throw err
+      // Keep the last good users; remember this mtime so the bad file is reported once.
+      this.#mtime = this.#badMtime
+      this.#onBadFile(err)
+    }
+  }
+
+  #badMtime = -1
+
+  #load (): void {
     let mtime: number
     try {
       mtime = statSync(this.path).mtimeMs
@@ -84,6 +104,7 @@ export class UserStore {
       return
     }
     if (mtime === this.#mtime) return
+    this.#badMtime = mtime
     let parsed: unknown
     try {
       parsed = JSON.parse(readFileSync(this.path, 'utf8'))

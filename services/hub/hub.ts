@@ -52,7 +52,7 @@ export class Hub {
     this.config = config
     this.log = opts.log ?? createLogger(config)
     const files = dataFiles(resolve(config.dataDir))
-    this.users = new UserStore(files.users)
+    this.users = new UserStore(files.users, (err) => this.log.error({ code: err.code, issues: err.issues }, `${err.message}; keeping the users loaded before`))
     this.ledger = new Ledger(files.ledger)
     this.secrets = new Secrets(files.secrets)
     this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions })

@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
@@ -48,6 +50,18 @@ describe('authentication and the ACL', () => {
     const c = await connect(t.mqttUrl, later)
     expect(c.connected).toBe(true)
     await c.endAsync()
+  })
+
+  it('keeps the last good users when the users file is broken while the hub runs', async () => {
+    const creds = await t.addUser({ username: 'steady', role: 'service' })
+    const path = join(t.dir, 'users.json')
+    const good = readFileSync(path, 'utf8')
+    writeFileSync(path, '{ "users": [ oops')
+    const c = await connect(t.mqttUrl, creds)
+    expect(c.connected).toBe(true)
+    await c.endAsync()
+    await expect(connect(t.mqttUrl, { username: 'steady', password: 'wrong' })).rejects.toMatchObject({ code: 4 })
+    writeFileSync(path, good)
   })
 
   it('keeps a device to its own subtree: publishing elsewhere is dead-lettered, not delivered', async () => {
