@@ -23,11 +23,18 @@ export interface AuthorizePublishDeps {
  * original payload, and accepted: it is never delivered on its own topic, nothing is lost, and
  * the client stays connected whatever its protocol version ([MQTT-3.3.5-2] lets the server
  * acknowledge a publish it does not forward).
+ *
+ * A fact is appended with the other facts of the same event-loop turn in one transaction, and
+ * its callback runs once that commits. Every other outcome (a refusal, a state, a non-contract
+ * topic) also waits behind the facts that came before it, so aedes sees the callbacks, and so
+ * publishes and acknowledges, in exactly the order the publishes arrived.
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
+  const { ledger } = deps
   return (client, packet, callback) => {
+    const accept = (): void => ledger.afterAppends(() => callback(null))
     // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
-    if (!client) return callback(null)
+    if (!client) return accept()
     const who = deps.principals.get(client)
     const refuse = (reason: Refusal): void => {
       deps.counters.deadlettered++
@@ -36,12 +43,12 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       packet.topic = letter.topic
       packet.payload = letter.payload
       packet.retain = false
-      callback(null)
+      accept()
     }
     if (!who || !canPublish(who, packet.topic)) {
       return refuse({ code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] })
     }
-    if (!isContractTopic(packet.topic)) return callback(null)
+    if (!isContractTopic(packet.topic)) return accept()
     let checked
     try {
       checked = checkPublish(packet)
@@ -64,15 +71,17 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       else deps.claims.delete(packet.topic)
     }
     if (checked.kind === 'fact') {
-      try {
-        deps.ledger.append(packet.topic, checked.fact, packet.payload.toString(), client.id)
-      } catch (err) {
-        // Not acknowledged, so the client keeps the fact and sends it again.
-        deps.log.error({ err, clientId: client.id, topic: packet.topic }, 'ledger append failed; publish not acknowledged')
-        return callback(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
-      }
-      deps.counters.accepted++
+      const topic = packet.topic
+      return ledger.appendDeferred(topic, checked.fact, packet.payload.toString(), client.id, (err) => {
+        if (err) {
+          // Not acknowledged, so the client keeps the fact and sends it again.
+          deps.log.error({ err, clientId: client.id, topic }, 'ledger append failed; publish not acknowledged')
+          return callback(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
+        }
+        deps.counters.accepted++
+        callback(null)
+      })
     }
-    callback(null)
+    accept()
   }
 }

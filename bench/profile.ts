@@ -1,0 +1,43 @@
+/**
+ * Profiles the homefacts broker under the fan-in load: runs it with `--cpu-prof`, then prints
+ * the functions and the packages with the most self time.
+ * `node --import tsx bench/profile.ts [fan-in|latency]`
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { BrokerProcess } from './brokers.ts'
+import { fanIn, latency } from './scenarios.ts'
+
+interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, hitCount?: number }
+interface CpuProfile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
+
+const which = process.argv[2] ?? 'fan-in'
+const dir = join(import.meta.dirname, 'profiles')
+rmSync(dir, { recursive: true, force: true })
+mkdirSync(dir, { recursive: true })
+const b = await BrokerProcess.start('homefacts', { cpuProfDir: dir })
+try {
+  if (which === 'latency') console.log(await latency(b, { rate: 500, count: 3000, warmup: 250, tag: 'p' }))
+  else console.log(await fanIn(b, { devices: 20, perDevice: 2500, window: 32, tag: 'p' }))
+} finally {
+  await b.stop()
+}
+
+const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+if (!file) throw new Error('no profile written')
+const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile
+const self = new Map<number, number>()
+prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)))
+const total = [...self.values()].reduce((a, c) => a + c, 0)
+const byFn = new Map<string, number>()
+const byPkg = new Map<string, number>()
+for (const n of prof.nodes) {
+  const t = self.get(n.id) ?? 0
+  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(process.cwd() + '/', '')
+  const fn = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`
+  byFn.set(fn, (byFn.get(fn) ?? 0) + t)
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url === '' ? n.callFrame.functionName : url.startsWith('node:') ? 'node:' + url.slice(5).split('/')[0] : url)
+  byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + t)
+}
+const top = (m: Map<string, number>, k: number): string => [...m].sort((a, c) => c[1] - a[1]).slice(0, k).map(([name, t]) => `${(100 * t / total).toFixed(1).padStart(5)}%  ${name}`).join('\n')
+console.log(`profile: ${join(dir, file)} (${(total / 1e6).toFixed(1)} s sampled)\n\nby package or file:\n${top(byPkg, 25)}\n\nby function:\n${top(byFn, 40)}`)
