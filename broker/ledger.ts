@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { topicMatches, type Fact } from '#contract'
 
@@ -36,6 +38,28 @@ export type AppendCallback = (err: Error | null, offset?: number) => void
 
 export const MAX_LIMIT = 10_000
 
+/** How often the background connection checkpoints the WAL into the database file. */
+const CHECKPOINT_EVERY_MS = 200
+
+/**
+ * The checkpointer: its own connection, in a worker thread, moving the WAL into the database
+ * file. A checkpoint fsyncs (synchronous = NORMAL in WAL mode syncs at checkpoints), which blocks
+ * for milliseconds; on the broker's event loop that stalled every fact in flight.
+ */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.module)
+const db = new Database(workerData.path, { fileMustExist: true })
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)') } catch {}
+}, workerData.everyMs)
+parentPort.once('message', () => {
+  clearInterval(timer)
+  db.close()
+  parentPort.close()
+})
+`
+
 /**
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
  * `append` is synchronous. `appendDeferred` (the broker's path) groups the appends of one turn
@@ -52,6 +76,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   /** Appends and steps waiting for the group commit, in arrival order. */
   #queue: (QueuedAppend | QueuedStep)[] = []
   #flushing: NodeJS.Immediate | null = null
+  #checkpointer: Worker | null = null
 
   constructor (path: string) {
     super()
@@ -86,6 +111,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
 
   close (): void {
     this.flush()
+    this.#checkpointer?.postMessage('close')
+    this.#checkpointer = null
     this.#db?.close()
     this.#db = null
   }
@@ -103,6 +130,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     // Deferred appends that came first get the lower offsets.
     this.flush()
     this.#open()
+    this.#checkpointInBackground()
     const receivedAt = new Date().toISOString()
     const r = this.#insertOne({ topic, fact, payload, clientId, receivedAt })
     if (r.added && this.listenerCount('append') > 0) this.emit('append', { offset: r.offset, topic, receivedAt, clientId, fact })
@@ -138,6 +166,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     let outcomes: Outcome[]
     try {
       this.#open()
+      if (appends.length > 0) this.#checkpointInBackground()
       outcomes = this.#insertAll(appends)
     } catch {
       outcomes = appends.map((e) => {
@@ -170,6 +199,28 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       }
     }
     if (thrown !== null) throw thrown
+  }
+
+  /**
+   * From the first write on, checkpoints run in a worker thread instead of on every 1,000th
+   * page written by a commit here. Readers (`facts tail`) never start one. Should the worker
+   * fail, automatic checkpoints come back.
+   */
+  #checkpointInBackground (): void {
+    const db = this.#db
+    if (this.#checkpointer || !db || this.path === ':memory:') return
+    const worker = new Worker(CHECKPOINTER, {
+      eval: true,
+      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.path, everyMs: CHECKPOINT_EVERY_MS }
+    })
+    worker.unref()
+    worker.on('error', () => {
+      if (this.#checkpointer !== worker) return
+      this.#checkpointer = null
+      if (this.#db === db) db.pragma('wal_autocheckpoint = 1000')
+    })
+    db.pragma('wal_autocheckpoint = 0')
+    this.#checkpointer = worker
   }
 
   /** Inserts one row; a fact id already present keeps its offset ([MQTT-4.3.2] QoS 1 may redeliver). */
