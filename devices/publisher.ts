@@ -165,10 +165,12 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [] }> 
     this.#client = null
     if (!client) return
     if (client.connected) {
+      let timer: NodeJS.Timeout | undefined
       await Promise.race([
         client.publishAsync(this.#opts.availabilityTopic, 'offline', { qos: 1, retain: true }).catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 2000))
+        new Promise((resolve) => { timer = setTimeout(resolve, 2000) })
       ])
+      clearTimeout(timer)
     }
     await client.endAsync(true)
   }

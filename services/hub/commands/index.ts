@@ -4,6 +4,7 @@ import * as users from './users.ts'
 import * as facts from './facts.ts'
 import * as contract from './contract.ts'
 import * as device from './device.ts'
+import * as simulate from './simulate.ts'
 
 /** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -11,5 +12,6 @@ export const commands: ((program: Command) => void)[] = [
   users.register,
   facts.register,
   contract.register,
-  device.register
+  device.register,
+  simulate.register
 ]
