@@ -57,7 +57,10 @@ export class Sensor {
         this.#deps.log.warn({ subject: this.subject, raw }, 'ignored a reading that is not a number')
         return
       }
-      this.#detector.feed({ level: controller.toState(raw, this.spec), raw })
+      const level = controller.toState(raw, this.spec)
+      // Trace only: a Firmata board reports every 19 ms. Useful for calibrating a cup.
+      this.#deps.log.trace({ subject: this.subject, raw, level }, 'reading')
+      this.#detector.feed({ level, raw })
     })
   }
 
@@ -83,7 +86,7 @@ export class Sensor {
         ]
       }
     })
-    this.#deps.log.info({ subject: this.subject, type, seq, level: round(reading.level) }, 'change recorded')
+    this.#deps.log.info({ subject: this.subject, type, seq, level: round(reading.level), raw: reading.raw }, 'change recorded')
     for (const row of dropped) {
       this.#deps.log.warn({ subject: this.subject, topic: row.topic, bound: this.#deps.store.maxRows }, 'outbox full: dropped the oldest queued message to stay within its bound')
     }

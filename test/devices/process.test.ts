@@ -71,5 +71,5 @@ describe('the device process', () => {
     const [, again] = await inbox.wait((m) => m.topic === AVAIL && m.payload === 'offline', 2)
     expect(again).toStrictEqual({ topic: AVAIL, payload: 'offline', qos: 1, retain: true })
     expect(await exited).toBe(0)
-  })
+  }, 60_000)
 })
