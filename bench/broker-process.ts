@@ -14,14 +14,17 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Aedes } from 'aedes'
+import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import { Level } from 'level'
 import { pino } from 'pino'
 import { loadConfig } from '../services/hub/config.ts'
 import { createHub, type Hub } from '../services/hub/hub.ts'
 import type { BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
 
 const kind = process.argv[2] as BrokerKind
-if (kind !== 'homefacts' && kind !== 'plain') throw new Error(`usage: broker-process.ts homefacts|plain (got "${String(kind)}")`)
+if (kind !== 'homefacts' && kind !== 'plain' && kind !== 'plain-level') throw new Error(`usage: broker-process.ts homefacts|plain|plain-level (got "${String(kind)}")`)
 if (!process.send) throw new Error('broker-process.ts must be started with an IPC channel')
 
 const send = (msg: Ready | Reply): void => { process.send!(msg) }
@@ -53,7 +56,11 @@ async function startHomefacts (): Promise<Running> {
 }
 
 async function startPlain (): Promise<Running> {
-  const aedes = new Aedes()
+  // plain-level: the same durable session store as homefacts, to tell its cost from the hooks'.
+  const dir = kind === 'plain-level' ? mkdtempSync(join(tmpdir(), 'homefacts-bench-level-')) : null
+  const db = dir ? new Level(dir) : null
+  await db?.open()
+  const aedes = db ? new Aedes({ persistence: new LevelPersistence(db) }) : new Aedes()
   await aedes.listen()
   // TCP_NODELAY as on the homefacts listener, so the two differ only by what the hub adds.
   const server: Server = createServer({ noDelay: true }, aedes.handle)
@@ -67,11 +74,15 @@ async function startPlain (): Promise<Running> {
     stop: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await db?.close()
+      if (dir) rmSync(dir, { recursive: true, force: true })
     }
   }
 }
 
 const running = kind === 'homefacts' ? await startHomefacts() : await startPlain()
+const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+loopDelay.enable()
 let stopping: Promise<void> | null = null
 const stop = (): Promise<void> => (stopping ??= running.stop().catch((err: unknown) => { console.error(err) }))
 
@@ -80,7 +91,8 @@ process.on('message', (req: Request) => {
     if (req.gc) (globalThis as { gc?: () => void }).gc?.()
     const mem = process.memoryUsage()
     const cpu = process.cpuUsage()
-    send({ type: 'sample', id: req.id, rss: mem.rss, heapUsed: mem.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, ...running.counters() })
+    send({ type: 'sample', id: req.id, rss: mem.rss, heapUsed: mem.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, loopDelayP99: loopDelay.percentile(99) / 1e6, loopDelayMax: loopDelay.max / 1e6, ...running.counters() })
+    if (req.resetLoopDelay) loopDelay.reset()
   } else if (req.type === 'stop') {
     void stop().then(() => {
       send({ type: 'stopped', id: req.id })

@@ -43,18 +43,18 @@ export class BrokerProcess {
     return new BrokerProcess(proc, ready)
   }
 
-  #request (type: Request['type'], gc = false): Promise<Reply> {
+  #request (type: Request['type'], gc = false, resetLoopDelay = false): Promise<Reply> {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.kind} broker did not answer "${type}"`)), 60_000)
       this.#pending.set(id, (r) => { clearTimeout(timer); resolve(r) })
-      this.#proc.send({ id, type, gc } satisfies Request)
+      this.#proc.send({ id, type, gc, resetLoopDelay } satisfies Request)
     })
   }
 
-  /** Memory, CPU time and (homefacts) counters of the broker process. */
-  async sample (gc = false): Promise<Sample> {
-    return await this.#request('sample', gc) as Sample
+  /** Memory, CPU time, event-loop delay and (homefacts) counters of the broker process. */
+  async sample (opts: { gc?: boolean, resetLoopDelay?: boolean } = {}): Promise<Sample> {
+    return await this.#request('sample', opts.gc, opts.resetLoopDelay) as Sample
   }
 
   /** Stops the broker gracefully and waits for its process to exit. */

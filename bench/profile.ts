@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { BrokerProcess } from './brokers.ts'
 import { fanIn, latency } from './scenarios.ts'
 
-interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, hitCount?: number }
+interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, hitCount?: number, children?: number[] }
 interface CpuProfile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
 
 const which = process.argv[2] ?? 'fan-in'
@@ -39,5 +39,20 @@ for (const n of prof.nodes) {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url === '' ? n.callFrame.functionName : url.startsWith('node:') ? 'node:' + url.slice(5).split('/')[0] : url)
   byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + t)
 }
+// Inclusive time: each sample counts once for every distinct function on its stack.
+const parent = new Map<number, number>()
+for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+const nodeById = new Map(prof.nodes.map((n) => [n.id, n]))
+const nameOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^file:\/\//, '').replace(process.cwd() + '/', '')}:${n.callFrame.lineNumber + 1}`
+const inclusive = new Map<string, number>()
+for (const [id, t] of self) {
+  const seen = new Set<string>()
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const name = nameOf(nodeById.get(cur)!)
+    if (seen.has(name)) continue
+    seen.add(name)
+    inclusive.set(name, (inclusive.get(name) ?? 0) + t)
+  }
+}
 const top = (m: Map<string, number>, k: number): string => [...m].sort((a, c) => c[1] - a[1]).slice(0, k).map(([name, t]) => `${(100 * t / total).toFixed(1).padStart(5)}%  ${name}`).join('\n')
-console.log(`profile: ${join(dir, file)} (${(total / 1e6).toFixed(1)} s sampled)\n\nby package or file:\n${top(byPkg, 25)}\n\nby function:\n${top(byFn, 40)}`)
+console.log(`profile: ${join(dir, file)} (${(total / 1e6).toFixed(1)} s sampled)\n\nby package or file:\n${top(byPkg, 25)}\n\nby function:\n${top(byFn, 40)}\n\ninclusive, broker code and persistence:\n${top(new Map([...inclusive].filter(([n]) => /broker\/|aedes-persistence-level|better-sqlite3|zod/.test(n))), 30)}`)

@@ -1,6 +1,7 @@
 /** The IPC messages between the bench (parent) and a broker process (child). */
 
-export type BrokerKind = 'homefacts' | 'plain'
+/** `plain-level` (plain aedes on LevelDB, no hooks) is only for `--attribution`. */
+export type BrokerKind = 'homefacts' | 'plain' | 'plain-level'
 
 export interface BenchCredentials {
   username: string
@@ -23,6 +24,8 @@ export interface Request {
   type: 'sample' | 'stop'
   /** Run a full GC before reading memory (the child runs with --expose-gc). */
   gc?: boolean
+  /** Start the event-loop delay histogram afresh after this sample. */
+  resetLoopDelay?: boolean
 }
 
 /** The broker process as it is at one moment. */
@@ -34,6 +37,9 @@ export interface Sample {
   /** process.cpuUsage() of the broker process, in microseconds. */
   cpuUser: number
   cpuSystem: number
+  /** Event-loop delay of the broker process since the last reset, in ms. */
+  loopDelayP99: number
+  loopDelayMax: number
   /** homefacts only: the broker's counters and the ledger's last offset. */
   accepted?: number
   deadlettered?: number

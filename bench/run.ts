@@ -4,10 +4,11 @@
  * process, in the same run. Prints a markdown table and writes it to bench/results.md.
  *
  * `npm run bench -- --profile` also runs the homefacts broker with `--cpu-prof` and leaves the
- * profile in bench/profiles/.
+ * profile in bench/profiles/. `npm run bench -- --attribution` also runs the fan-in against plain
+ * aedes on LevelDB persistence (no hooks), to tell the session store's cost from the hooks'.
  */
 import { writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess } from './brokers.ts'
 import { connections, fanIn, latency, retained, type FanInResult } from './scenarios.ts'
@@ -15,7 +16,7 @@ import { markdownTable, MB, type Row } from './table.ts'
 
 const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
 const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32 }
-const FAN_IN_ROUNDS = 2
+const FAN_IN_ROUNDS = 3
 const LATENCY = { rate: 500, count: 5_000, warmup: 250 }
 const RETAINED = { count: 1_000, trials: 3 }
 const CLIENTS = { count: 2_000, batch: 100 }
@@ -25,6 +26,7 @@ const THROUGHPUT_TARGET = 0.8
 const DEADLINE_MS = 6 * 60_000
 
 const profile = process.argv.includes('--profile')
+const attribution = process.argv.includes('--attribution')
 const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
 const t0 = Date.now()
 const deadline = setTimeout(() => {
@@ -35,26 +37,31 @@ deadline.unref()
 
 const hf = await BrokerProcess.start('homefacts', profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
 const plain = await BrokerProcess.start('plain')
-const both = [hf, plain] as const
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+const level = attribution ? await BrokerProcess.start('plain-level') : null
+const all = [hf, plain, ...(level ? [level] : [])]
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const loadAtStart = loadavg()
 
 try {
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  const idle = { hf: (await hf.sample(true)).rss, plain: (await plain.sample(true)).rss }
+  const idle = { hf: (await hf.sample({ gc: true })).rss, plain: (await plain.sample({ gc: true })).rss }
   log(`idle RSS: homefacts ${(idle.hf / MB).toFixed(1)} MB, plain ${(idle.plain / MB).toFixed(1)} MB`)
 
   const conn = { hf: await connections(hf, { ...CLIENTS, tag: 'c' }), plain: await connections(plain, { ...CLIENTS, tag: 'c' }) }
   log(`${CLIENTS.count} clients: homefacts ${(conn.hf.rss / MB).toFixed(1)} MB (${conn.hf.connectMs.toFixed(0)} ms to connect), plain ${(conn.plain.rss / MB).toFixed(1)} MB (${conn.plain.connectMs.toFixed(0)} ms)`)
 
-  for (const b of both) await fanIn(b, { ...FAN_IN_WARMUP, tag: 'w' })
+  for (const b of all) await fanIn(b, { ...FAN_IN_WARMUP, tag: 'w' })
   log('warm-up done')
 
   // Alternate the order between rounds, so neither broker always runs first.
-  const rounds: { hf: FanInResult[], plain: FanInResult[] } = { hf: [], plain: [] }
+  const rounds = new Map<BrokerProcess, FanInResult[]>(all.map((b) => [b, []]))
   for (let r = 0; r < FAN_IN_ROUNDS; r++) {
-    for (const b of r % 2 === 0 ? [hf, plain] : [plain, hf]) {
+    for (const b of r % 2 === 0 ? all : [...all].reverse()) {
       const res = await fanIn(b, { ...FAN_IN, tag: `r${r}` })
-      rounds[b === hf ? 'hf' : 'plain'].push(res)
+      rounds.get(b)!.push(res)
       log(`fan-in round ${r + 1} ${b.kind}: ${res.factsPerSecond.toFixed(0)} facts/s in ${res.elapsedMs.toFixed(0)} ms, broker ${res.brokerCpuUsPerFact.toFixed(1)} µs CPU/fact, load process ${(res.loadCpuShare * 100).toFixed(0)}% of a core`)
     }
   }
@@ -65,18 +72,21 @@ try {
   }
 
   const lat = { plain: await latency(plain, { ...LATENCY, tag: 'l' }), hf: await latency(hf, { ...LATENCY, tag: 'l' }) }
-  log(`latency at ${LATENCY.rate}/s: homefacts p50 ${lat.hf.p50.toFixed(2)} p99 ${lat.hf.p99.toFixed(2)} max ${lat.hf.max.toFixed(2)} ms; plain p50 ${lat.plain.p50.toFixed(2)} p99 ${lat.plain.p99.toFixed(2)} max ${lat.plain.max.toFixed(2)} ms`)
+  const latLine = (l: typeof lat.hf): string => `p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(2)} ms (broker event-loop delay p99 ${l.brokerLoopDelayP99.toFixed(2)} max ${l.brokerLoopDelayMax.toFixed(2)} ms)`
+  log(`latency at ${LATENCY.rate}/s: homefacts ${latLine(lat.hf)}; plain ${latLine(lat.plain)}`)
 
   const ret = { hf: await retained(hf, { ...RETAINED, tag: 's' }), plain: await retained(plain, { ...RETAINED, tag: 's' }) }
   log(`retained: homefacts ${ret.hf.trialsMs.map((x) => x.toFixed(0)).join('/')} ms, plain ${ret.plain.trialsMs.map((x) => x.toFixed(0)).join('/')} ms`)
 
+  const hfRounds = rounds.get(hf)!
+  const plainRounds = rounds.get(plain)!
   const fan = {
-    hf: mean(rounds.hf.map((r) => r.factsPerSecond)),
-    plain: mean(rounds.plain.map((r) => r.factsPerSecond))
+    hf: median(hfRounds.map((r) => r.factsPerSecond)),
+    plain: median(plainRounds.map((r) => r.factsPerSecond))
   }
   const rows: Row[] = [
     { scenario: `fan-in QoS 1, ${FAN_IN.devices} devices × ${FAN_IN.perDevice.toLocaleString('en-US')} facts → 1 subscriber`, unit: 'delivered facts/s', homefacts: fan.hf, plain: fan.plain, digits: 0, target: { text: `≥ ${THROUGHPUT_TARGET}× plain`, met: fan.hf >= THROUGHPUT_TARGET * fan.plain } },
-    { scenario: 'fan-in, broker CPU time per fact', unit: 'µs', homefacts: mean(rounds.hf.map((r) => r.brokerCpuUsPerFact)), plain: mean(rounds.plain.map((r) => r.brokerCpuUsPerFact)), digits: 1 },
+    { scenario: 'fan-in, broker CPU time per fact', unit: 'µs', homefacts: median(hfRounds.map((r) => r.brokerCpuUsPerFact)), plain: median(plainRounds.map((r) => r.brokerCpuUsPerFact)), digits: 1 },
     { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p50`, unit: 'ms', homefacts: lat.hf.p50, plain: lat.plain.p50, digits: 2 },
     { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p99`, unit: 'ms', homefacts: lat.hf.p99, plain: lat.plain.p99, digits: 2, target: { text: `< ${P99_TARGET_MS} ms`, met: lat.hf.p99 < P99_TARGET_MS } },
     { scenario: `${RETAINED.count.toLocaleString('en-US')} retained states → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, homefacts: ret.hf.medianMs, plain: ret.plain.medianMs, digits: 1 },
@@ -87,13 +97,19 @@ try {
   process.stdout.write(`\n${table}\n\n`)
 
   const round = (rs: FanInResult[]): string => rs.map((r) => `${r.factsPerSecond.toFixed(0)} facts/s (load process ${(r.loadCpuShare * 100).toFixed(0)}% of a core)`).join(', ')
+  const levelRounds = level ? rounds.get(level)! : []
+  const attributionNote = level
+    ? `- attribution (\`--attribution\`): plain aedes on the same LevelDB persistence, no hooks: median ${median(levelRounds.map((r) => r.factsPerSecond)).toFixed(0)} facts/s, ${median(levelRounds.map((r) => r.brokerCpuUsPerFact)).toFixed(1)} µs broker CPU/fact (rounds: ${round(levelRounds)}).\n`
+    : ''
   const cpu = cpus()
   const md = `# Broker benchmark
 
 - date: ${new Date().toISOString()}
 - node: ${process.version}, ${process.platform}/${process.arch}
 - machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB RAM
-- command: \`npm run bench\` (\`node --import tsx bench/run.ts\`), ${((Date.now() - t0) / 1000).toFixed(0)} s
+- command: \`npm run bench${attribution ? ' -- --attribution' : ''}\` (\`node --import tsx bench/run.ts\`), ${((Date.now() - t0) / 1000).toFixed(0)} s
+- load average (1/5/15 min) at start ${loadAtStart.map((x) => x.toFixed(2)).join('/')}, at end ${loadavg().map((x) => x.toFixed(2)).join('/')}: other work
+  on the machine shares the ${cpus().length} cores, so figures move between runs
 
 ${table}
 
@@ -110,12 +126,12 @@ How it was measured:
   facts about its own thing at QoS 1 with at most ${FAN_IN.window} unacknowledged; one QoS 1 subscriber on
   \`home/+/+/fact/+\`. Time from the first publish to the last delivery. A warm-up of
   ${FAN_IN_WARMUP.devices} × ${FAN_IN_WARMUP.perDevice} facts per broker first, then ${FAN_IN_ROUNDS} measured rounds per broker in alternating
-  order; the table shows their mean. Rounds: homefacts ${round(rounds.hf)}; plain ${round(rounds.plain)}.
+  order; the table shows their median. Rounds: homefacts ${round(hfRounds)}; plain ${round(plainRounds)}.
   After the rounds the hub had accepted ${counters.accepted} facts, dead-lettered ${counters.deadlettered}, ledger offset ${counters.ledgerOffset}.
 - latency: one publisher, one subscriber on the fact topic, QoS 1, ${LATENCY.count.toLocaleString('en-US')} facts at ${LATENCY.rate}/s after
   ${LATENCY.warmup} warm-up facts; latency from the publish call to receipt (\`process.hrtime.bigint()\`,
-  both in the bench process), nearest-rank percentiles. Max: homefacts ${lat.hf.max.toFixed(2)} ms, plain ${lat.plain.max.toFixed(2)} ms.
-- retained: ${RETAINED.count.toLocaleString('en-US')} valid retained \`ThingState\`s on \`home/<area>/<thing>/state\`, then a new
+  both in the bench process), nearest-rank percentiles. Homefacts ${latLine(lat.hf)}; plain ${latLine(lat.plain)}.
+${attributionNote}- retained: ${RETAINED.count.toLocaleString('en-US')} valid retained \`ThingState\`s on \`home/<area>/<thing>/state\`, then a new
   subscriber on \`home/+/+/state\`; time from SUBSCRIBE to the last state. Trials: homefacts
   ${ret.hf.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms; plain ${ret.plain.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms.
 - RSS: \`process.memoryUsage().rss\` of the broker process after a full GC; idle is before any
@@ -125,5 +141,5 @@ How it was measured:
   writeFileSync(join(import.meta.dirname, 'results.md'), md)
   log('wrote bench/results.md')
 } finally {
-  await Promise.all(both.map((b) => b.stop().catch(() => b.kill())))
+  await Promise.all(all.map((b) => b.stop().catch(() => b.kill())))
 }

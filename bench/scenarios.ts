@@ -59,6 +59,9 @@ export interface LatencyResult {
   p99: number
   max: number
   count: number
+  /** The broker process's event-loop delay over the run (ms): how long it could not react. */
+  brokerLoopDelayP99: number
+  brokerLoopDelayMax: number
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -80,6 +83,7 @@ export async function latency (b: BrokerProcess, opts: { rate: number, count: nu
   const sub = await connect(b.url, `bench-${opts.tag}-lat-sub`, b.reader)
   await subscribe(sub, `home/bench/${opts.tag}-lat-cup/fact/+`)
   const pub = await connect(b.url, `bench-${opts.tag}-lat-pub`, b.device)
+  await b.sample({ resetLoopDelay: true })
   const base = nowNs()
   const at = (): number => Number(process.hrtime.bigint() - base) / 1e6
   sub.on('message', (_topic: string, payload: Buffer) => {
@@ -107,10 +111,11 @@ export async function latency (b: BrokerProcess, opts: { rate: number, count: nu
   })
   await Promise.all(acks)
   await delivered
+  const loop = await b.sample()
   await endAll([pub, sub])
   const sorted = Array.from(latencies.subarray(opts.warmup)).sort((a, b) => a - b)
   if (sorted.some(Number.isNaN)) throw new Error('a fact was delivered twice or never')
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1]!, count: sorted.length }
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1]!, count: sorted.length, brokerLoopDelayP99: loop.loopDelayP99, brokerLoopDelayMax: loop.loopDelayMax }
 }
 
 /**
@@ -152,7 +157,7 @@ export async function connections (b: BrokerProcess, opts: { count: number, batc
     }
     const connectMs = msSince(start)
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const s = await b.sample(true)
+    const s = await b.sample({ gc: true })
     return { rss: s.rss, connectMs }
   } finally {
     await endAll(clients)
