@@ -143,12 +143,18 @@ export class UserStore {
 
   /** Adds or replaces a user. Returns the password (generated when not given). */
   async add (user: Omit<User, 'password'> & { password?: string }): Promise<string> {
+    const [password] = await this.addMany([user])
+    return password!
+  }
+
+  /** Adds or replaces many users with one write of the file; returns their passwords in order. */
+  async addMany (users: (Omit<User, 'password'> & { password?: string })[]): Promise<string[]> {
     this.load()
-    const password = user.password ?? generatePassword()
-    const record = User.parse({ ...user, password: await hashPassword(password) })
-    this.#users.set(record.username, record)
+    const passwords = users.map((u) => u.password ?? generatePassword())
+    const records = await Promise.all(users.map(async (u, i) => User.parse({ ...u, password: await hashPassword(passwords[i]!) })))
+    for (const r of records) this.#users.set(r.username, r)
     this.#save()
-    return password
+    return passwords
   }
 
   remove (username: string): void {

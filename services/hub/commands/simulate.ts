@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { Codes, HomefactsError } from '#contract'
 import { Fleet, type FleetMember } from '../../../devices/fleet.ts'
-import { generatePassword, hashPassword, User, UserStore } from '../../../broker/users.ts'
+import { UserStore } from '../../../broker/users.ts'
 import { dataFiles } from '../hub.ts'
 import { createLogger } from '../log.ts'
 import { configFrom, withConfigOptions } from './options.ts'
@@ -31,15 +31,8 @@ async function fleetMembers (dataDir: string, count: number, say: (line: string)
   if (missing.length > 0) {
     say(`creating ${missing.length} device logins (scrypt, about ${Math.max(1, Math.round(missing.length * 0.08))} s); they are cached in ${cachePath}, so the next run starts at once`)
     const t0 = Date.now()
-    const records = await Promise.all(missing.map(async (i) => {
-      const password = generatePassword()
-      cache[`sim-${i}`] = password
-      return User.parse({ username: `sim-${i}`, role: 'device', things: [`sim/thing-${i}`], password: await hashPassword(password) })
-    }))
-    // One write for all of them: adding a thousand users one by one rewrites the file a thousand times.
-    const current = existsSync(files.users) ? (JSON.parse(readFileSync(files.users, 'utf8')) as { users: User[] }).users : []
-    const replaced = new Set(records.map((r) => r.username))
-    writeAtomic(files.users, { users: [...current.filter((u) => !replaced.has(u.username)), ...records] })
+    const passwords = await store.addMany(missing.map((i) => ({ username: `sim-${i}`, role: 'device' as const, things: [`sim/thing-${i}`] })))
+    missing.forEach((i, k) => { cache[`sim-${i}`] = passwords[k]! })
     writeAtomic(cachePath, cache)
     say(`created ${missing.length} device logins in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
