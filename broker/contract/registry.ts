@@ -1,6 +1,8 @@
 import type { z } from 'zod'
 import * as CupEmpty from './facts/cup.empty.ts'
 import * as CupFilled from './facts/cup.filled.ts'
+import * as HouseholdDecided from './facts/household.decided.ts'
+import * as HouseholdEscalated from './facts/household.escalated.ts'
 import * as ButtonPressed from './facts/button.pressed.ts'
 import * as ButtonReleased from './facts/button.released.ts'
 import * as DoorOpened from './facts/door.opened.ts'
@@ -21,6 +23,8 @@ export interface FactDefinition<S extends z.ZodType = z.ZodType> {
 export const registry = {
   [CupEmpty.TYPE]: CupEmpty,
   [CupFilled.TYPE]: CupFilled,
+  [HouseholdDecided.TYPE]: HouseholdDecided,
+  [HouseholdEscalated.TYPE]: HouseholdEscalated,
   [ButtonPressed.TYPE]: ButtonPressed,
   [ButtonReleased.TYPE]: ButtonReleased,
   [DoorOpened.TYPE]: DoorOpened,

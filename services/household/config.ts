@@ -1,0 +1,75 @@
+import { z } from 'zod'
+import { Presence, SEGMENT, isFactType } from '#contract'
+
+/** How loudly a member is told; ordered from quiet to loud. */
+export const Priority = z.enum(['low', 'normal', 'high', 'urgent'])
+export type Priority = z.infer<typeof Priority>
+
+const Name = z.string().regex(SEGMENT, 'must be lower-case kebab-case')
+const FactTypeName = z.string().refine((t): boolean => isFactType(t), 'must be a fact type in the contract registry')
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM" (24 h)')
+
+/** One way to reach a member's phone; the notification service uses these. */
+export const PhoneChannel = z.strictObject({
+  kind: z.enum(['push', 'sms', 'ntfy', 'email']).describe('Which channel'),
+  address: z.string().min(1).describe('Where on that channel: a push endpoint, a number, a topic, an address')
+}).describe('A phone channel of a member')
+
+/** A household member and what they respond to. */
+export const Member = z.strictObject({
+  name: Name.describe('Member name, e.g. "mummy"; also their topic segment and MQTT user "household-<name>"'),
+  role: Name.default('parent').describe('Role, e.g. "parent" or "grandparent"; policies refer to roles'),
+  phones: z.array(PhoneChannel).default([]).describe('How to reach them'),
+  respondsTo: z.array(FactTypeName).default(['cup.empty']).describe('Fact types this member decides on'),
+  presence: Presence.default('home').describe('Presence assumed while nothing is retained on household/<name>/presence')
+}).describe('A household member')
+export type Member = z.infer<typeof Member>
+
+/** Who an escalation step notifies. Neither list given means everyone who responds to the fact. */
+export const Audience = z.strictObject({
+  roles: z.array(Name).optional().describe('Notify members with these roles'),
+  members: z.array(Name).optional().describe('Notify these members')
+}).describe('Who to notify; empty means everyone')
+
+export const EscalationStep = z.strictObject({
+  afterSeconds: z.number().positive().describe('Seconds after the fact\'s time, if nobody has claimed it'),
+  notify: Audience.prefault({}),
+  priority: Priority.default('high').describe('How loudly')
+}).describe('One escalation step')
+export type EscalationStep = z.infer<typeof EscalationStep>
+
+/** What happens with one fact type: who may claim it, and how it escalates. */
+export const Policy = z.strictObject({
+  mayClaim: z.array(Name).default([]).describe('Roles that may claim; empty means anyone (who is at home)'),
+  escalation: z.array(EscalationStep).default([]).describe('Steps, in order of afterSeconds')
+}).refine((p) => p.escalation.every((s, i, all) => i === 0 || all[i - 1]!.afterSeconds <= s.afterSeconds), 'escalation steps must be in order of afterSeconds')
+  .describe('Policy for one fact type')
+export type Policy = z.infer<typeof Policy>
+
+export const QuietHours = z.strictObject({
+  start: ClockTime.describe('Start, local time of the hub'),
+  end: ClockTime.describe('End, local time; may be on the next day')
+}).describe('Escalations below the bypass priority wait until quiet hours end')
+export type QuietHours = z.infer<typeof QuietHours>
+
+const DEFAULT_POLICIES = {
+  'cup.empty': {
+    mayClaim: [],
+    escalation: [
+      { afterSeconds: 60, notify: {}, priority: 'high' },
+      { afterSeconds: 300, notify: { roles: ['grandparent'] }, priority: 'high' }
+    ]
+  }
+} as const
+
+/** The `household` section of the hub config. */
+export const HouseholdConfig = z.strictObject({
+  members: z.array(Member).default([]).refine((ms) => new Set(ms.map((m) => m.name)).size === ms.length, 'member names must be unique')
+    .describe('Members; each gets a responder with its own MQTT session'),
+  policies: z.record(FactTypeName, Policy).default(() => structuredClone(DEFAULT_POLICIES) as unknown as Record<string, Policy>)
+    .describe('Policy per fact type; a type with no policy may be claimed by anyone and never escalates'),
+  quietHours: QuietHours.nullable().default(null).describe('Quiet hours, or null for none'),
+  bypassQuietHours: Priority.default('urgent').describe('Escalations of this priority or louder ignore quiet hours'),
+  readTimeoutMs: z.number().int().positive().default(250).describe('How long to wait for a retained value after SUBACK before taking it as none')
+}).describe('The household: members, what they respond to, escalation')
+export type HouseholdConfig = z.infer<typeof HouseholdConfig>

@@ -1,0 +1,104 @@
+import type { Logger } from 'pino'
+import { Codes, HomefactsError, toIssues, type Fact } from '#contract'
+import { HouseholdConfig, Member } from './config.ts'
+import { Responder, type Credentials } from './adapter.ts'
+
+export { HouseholdConfig, Member } from './config.ts'
+export { Responder } from './adapter.ts'
+export { decide } from './decide.ts'
+
+export interface HouseholdOptions {
+  household: HouseholdConfig
+  /** `mqtt://host:port` of the broker. */
+  mqttUrl: string
+  /** Credentials for the MQTT user a member connects as (`household-<name>`). */
+  credentials: (username: string) => Promise<Credentials>
+  log: Logger
+  now?: () => number
+  /** See `ResponderOptions.beforeAck`. */
+  beforeAck?: (member: string, fact: Fact) => Promise<void>
+}
+
+/** Parses the `household` config section at the edge; a bad one is an `HF_CONFIG` error naming the keys. */
+export function parseHousehold (raw: unknown): HouseholdConfig {
+  const r = HouseholdConfig.safeParse(raw ?? {})
+  if (!r.success) {
+    const issues = toIssues(r.error.issues).map((i) => ({ ...i, path: `household.${i.path}` }))
+    throw new HomefactsError(Codes.CONFIG, `invalid household config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, issues)
+  }
+  return r.data
+}
+
+/**
+ * The household service: one responder per member, each with its own credentials and
+ * persistent MQTT session. Members decide for themselves; nothing here coordinates them.
+ */
+export class Household {
+  readonly responders = new Map<string, Responder>()
+  #opts: HouseholdOptions
+
+  constructor (opts: HouseholdOptions) {
+    this.#opts = opts
+    for (const m of opts.household.members) this.#create(m)
+  }
+
+  #create (member: Member): Responder {
+    const { beforeAck } = this.#opts
+    const responder = new Responder({
+      url: this.#opts.mqttUrl,
+      credentials: () => this.#opts.credentials(`household-${member.name}`),
+      member,
+      household: this.#opts.household,
+      log: this.#opts.log,
+      ...(this.#opts.now ? { now: this.#opts.now } : {}),
+      ...(beforeAck ? { beforeAck: (fact: Fact) => beforeAck(member.name, fact) } : {})
+    })
+    this.responders.set(member.name, responder)
+    return responder
+  }
+
+  /** The responder of one member; throws `HF_CONFIG` for an unknown name. */
+  responder (name: string): Responder {
+    const r = this.responders.get(name)
+    if (!r) throw new HomefactsError(Codes.CONFIG, `no household member named "${name}"`)
+    return r
+  }
+
+  async start (): Promise<void> {
+    await Promise.all([...this.responders.values()].map((r) => r.start()))
+  }
+
+  /** Adds a member while running: a new responder with its own session; nobody else changes. */
+  async add (member: unknown): Promise<Responder> {
+    const parsed = Member.safeParse(member)
+    if (!parsed.success) throw new HomefactsError(Codes.CONFIG, 'invalid household member', toIssues(parsed.error.issues))
+    if (this.responders.has(parsed.data.name)) throw new HomefactsError(Codes.CONFIG, `household member "${parsed.data.name}" already exists`)
+    const r = this.#create(parsed.data)
+    await r.start()
+    return r
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all([...this.responders.values()].map((r) => r.stop()))
+  }
+}
+
+/** What the hub hands a service (structurally the hub's `ServiceContext`). */
+export interface HouseholdContext {
+  config: { household?: unknown }
+  mqttUrl: string
+  credentials: (name: string) => Promise<Credentials>
+  log: Logger
+}
+
+/** The service definition registered in `services/hub/services.ts`. */
+export const householdService = {
+  name: 'household',
+  describe: 'One responder per household member: decides, claims, skips what is resolved, escalates',
+  create: (ctx: HouseholdContext): Household => new Household({
+    household: parseHousehold(ctx.config.household),
+    mqttUrl: ctx.mqttUrl,
+    credentials: (name) => ctx.credentials(name),
+    log: ctx.log
+  })
+}
