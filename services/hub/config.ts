@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { Codes, HomefactsError, deepFreeze } from '#contract'
 import { BrokerConfig } from '../../broker/index.ts'
+import { HouseholdConfig } from '../household/config.ts'
 
 /**
  * The one hub config schema. Every scalar key can come from the config file, from an
@@ -16,7 +17,8 @@ export const HubConfig = BrokerConfig.extend({
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
     pretty: z.boolean().optional().describe('Human-readable logs; default: on when stdout is a terminal')
-  }).prefault({}).describe('Logging')
+  }).prefault({}).describe('Logging'),
+  household: HouseholdConfig.prefault({})
 }).describe('homefacts hub config')
 
 export type HubConfig = Readonly<z.infer<typeof HubConfig>>

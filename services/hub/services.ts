@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
+import { householdService } from '../household/index.ts'
 
 /** What the hub hands a service it starts: where the broker is and who to connect as. */
 export interface ServiceContext {
@@ -25,4 +26,6 @@ export interface ServiceDefinition {
 }
 
 /** Every service `homefacts start` runs. A new service is one line here. */
-export const services: ServiceDefinition[] = []
+export const services: ServiceDefinition[] = [
+  householdService
+]
