@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Fact } from '#contract'
+import { startWorld, claimsFor, decidedBy, decisionOf, decisions, escalatedTo, escalationOf, type World } from '../household/world.ts'
+
+const CHILD = new URL('./fixtures/household-child.ts', import.meta.url).pathname
+
+/** The household service in a child process; resolves once it printed `line` (a prefix). */
+class Child {
+  readonly proc: ChildProcess
+  #out = ''
+  constructor (input: unknown) {
+    this.proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, HF_CHILD: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'inherit'] })
+    this.proc.stdout!.on('data', (b: Buffer) => { this.#out += b.toString() })
+  }
+
+  printed (prefix: string, ms = 15_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`child did not print "${prefix}"; printed: ${this.#out}`)), ms)
+      const check = (): void => {
+        const line = this.#out.split('\n').find((l) => l.startsWith(prefix))
+        if (line === undefined) return
+        clearTimeout(timer)
+        this.proc.stdout!.off('data', check)
+        resolve(line)
+      }
+      this.proc.stdout!.on('data', check)
+      check()
+    })
+  }
+
+  /** SIGKILL: no goodbye, no acknowledgement of the fact being decided. */
+  async kill (): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return
+    const exited = new Promise((resolve) => this.proc.once('exit', resolve))
+    this.proc.kill('SIGKILL')
+    await exited
+  }
+}
+
+describe('the household service killed mid-decision and restarted', () => {
+  let w: World
+  const children: Child[] = []
+  beforeEach(async () => { w = await startWorld() })
+  afterEach(async () => {
+    for (const c of children.splice(0)) await c.kill()
+    await w.stop()
+  })
+
+  async function run (household: unknown, pause?: string): Promise<Child> {
+    const members = (household as { members: { name: string }[] }).members.map((m) => `household-${m.name}`)
+    const credentials = Object.fromEntries(await Promise.all(members.map(async (n) => [n, await w.t.hub.credentials(n)] as const)))
+    const child = new Child({ url: w.t.mqttUrl, household, credentials, ...(pause ? { pause } : {}) })
+    children.push(child)
+    await child.printed('READY')
+    return child
+  }
+
+  it('gets the unacknowledged fact again and does not claim it twice', async () => {
+    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': {} }, readTimeoutMs: 100 }
+    const first = await run(household, 'mummy')
+    const empty = await w.newCup().empty()
+    expect(await first.printed('PAUSED')).toBe(`PAUSED mummy ${empty.id}`)
+    await w.wire.wait((m) => m.topic === 'home/kitchen/lily-cup/claim')
+    await first.kill()
+
+    await run(household)
+    // The broker delivers the fact again (it was never acknowledged); Mummy sees her own claim.
+    await w.wire.wait(decidedBy('mummy', empty.id), 2)
+    expect(decisions(w.wire, 'mummy', empty.id).map((f) => [decisionOf(f).decision, decisionOf(f).reason])).toStrictEqual([['claim', 'open'], ['claim', 'mine']])
+    const claims = claimsFor(w.wire, empty.id)
+    expect(claims.map((m) => ({ ...m, payload: JSON.parse(m.payload) }))).toStrictEqual([
+      { topic: 'home/kitchen/lily-cup/claim', payload: { factId: empty.id, by: 'mummy', at: expect.any(String) }, qos: 1, retain: true }
+    ])
+    expect(w.wire.messages.filter((m) => m.topic.startsWith('homefacts/deadletter/'))).toStrictEqual([])
+  })
+
+  it('keeps the escalation deadline counted from the fact, not from the restart, and fires it once', async () => {
+    await w.phone.publishAsync('household/daddy/presence', 'busy', { qos: 1, retain: true })
+    const after = 3
+    const household = { members: [{ name: 'daddy' }], policies: { 'cup.empty': { escalation: [{ afterSeconds: after }, { afterSeconds: after + 1, priority: 'urgent' }] } }, readTimeoutMs: 100 }
+    const first = await run(household, 'daddy')
+    const empty = await w.newCup().empty()
+    await first.printed('PAUSED')
+    await first.kill()
+    const t0 = Date.parse(empty.time)
+    // Restart a good while after the fact, so "counted from the restart" would be visibly late.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + 1000 - Date.now())))
+    await run(household)
+    const readyAt = Date.now()
+    const [step2] = await w.wire.wait((m) => escalatedTo('daddy', empty.id)(m) && escalationOf(JSON.parse(m.payload)).step === 2, 1, 10_000)
+    const fired = w.wire.messages.filter(escalatedTo('daddy', empty.id)).map((m) => JSON.parse(m.payload) as Fact)
+    expect(fired.map((f) => escalationOf(f).step)).toStrictEqual([1, 2])
+    const step1 = fired[0]!
+    expect(escalationOf(step1).due).toBe(new Date(t0 + after * 1000).toISOString())
+    expect(Date.parse(step1.time)).toBeGreaterThanOrEqual(t0 + after * 1000)
+    expect(Date.parse(step1.time)).toBeLessThan(Math.min(t0 + after * 1000 + 700, readyAt + after * 1000))
+    expect(step2!.qos).toBe(1)
+    expect(claimsFor(w.wire, empty.id)).toStrictEqual([])
+  })
+})
