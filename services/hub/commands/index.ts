@@ -5,6 +5,7 @@ import * as facts from './facts.ts'
 import * as contract from './contract.ts'
 import * as device from './device.ts'
 import * as simulate from './simulate.ts'
+import * as demo from './demo.ts'
 
 /** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -13,5 +14,6 @@ export const commands: ((program: Command) => void)[] = [
   facts.register,
   contract.register,
   device.register,
-  simulate.register
+  simulate.register,
+  demo.register
 ]

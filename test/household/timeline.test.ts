@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { makeFact } from '#contract'
+import { timelineLine } from '../../services/household/timeline.ts'
+
+describe('the demo timeline', () => {
+  it('says who saw which fact, what they decided and why', () => {
+    const fact = makeFact('household.decided', {
+      subject: 'household/daddy',
+      source: 'services/household/daddy',
+      seq: 7,
+      data: { member: 'daddy', decision: 'skip', reason: 'resolved', detail: 'already resolved', fact: { id: '01JDX00000000000000000ABCD', type: 'cup.empty', subject: 'home/kitchen/lily-cup', seq: 2 } }
+    })
+    expect(timelineLine('household/daddy/fact/decided', JSON.stringify(fact), 5000)).toBe('[  5.0s]  daddy    saw cup.empty …00ABCD (seq 2) → SKIP [resolved]: already resolved')
+  })
+
+  it('shows claims, cleared claims and states, and nothing for topics outside the story', () => {
+    expect(timelineLine('home/kitchen/lily-cup/claim', '{"factId":"01JDX00000000000000000ABCD","by":"mummy","at":"x"}', 0)).toBe('[  0.0s]  lily-cup claimed by mummy (fact …00ABCD)')
+    expect(timelineLine('home/kitchen/lily-cup/claim', '', 0)).toBe('[  0.0s]  lily-cup claim cleared')
+    expect(timelineLine('home/kitchen/lily-cup/state', '{"value":"full","seq":3}', 100)).toBe('[  0.1s]  lily-cup state is now "full" (seq 3)')
+    expect(timelineLine('$SYS/x', 'y', 0)).toBeNull()
+    expect(timelineLine('household/mummy/fact/decided', 'not json', 0)).toBeNull()
+  })
+})
