@@ -3,7 +3,6 @@ import type { Server, Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import { Aedes, type Client } from 'aedes'
 import { Level } from 'level'
-import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import stats from 'aedes-stats'
 import type { Logger } from 'pino'
 import { Claim } from '#contract'
@@ -16,6 +15,7 @@ import { authenticate } from './hooks/authenticate.ts'
 import { authorizePublish } from './hooks/authorize-publish.ts'
 import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, portOf } from './listeners.ts'
+import { HubPersistence } from './persistence.ts'
 
 export { BrokerConfig } from './config.ts'
 export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
@@ -43,6 +43,7 @@ export class HomefactsBroker {
   #anonymousSockets = new WeakSet<object>()
   #statsTimer: NodeJS.Timeout | undefined
   #claims = new Map<string, Claim>()
+  #persistence: HubPersistence | undefined
 
   constructor (config: BrokerConfig, deps: BrokerDeps) {
     this.config = config
@@ -65,8 +66,9 @@ export class HomefactsBroker {
     const principals: Principals = new WeakMap()
     this.#db = new Level(this.#deps.persistenceDir)
     await this.#db.open()
+    this.#persistence = new HubPersistence(this.#db, (err) => log.error({ err }, 'retained message not stored'))
     const aedes = new Aedes({
-      persistence: new LevelPersistence(this.#db),
+      persistence: this.#persistence,
       heartbeatInterval: config.heartbeatSeconds * 1000,
       drainTimeout: config.drainTimeoutMs,
       maxClientsIdLength: 128,
@@ -86,7 +88,7 @@ export class HomefactsBroker {
     aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
     await aedes.listen()
     this.#aedes = aedes
-    await this.#loadClaims(aedes)
+    await this.#loadClaims(this.#persistence)
     stats(aedes, { interval: config.statsSeconds * 1000 })
     this.#statsTimer = setInterval(() => this.#publishStats(), config.statsSeconds * 1000)
     this.#statsTimer.unref()
@@ -99,10 +101,9 @@ export class HomefactsBroker {
   }
 
   /** Rebuilds the claim table from the retained claims in the session store. */
-  async #loadClaims (aedes: Aedes): Promise<void> {
+  async #loadClaims (persistence: HubPersistence): Promise<void> {
     this.#claims.clear()
-    const persistence = (aedes as unknown as { persistence: { createRetainedStreamCombi: (p: string[]) => AsyncIterable<{ topic: string, payload: Buffer }> } }).persistence
-    for await (const packet of persistence.createRetainedStreamCombi(['home/+/+/claim'])) {
+    for await (const packet of persistence.createRetainedStreamCombi(['home/+/+/claim']) as AsyncIterable<{ topic: string, payload: Buffer }>) {
       const r = Claim.safeParse(JSON.parse(packet.payload.toString() || 'null'))
       if (r.success) this.#claims.set(packet.topic, r.data)
     }
@@ -138,6 +139,7 @@ export class HomefactsBroker {
     const closing = [closeServer(this.#tcp), closeServer(this.#anonymous)]
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await Promise.all(closing)
+    await this.#persistence?.flush()
     await this.#db?.close()
     this.#db = null
   }

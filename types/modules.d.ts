@@ -1,9 +1,13 @@
 // Declarations for dependencies that ship no types.
 declare module 'aedes-persistence-level/asyncPersistence.js' {
   import type { AbstractLevel } from 'abstract-level'
+  import type { Readable } from 'node:stream'
   /** The async (aedes 2) LevelDB persistence. */
   export default class AsyncLevelPersistence {
     constructor (db: AbstractLevel<any, any, any>)
+    storeRetained (packet: { topic: string, payload: Buffer }): Promise<void>
+    createRetainedStreamCombi (patterns: string[]): Readable
+    createRetainedStream (pattern: string): Readable
   }
 }
 declare module 'aedes-stats' {

@@ -28,6 +28,26 @@ describe('retained state, WebSocket and MQTT 5', () => {
     await late.endAsync()
   })
 
+  it('delivers every retained state live, even back to back with facts on one connection', async () => {
+    const sub = await connect(t.mqttUrl, creds)
+    const inbox = new Inbox(sub)
+    await sub.subscribeAsync('home/pantry/+/#', { qos: 1 })
+    const pub = await connect(t.mqttUrl, creds)
+    const sent: string[] = []
+    for (let seq = 1; seq <= 5; seq++) {
+      const fact = cupEmpty(seq, 'pantry', 'jar')
+      // Not awaited: both publishes go out in one write, as a device that does not wait would send them.
+      pub.publish('home/pantry/jar/fact/empty', JSON.stringify(fact), { qos: 1 })
+      pub.publish('home/pantry/jar/state', state(seq, fact.id), { qos: 1, retain: true })
+      sent.push('home/pantry/jar/fact/empty', 'home/pantry/jar/state')
+    }
+    const got = await inbox.wait((m) => m.topic.startsWith('home/pantry/jar/'), 10)
+    expect(got.map((m) => m.topic)).toStrictEqual(sent)
+    expect(got.filter((m) => m.topic.endsWith('/state')).map((m) => JSON.parse(m.payload).seq)).toStrictEqual([1, 2, 3, 4, 5])
+    await pub.endAsync()
+    await sub.endAsync()
+  })
+
   it('serves MQTT over WebSocket with the same auth and contract', async () => {
     const ws = await connect(t.wsUrl, creds)
     const inbox = new Inbox(ws)
