@@ -5,9 +5,10 @@ import { readClaim, readRetained, readRetainedAll, readState } from '../lib/reta
 import type { HouseholdConfig, Member } from './config.ts'
 import { decide, dueFacts, initialState, nextDue, type Decision, type Input, type ResponderState } from './decide.ts'
 
+/** Who a responder connects as; omitted fields connect without them (e.g. an anonymous Mosquitto). */
 export interface Credentials {
-  username: string
-  password: string
+  username?: string
+  password?: string
 }
 
 export interface ResponderOptions {

@@ -6,6 +6,7 @@ import * as contract from './contract.ts'
 import * as device from './device.ts'
 import * as simulate from './simulate.ts'
 import * as demo from './demo.ts'
+import * as service from './service.ts'
 
 /** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -15,5 +16,6 @@ export const commands: ((program: Command) => void)[] = [
   contract.register,
   device.register,
   simulate.register,
-  demo.register
+  demo.register,
+  service.register
 ]
