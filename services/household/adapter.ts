@@ -188,9 +188,9 @@ export class Responder {
 
   /** Publishes what `decide()` asked for, then adopts its state (so a failed publish is retried). */
   async #apply (decision: Decision): Promise<void> {
-    // Facts before retained messages: aedes 2.0.0-beta.1 numbers a publish when it arrives but
-    // emits a retained one only after storing it, and a subscriber that was sent a later number
-    // drops the earlier one as a duplicate. Retained last keeps numbers and emits in one order.
+    // Facts before retained messages: on aedes 2 beta with level persistence a retained publish
+    // could be overtaken by a later plain one and then dropped as a duplicate (the hub's broker
+    // now keeps them in order; other aedes brokers may not). Retained last avoids the overtaking.
     const publish = [...decision.publish].sort((a, b) => Number(a.retain) - Number(b.retain))
     for (const out of publish) {
       if (out.ifClaimedBy) {
