@@ -44,6 +44,15 @@ export class HubPersistence extends LevelPersistence {
     return this.createRetainedStreamCombi([pattern])
   }
 
+  /**
+   * A PUBACK from a clean session clears nothing: aedes never stores a clean session's in-flight
+   * messages (they are not resumed), so skip the LevelDB read that would find nothing, on every ack.
+   */
+  override outgoingClearMessageId (client: { clean?: boolean }, packet: object): Promise<unknown> {
+    if (client.clean === true) return Promise.resolve(undefined)
+    return super.outgoingClearMessageId(client, packet)
+  }
+
   /** Resolves when every queued retained write is on disk. */
   flush (): Promise<void> {
     return this.#writes

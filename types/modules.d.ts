@@ -8,6 +8,7 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
     storeRetained (packet: { topic: string, payload: Buffer }): Promise<void>
     createRetainedStreamCombi (patterns: string[]): Readable
     createRetainedStream (pattern: string): Readable
+    outgoingClearMessageId (client: object, packet: object): Promise<unknown>
   }
 }
 declare module 'aedes-stats' {

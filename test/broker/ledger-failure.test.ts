@@ -20,7 +20,7 @@ describe('when the ledger cannot store a fact', () => {
       const fact = cupEmpty(1)
       await expect(v5.publishAsync('home/kitchen/lily-cup/fact/empty', JSON.stringify(fact), { qos: 1 })).rejects.toMatchObject({ code: 0x87 })
       expect(v5.connected).toBe(true)
-      const closed = new Promise((resolve) => v3.once('close', resolve))
+      const closed = new Promise<void>((resolve) => v3.once('close', () => resolve()))
       v3.publish('home/kitchen/lily-cup/fact/empty', JSON.stringify(cupEmpty(2)), { qos: 1 })
       await closed
       // A state after the failure still flows: only facts need the ledger.
