@@ -33,12 +33,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 /**
  * One household member's responder: the MQTT I/O around the pure `decide()`.
  *
- * - The inbox connection is the member's persistent session (`clean: false`, stable client id,
- *   QoS 1): facts published while the responder is away are queued for it. A fact is
- *   acknowledged only after its decision is published, so a crash mid-decision means the broker
- *   delivers it again (at least once; `decide()` makes the repeat harmless).
+ * - The inbox is the member's persistent session (`clean: false`, stable client id, QoS 1),
+ *   subscribed to facts only: facts published while the responder is away are queued for it. A
+ *   fact is acknowledged only after its decision is published, so a crash mid-decision means the
+ *   broker delivers it again (at least once; `decide()` makes the repeat harmless).
  * - mqtt.js handles incoming packets one at a time and holds the rest until `handleMessage`
- *   calls back, so retained reads and publishes go over a second, clean connection (the outbox).
+ *   calls back, so retained reads and publishes go over a clean connection (the outbox).
+ * - A third clean connection (the watch) follows claims and states live.
+ * All three feed one queue, so `decide()` sees one input at a time.
  */
 export class Responder {
   readonly member: Member
@@ -47,6 +49,7 @@ export class Responder {
   #state: ResponderState
   #inbox: MqttClient | null = null
   #outbox: MqttClient | null = null
+  #watch: MqttClient | null = null
   #chain: Promise<unknown> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #log: Logger
@@ -104,8 +107,20 @@ export class Responder {
       inbox.once('connect', () => resolve())
       inbox.once('error', reject)
     })
-    const filters = [...new Set(this.member.respondsTo.map((t) => `home/+/+/fact/${factName(t)}`)), 'home/+/+/claim', 'home/+/+/state']
+    // Only facts in the session. A client subscribed to topics of both kinds can lose a message
+    // on an aedes broker that emits a retained publish after a later plain one (see
+    // docs/household.md), and facts are what must never be lost.
+    const filters = [...new Set(this.member.respondsTo.map((t) => `home/+/+/fact/${factName(t)}`))]
     await inbox.subscribeAsync(filters, { qos: 1 })
+    // Claims and states, live, on a clean connection: the first claim seen for a fact is the
+    // winner (in broker order, on any broker), and a state that moves on resolves facts.
+    const watch = await mqtt.connectAsync(url, { clientId: `${this.clientId}-watch`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, ...credentials })
+    this.#watch = watch
+    watch.on('error', (err) => this.#log.warn({ err: err.message }, 'watch connection error'))
+    watch.on('message', (_topic, _payload, packet) => {
+      this.#serial(() => this.#onMessage(packet)).catch((err: unknown) => this.#log.error({ err, topic: packet.topic }, 'could not handle a claim or state'))
+    })
+    await watch.subscribeAsync(['home/+/+/claim', 'home/+/+/state'], { qos: 1 })
     this.#schedule()
     this.#log.info({ filters }, 'responder started')
   }
@@ -113,9 +128,11 @@ export class Responder {
   /** Disconnects; the broker keeps the session and queues facts until the next `start()`. */
   async stop (): Promise<void> {
     clearTimeout(this.#timer)
-    const { inbox, outbox } = { inbox: this.#inbox, outbox: this.#outbox }
+    const { inbox, outbox, watch } = { inbox: this.#inbox, outbox: this.#outbox, watch: this.#watch }
     this.#inbox = null
     this.#outbox = null
+    this.#watch = null
+    await watch?.endAsync()
     await inbox?.endAsync()
     await outbox?.endAsync()
   }

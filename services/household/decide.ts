@@ -28,6 +28,8 @@ export interface ResponderState {
   /** Ids of facts already decided on, newest last (QoS 1 may deliver a fact twice). */
   handled: readonly string[]
   open: Readonly<Record<string, OpenFact>>
+  /** The first claimant seen for recent fact ids, in broker order (a claim may arrive before its fact). */
+  claims: Readonly<Record<string, string>>
   /** seq of the next fact this member's responder publishes. */
   seq: number
 }
@@ -60,7 +62,7 @@ const HANDLED_MAX = 1000
 
 /** A responder's starting state. `seq` should grow across restarts (e.g. start from the clock). */
 export function initialState (me: Member, household: ResponderState['household'], seq: number): ResponderState {
-  return { me, household, handled: [], open: {}, seq }
+  return { me, household, handled: [], open: {}, claims: {}, seq }
 }
 
 const policyOf = (s: ResponderState, type: string) => s.household.policies[type] ?? NO_POLICY
@@ -133,11 +135,13 @@ function onFact (s0: ResponderState, input: Extract<Input, { kind: 'fact' }>, no
   if (isResolved(fact, state)) {
     return say({ decision: 'skip', reason: 'resolved', detail: `already resolved: ${fact.subject} is "${state!.value}" since seq ${state!.seq} (this fact is seq ${fact.seq})` }, without(s, fact.id))
   }
-  if (claim?.factId === fact.id) {
-    if (claim.by === s.me.name) {
-      return say({ decision: 'claim', reason: 'mine', detail: `already claimed by me at ${claim.at}; not claiming again` }, withOpen(s, { ...f, claimedBy: claim.by, iClaimed: true }))
+  // The first claim seen live wins (in broker order); otherwise the retained claim read just now.
+  const holder = s.claims[fact.id] ?? (claim?.factId === fact.id ? claim.by : undefined)
+  if (holder !== undefined) {
+    if (holder === s.me.name) {
+      return say({ decision: 'claim', reason: 'mine', detail: 'already claimed by me; not claiming again' }, withOpen(s, { ...f, claimedBy: holder, iClaimed: true }))
     }
-    return say({ decision: 'stand-down', reason: 'claimed', detail: `${claim.by} claimed it at ${claim.at}` }, withOpen(s, { ...f, claimedBy: f.claimedBy ?? claim.by }))
+    return say({ decision: 'stand-down', reason: 'claimed', detail: `${holder} claimed it first` }, withOpen(s, { ...f, claimedBy: f.claimedBy ?? holder }))
   }
   s = withOpen(s, f)
   const presence = input.presence ?? s.me.presence
@@ -151,12 +155,17 @@ function onFact (s0: ResponderState, input: Extract<Input, { kind: 'fact' }>, no
   return say({ decision: 'claim', reason: 'open', detail: `still open (seq ${fact.seq}), nobody has claimed it and I am home: I'll handle it` }, s, [claimOut(f, s.me.name, now)])
 }
 
-function onClaim (s: ResponderState, claim: Claim | null, now: number): Decision {
+const CLAIMS_MAX = 500
+
+function onClaim (s0: ResponderState, claim: Claim | null, now: number): Decision {
   // An empty claim only says the topic was cleared; the state says what was resolved.
-  if (!claim) return { state: s, publish: [] }
+  if (!claim) return { state: s0, publish: [] }
+  // The first claim seen for a fact, in broker order, wins; later ones change nothing.
+  if (s0.claims[claim.factId] !== undefined) return { state: s0, publish: [] }
+  const kept = Object.entries(s0.claims).slice(-(CLAIMS_MAX - 1))
+  const s: ResponderState = { ...s0, claims: Object.fromEntries([...kept, [claim.factId, claim.by]]) }
   const f = s.open[claim.factId]
   if (!f) return { state: s, publish: [], ignored: 'unknown-fact' }
-  // The first claim seen for a fact, in broker order, wins; later ones change nothing.
   if (f.claimedBy !== null) return { state: s, publish: [] }
   const next = withOpen(s, { ...f, claimedBy: claim.by })
   if (claim.by !== s.me.name && f.iClaimed) {

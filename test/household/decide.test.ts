@@ -74,6 +74,14 @@ describe('decide()', () => {
     expect(later.state.open[f.id]!.claimedBy).toBe('daddy')
   })
 
+  it('remembers a claim seen before its fact, and stands down for it', () => {
+    const f = empty()
+    const s = decide(start(), { kind: 'claim', subject: f.subject, claim: { factId: f.id, by: 'daddy', at: f.time } }, T0).state
+    const d = decide(s, { kind: 'fact', fact: f, state: null, claim: null, presence: null }, T0)
+    expect(d.publish.map((p) => p.topic)).toStrictEqual(['household/mummy/fact/decided'])
+    expect((payloads(d)[0] as Fact).data).toMatchObject({ decision: 'stand-down', reason: 'claimed', detail: 'daddy claimed it first' })
+  })
+
   it('clears its own claim when the state moves on', () => {
     const f = empty()
     let s = decide(start(), { kind: 'fact', fact: f, state: null, claim: null, presence: null }, T0).state
