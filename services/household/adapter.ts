@@ -210,14 +210,6 @@ export class Responder {
     // now keeps them in order; other aedes brokers may not). Retained last avoids the overtaking.
     const publish = [...decision.publish].sort((a, b) => Number(a.retain) - Number(b.retain))
     for (const out of publish) {
-      if (out.ifClaimedBy) {
-        const subject = out.topic.slice(0, -'/claim'.length)
-        const held = await this.#read('claim', readClaim(this.#out, subject, { timeoutMs: this.#opts.household.readTimeoutMs }))
-        if (held?.factId !== out.ifClaimedBy.factId || held.by !== out.ifClaimedBy.by) {
-          this.#log.info({ topic: out.topic, held, expected: out.ifClaimedBy }, 'not clearing a claim that is no longer mine')
-          continue
-        }
-      }
       await this.#out.publishAsync(out.topic, out.payload, { qos: out.qos, retain: out.retain })
       if (out.topic.endsWith('/fact/decided')) this.#log.info({ decided: JSON.parse(out.payload).data }, 'decided')
       else this.#log.info({ topic: out.topic, retain: out.retain }, 'published')

@@ -30,6 +30,8 @@ export interface ResponderState {
   open: Readonly<Record<string, OpenFact>>
   /** The first claimant seen for recent fact ids, in broker order (a claim may arrive before its fact). */
   claims: Readonly<Record<string, string>>
+  /** The fact id of the last claim seen on each subject, in broker order ('' once cleared). */
+  lastClaim: Readonly<Record<string, string>>
   /** seq of the next fact this member's responder publishes. */
   seq: number
 }
@@ -42,13 +44,12 @@ export type Input =
   | { kind: 'due', factId: string, state: ThingState | null, claim: Claim | null }
   | { kind: 'recover', things: { subject: string, state: ThingState | null, claim: Claim | null }[] }
 
-/** One MQTT publish. `ifClaimedBy`: publish only while the retained claim is still this one. */
+/** One MQTT publish. */
 export interface Out {
   topic: string
   payload: string
   qos: 1
   retain: boolean
-  ifClaimedBy?: { factId: string, by: string }
 }
 
 export interface Decision {
@@ -62,7 +63,7 @@ const HANDLED_MAX = 1000
 
 /** A responder's starting state. `seq` should grow across restarts (e.g. start from the clock). */
 export function initialState (me: Member, household: ResponderState['household'], seq: number): ResponderState {
-  return { me, household, handled: [], open: {}, claims: {}, seq }
+  return { me, household, handled: [], open: {}, claims: {}, lastClaim: {}, seq }
 }
 
 const policyOf = (s: ResponderState, type: string) => s.household.policies[type] ?? NO_POLICY
@@ -74,7 +75,7 @@ const policyOf = (s: ResponderState, type: string) => s.household.policies[type]
 export function decide (s: ResponderState, input: Input, now: number): Decision {
   switch (input.kind) {
     case 'fact': return onFact(s, input, now)
-    case 'claim': return onClaim(s, input.claim, now)
+    case 'claim': return onClaim(s, input.subject, input.claim, now)
     case 'state': return onState(s, input.subject, input.state, now)
     case 'due': return onDue(s, input, now)
     case 'recover': return onRecover(s, input.things)
@@ -157,7 +158,8 @@ function onFact (s0: ResponderState, input: Extract<Input, { kind: 'fact' }>, no
 
 const CLAIMS_MAX = 500
 
-function onClaim (s0: ResponderState, claim: Claim | null, now: number): Decision {
+function onClaim (s1: ResponderState, subject: string, claim: Claim | null, now: number): Decision {
+  const s0: ResponderState = { ...s1, lastClaim: { ...s1.lastClaim, [subject]: claim?.factId ?? '' } }
   // An empty claim only says the topic was cleared; the state says what was resolved.
   if (!claim) return { state: s0, publish: [] }
   // The first claim seen for a fact, in broker order, wins; later ones change nothing.
@@ -182,8 +184,10 @@ function onState (s: ResponderState, subject: string, state: ThingState, now: nu
     if (f.subject !== subject || !isResolved(f, state)) continue
     next = without(next, f.factId)
     if (f.claimedBy === s.me.name) {
-      // The claim is cleared when the fact resolves; only if it is still ours for this fact.
-      publish.push({ topic: claimOut(f, s.me.name, now).topic, payload: '', qos: 1, retain: true, ifClaimedBy: { factId: f.factId, by: s.me.name } })
+      // The claim is cleared when the fact resolves, unless a claim for a newer fact has
+      // replaced ours on the topic (claims and states arrive in broker order on one connection).
+      const last = s.lastClaim[subject]
+      if (last === undefined || last === f.factId) publish.push({ topic: claimOut(f, s.me.name, now).topic, payload: '', qos: 1, retain: true })
       const [after, out] = decided(next, f, { decision: 'done', reason: 'resolved', detail: `${subject} is "${state.value}" now (seq ${state.seq}); clearing my claim` }, now)
       next = after
       publish.push(out)

@@ -77,18 +77,18 @@ describe('the household service killed mid-decision and restarted', () => {
 
   it('keeps the escalation deadline counted from the fact, not from the restart, and fires it once', async () => {
     await w.phone.publishAsync('household/daddy/presence', 'busy', { qos: 1, retain: true })
-    const after = 3
+    const after = 6
     const household = { members: [{ name: 'daddy' }], policies: { 'cup.empty': { escalation: [{ afterSeconds: after }, { afterSeconds: after + 1, priority: 'urgent' }] } }, readTimeoutMs: 100 }
     const first = await run(household, 'daddy')
     const empty = await w.newCup().empty()
     await first.printed('PAUSED')
     await first.kill()
     const t0 = Date.parse(empty.time)
-    // Restart 2 s after the fact: a deadline counted from the restart would fire at t0 + 5 s or
-    // later, past the bound below, which leaves 1.8 s of slack for a loaded machine.
+    // Restart 2 s after the fact, well before the deadline: a deadline counted from the restart
+    // would fire at t0 + 8 s or later, past the bound below (1.8 s of slack for a loaded machine).
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + 2000 - Date.now())))
     await run(household)
-    const [step2] = await w.wire.wait((m) => escalatedTo('daddy', empty.id)(m) && escalationOf(JSON.parse(m.payload)).step === 2, 1, 10_000)
+    const [step2] = await w.wire.wait((m) => escalatedTo('daddy', empty.id)(m) && escalationOf(JSON.parse(m.payload)).step === 2, 1, 15_000)
     const fired = w.wire.messages.filter(escalatedTo('daddy', empty.id)).map((m) => JSON.parse(m.payload) as Fact)
     expect(fired.map((f) => escalationOf(f).step)).toStrictEqual([1, 2])
     const step1 = fired[0]!
@@ -97,5 +97,5 @@ describe('the household service killed mid-decision and restarted', () => {
     expect(Date.parse(step1.time)).toBeLessThan(t0 + after * 1000 + 1800)
     expect(step2!.qos).toBe(1)
     expect(claimsFor(w.wire, empty.id)).toStrictEqual([])
-  })
+  }, 30_000)
 })

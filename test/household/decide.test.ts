@@ -88,8 +88,17 @@ describe('decide()', () => {
     s = decide(s, { kind: 'claim', subject: f.subject, claim: { factId: f.id, by: 'mummy', at: f.time } }, T0).state
     const d = decide(s, { kind: 'state', subject: f.subject, state: { value: 'full', seq: 2, since: f.time, factId: f.id } }, T0)
     const clear = d.publish.find((p) => p.topic === 'home/kitchen/lily-cup/claim')
-    expect(clear).toStrictEqual({ topic: 'home/kitchen/lily-cup/claim', payload: '', qos: 1, retain: true, ifClaimedBy: { factId: f.id, by: 'mummy' } })
+    expect(clear).toStrictEqual({ topic: 'home/kitchen/lily-cup/claim', payload: '', qos: 1, retain: true })
     expect(d.state.open).toStrictEqual({})
+  })
+
+  it('leaves the claim topic alone when a claim for a newer fact has replaced its own', () => {
+    const f = empty()
+    let s = decide(start(), { kind: 'fact', fact: f, state: null, claim: null, presence: null }, T0).state
+    s = decide(s, { kind: 'claim', subject: f.subject, claim: { factId: f.id, by: 'mummy', at: f.time } }, T0).state
+    s = decide(s, { kind: 'claim', subject: f.subject, claim: { factId: '01JDX00000000000000000NEWR', by: 'daddy', at: f.time } }, T0).state
+    const d = decide(s, { kind: 'state', subject: f.subject, state: { value: 'empty', seq: 3, since: f.time, factId: '01JDX00000000000000000NEWR' } }, T0)
+    expect(d.publish.map((p) => p.topic)).toStrictEqual(['household/mummy/fact/decided'])
   })
 
   it('escalates at the policy time, once per step, only to the members a step names', () => {
