@@ -2,23 +2,27 @@ import { Readable } from 'node:stream'
 import type { Level } from 'level'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 
-interface RetainedPacket { topic: string, payload: Buffer }
+interface Packet { topic: string, payload: Buffer }
+interface Sub { clientId: string }
 
 /**
- * aedes-persistence-level with retained writes that never hold up delivery.
+ * aedes-persistence-level whose writes on the publish path never reorder deliveries.
  *
- * aedes runs `storeRetained` before it emits a publish, and drops any packet whose broker counter
- * is lower than the last one a subscriber saw (its cluster dedupe). A LevelDB write takes a
- * turn of I/O, so a retained publish is overtaken by the plain publish behind it and then
- * dropped as a "duplicate": live subscribers never see it (aedes 2.0.0-beta.1 with
- * aedes-persistence-level 9.2; in-memory persistence resolves at once and is not affected).
+ * aedes stamps each publish with a broker counter, then stores it (retained, or queued for
+ * offline persistent sessions) and only then hands it to subscribers; each subscriber drops any
+ * packet whose counter is lower than the last one it got (aedes's cluster dedupe). A LevelDB
+ * write takes a turn of I/O, so a publish that must be stored is overtaken by one that need not
+ * be, and then silently dropped by every subscriber that sees both (aedes 2.0.0-beta.1 with
+ * aedes-persistence-level 9.2; the in-memory store answers at once and is not affected).
  *
- * Here the write is queued in arrival order and acknowledged at once, so publishes are emitted
- * in order. Reads of retained messages wait for the queue, so a new subscriber never gets an
- * older value than the one last published.
+ * Here every write to the store runs in one queue, in arrival order. The two writes on the
+ * publish path (`storeRetained`, `outgoingEnqueueCombi`) are acknowledged at once, so publishes
+ * go out in counter order; the writes that later depend on them (`outgoingUpdate`, the ack's
+ * clear) wait their turn in the same queue, and every read of stored messages waits for the queue.
+ * As before, the store is written after the publisher's PUBACK (aedes 2 acknowledges first).
  */
 export class HubPersistence extends LevelPersistence {
-  #writes: Promise<void> = Promise.resolve()
+  #queue: Promise<unknown> = Promise.resolve()
   #onError: (err: Error) => void
 
   constructor (db: Level, onError: (err: Error) => void) {
@@ -26,22 +30,43 @@ export class HubPersistence extends LevelPersistence {
     this.#onError = onError
   }
 
-  override storeRetained (packet: RetainedPacket): Promise<void> {
-    this.#writes = this.#writes.then(() => super.storeRetained(packet)).catch(this.#onError)
+  /** Runs `write` after every write queued before it; its result (or error) goes to the caller. */
+  #enqueue<T> (write: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(write)
+    this.#queue = run.catch(() => {})
+    return run
+  }
+
+  /** Queues a write nobody waits for; a failure is reported, never thrown into aedes. */
+  #enqueueDetached (write: () => Promise<unknown>): Promise<void> {
+    this.#enqueue(write).catch(this.#onError)
     return Promise.resolve()
   }
 
-  override createRetainedStreamCombi (patterns: string[]): Readable {
-    const writes = this.#writes
-    const read = (): Readable => super.createRetainedStreamCombi(patterns)
+  #afterQueue (read: () => Readable): Readable {
+    const queued = this.#queue
     return Readable.from((async function * () {
-      await writes
+      await queued
       yield * read()
     })())
   }
 
-  override createRetainedStream (pattern: string): Readable {
-    return this.createRetainedStreamCombi([pattern])
+  override storeRetained (packet: Packet): Promise<void> {
+    return this.#enqueueDetached(() => super.storeRetained(packet))
+  }
+
+  override outgoingEnqueueCombi (subs: Sub[], packet: Packet): Promise<unknown> {
+    if (!subs || subs.length === 0) return Promise.resolve(packet)
+    // Not super.outgoingEnqueueCombi: it calls this.outgoingEnqueue, which would queue behind itself.
+    return this.#enqueueDetached(() => Promise.all(subs.map((sub) => super.outgoingEnqueue(sub, packet))))
+  }
+
+  override outgoingEnqueue (sub: Sub, packet: Packet): Promise<void> {
+    return this.#enqueue(() => super.outgoingEnqueue(sub, packet))
+  }
+
+  override outgoingUpdate (client: object, packet: object): Promise<void> {
+    return this.#enqueue(() => super.outgoingUpdate(client, packet))
   }
 
   /**
@@ -50,11 +75,23 @@ export class HubPersistence extends LevelPersistence {
    */
   override outgoingClearMessageId (client: { clean?: boolean }, packet: object): Promise<unknown> {
     if (client.clean === true) return Promise.resolve(undefined)
-    return super.outgoingClearMessageId(client, packet)
+    return this.#enqueue(() => super.outgoingClearMessageId(client, packet))
   }
 
-  /** Resolves when every queued retained write is on disk. */
-  flush (): Promise<void> {
-    return this.#writes
+  override outgoingStream (client: object): Readable {
+    return this.#afterQueue(() => super.outgoingStream(client))
+  }
+
+  override createRetainedStreamCombi (patterns: string[]): Readable {
+    return this.#afterQueue(() => super.createRetainedStreamCombi(patterns))
+  }
+
+  override createRetainedStream (pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern])
+  }
+
+  /** Resolves when every queued write is on disk. */
+  async flush (): Promise<void> {
+    await this.#queue
   }
 }

@@ -2,13 +2,17 @@
 declare module 'aedes-persistence-level/asyncPersistence.js' {
   import type { AbstractLevel } from 'abstract-level'
   import type { Readable } from 'node:stream'
-  /** The async (aedes 2) LevelDB persistence. */
+  /** The async (aedes 2) LevelDB persistence; only the methods homefacts overrides are typed. */
   export default class AsyncLevelPersistence {
     constructor (db: AbstractLevel<any, any, any>)
     storeRetained (packet: { topic: string, payload: Buffer }): Promise<void>
     createRetainedStreamCombi (patterns: string[]): Readable
     createRetainedStream (pattern: string): Readable
+    outgoingEnqueue (sub: object, packet: object): Promise<void>
+    outgoingEnqueueCombi (subs: object[], packet: object): Promise<unknown>
+    outgoingUpdate (client: object, packet: object): Promise<void>
     outgoingClearMessageId (client: object, packet: object): Promise<unknown>
+    outgoingStream (client: object): Readable
   }
 }
 declare module 'aedes-stats' {

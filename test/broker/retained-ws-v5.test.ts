@@ -48,6 +48,34 @@ describe('retained state, WebSocket and MQTT 5', () => {
     await sub.endAsync()
   })
 
+  it('delivers facts and states in order to a live subscriber while a persistent session queues the facts', async () => {
+    // A persistent session on facts makes the broker store each fact for it before delivery;
+    // the states behind them must not overtake the facts (and be dropped) on the way out.
+    const daddy = await connect(t.mqttUrl, { ...creds, clientId: 'daddy-session', clean: false })
+    await daddy.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+    await daddy.endAsync()
+    const live = await connect(t.mqttUrl, creds)
+    const inbox = new Inbox(live)
+    await live.subscribeAsync('home/larder/+/#', { qos: 1 })
+    const pub = await connect(t.mqttUrl, creds)
+    const sent: string[] = []
+    for (let seq = 1; seq <= 10; seq++) {
+      const fact = cupEmpty(seq, 'larder', 'jug')
+      pub.publish('home/larder/jug/fact/empty', JSON.stringify(fact), { qos: 1 })
+      pub.publish('home/larder/jug/state', state(seq, fact.id), { qos: 1, retain: true })
+      sent.push(`fact ${seq}`, `state ${seq}`)
+    }
+    const got = await inbox.wait((m) => m.topic.startsWith('home/larder/jug/'), 20)
+    expect(got.map((m) => `${m.topic.endsWith('/state') ? 'state' : 'fact'} ${JSON.parse(m.payload).seq}`)).toStrictEqual(sent)
+    await pub.endAsync()
+    await live.endAsync()
+    const back = await connect(t.mqttUrl, { ...creds, clientId: 'daddy-session', clean: false })
+    const queued = new Inbox(back)
+    const facts = await queued.wait((m) => m.topic === 'home/larder/jug/fact/empty', 10)
+    expect(facts.map((m) => JSON.parse(m.payload).seq)).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    await back.endAsync()
+  })
+
   it('serves MQTT over WebSocket with the same auth and contract', async () => {
     const ws = await connect(t.wsUrl, creds)
     const inbox = new Inbox(ws)
