@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
@@ -10,7 +9,7 @@ import { topicMatches, type Fact } from '#contract'
 export interface LedgerEntry {
   offset: number
   topic: string
-  /** When the broker accepted it (ISO time). */
+  /** When the broker accepted it (ISO time: when its batch went to be written). */
   receivedAt: string
   clientId: string | null
   fact: Fact
@@ -27,70 +26,66 @@ export interface LedgerQuery {
 
 interface Row { offset: number, topic: string, received_at: string, client_id: string | null, payload: string }
 
-/** An append waiting for the next group commit. */
-interface QueuedAppend { topic: string, fact: Fact, payload: string, clientId: string | null, receivedAt: string, done: AppendCallback }
+/** An append waiting for its row; `outcome` is set when the writer answers (or fails). */
+interface QueuedAppend { topic: string, fact: Fact, payload: string, clientId: string | null, receivedAt: string, done: AppendCallback, outcome?: number | Error }
 /** Work that must run after the appends queued before it, in the same order. */
 interface QueuedStep { run: () => void }
-type Outcome = { offset: number, added: boolean } | Error
+/** The writer's answer to one batch: an offset per fact, or 0 and its error message. */
+interface WriterReply { offsets: Float64Array, errors: (string | undefined)[] | null }
 
 /** Called once the fact's row is committed (with its offset), or with the error that kept it out. */
 export type AppendCallback = (err: Error | null, offset?: number) => void
 
 export const MAX_LIMIT = 10_000
 
-/** How often the background connection checkpoints the WAL into the database file. */
-const CHECKPOINT_EVERY_MS = 200
-
-/**
- * The checkpointer: its own connection, in a worker thread, moving the WAL into the database
- * file. A checkpoint fsyncs (synchronous = NORMAL in WAL mode syncs at checkpoints), which blocks
- * for milliseconds; on the broker's event loop that stalled every fact in flight.
- */
-const CHECKPOINTER = `
-const { parentPort, workerData } = require('node:worker_threads')
-const Database = require(workerData.module)
-const db = new Database(workerData.path, { fileMustExist: true })
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)') } catch {}
-}, workerData.everyMs)
-parentPort.once('message', () => {
-  clearInterval(timer)
-  db.close()
-  parentPort.close()
-})
-`
+const WRITER = new URL('./ledger-writer.js', import.meta.url)
 
 /**
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
- * `append` is synchronous. `appendDeferred` (the broker's path) groups the appends of one turn
- * of the event loop into one transaction and calls back only after it commits, so a fact is in
- * the ledger before the broker acknowledges it either way.
- * Emits `append` with each new `LedgerEntry`.
+ *
+ * Writes run on a writer thread with its own connection (`ledger-writer.js`), so inserts,
+ * commits and checkpoints stay off the broker's event loop. Appends go to it in batches, one
+ * batch at a time, each committed in one transaction (a group commit): those of one turn of the
+ * event loop, or all those queued while the batch before was written. Each `done` is called, in
+ * arrival order, once its row is committed. Reads are synchronous, on this
+ * thread's own connection (WAL lets it read while the writer writes), and in the process that
+ * writes they end at the last append called back, so a reader sees a fact exactly when its
+ * `append` event is emitted. Emits `append` with each new `LedgerEntry`.
  */
 export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   readonly path: string
+  readonly #onError: (err: Error) => void
   #db: Database.Database | null = null
-  #insert!: Database.Statement<[string, string, string, string, string, string | null, string, string]>
-  #byId!: Database.Statement<[string], { offset: number }>
-  #insertAll!: (entries: QueuedAppend[]) => Outcome[]
-  /** Appends and steps waiting for the group commit, in arrival order. */
-  #queue: (QueuedAppend | QueuedStep)[] = []
-  #flushing: NodeJS.Immediate | null = null
-  #checkpointer: Worker | null = null
+  #accepting = false
+  #closing: Promise<void> | null = null
+  #writer: Worker | null = null
+  /** Appends and steps not yet called back, in arrival order, from `#head` on. */
+  #pending: (QueuedAppend | QueuedStep)[] = []
+  #head = 0
+  /** Appends not yet sent to the writer. */
+  #unsent: QueuedAppend[] = []
+  /** The batch the writer is writing: one at a time, so the next one grows meanwhile. */
+  #inFlight: QueuedAppend[] | null = null
+  #posting: NodeJS.Immediate | null = null
+  #idle: (() => void)[] = []
+  /** The highest offset announced (called back); reads stop there once this ledger writes. */
+  #announced = 0
+  #writes = false
 
-  constructor (path: string) {
+  /** `onError` hears of a writer thread that died; its pending appends have failed. */
+  constructor (path: string, onError: (err: Error) => void = () => {}) {
     super()
     this.path = path
+    this.#onError = onError
   }
 
   open (): void {
     if (this.#db) return
-    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true })
+    // The writer thread needs the file: an in-memory database would be its own.
+    if (this.path === ':memory:') throw new Error('the ledger needs a file')
+    mkdirSync(dirname(this.path), { recursive: true })
     const db = new Database(this.path)
     db.pragma('journal_mode = WAL')
-    // NORMAL in WAL mode: a committed append survives a process crash (kill -9); only an OS
-    // crash or power loss can lose the last transactions.
-    db.pragma('synchronous = NORMAL')
     db.exec(`CREATE TABLE IF NOT EXISTS facts (
       offset INTEGER PRIMARY KEY, -- rowid: max + 1, so offsets have no gaps (rows are never deleted)
       id TEXT NOT NULL UNIQUE,
@@ -103,18 +98,163 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       payload TEXT NOT NULL
     ); CREATE INDEX IF NOT EXISTS facts_topic ON facts(topic, offset);`)
     db.function('mqtt_match', { deterministic: true }, (filter: unknown, topic: unknown) => topicMatches(String(filter), String(topic)) ? 1 : 0)
-    this.#insert = db.prepare('INSERT OR IGNORE INTO facts (id, topic, type, subject, time, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    this.#byId = db.prepare('SELECT offset FROM facts WHERE id = ?')
-    this.#insertAll = db.transaction((entries: QueuedAppend[]) => entries.map((e) => this.#insertOne(e)))
     this.#db = db
+    this.#accepting = true
+    this.#writes = false
+    this.#announced = this.#maxOffset()
   }
 
-  close (): void {
-    this.flush()
-    this.#checkpointer?.postMessage('close')
-    this.#checkpointer = null
-    this.#db?.close()
-    this.#db = null
+  /** Waits for the pending appends to be called back, then stops the writer and closes. */
+  async close (): Promise<void> {
+    this.#closing ??= this.#close()
+    await this.#closing
+  }
+
+  async #close (): Promise<void> {
+    try {
+      this.#accepting = false
+      this.#post()
+      if (this.#head < this.#pending.length) await new Promise<void>((resolve) => this.#idle.push(resolve))
+      const writer = this.#writer
+      this.#writer = null
+      if (writer) {
+        writer.ref()
+        writer.postMessage(null)
+        await new Promise((resolve) => writer.once('exit', resolve))
+      }
+      this.#db?.close()
+      this.#db = null
+    } finally {
+      this.#closing = null
+    }
+  }
+
+  /**
+   * Appends a fact with the other appends of its batch, in one transaction, and calls back once
+   * its row is committed, with its offset. A fact whose id is already in
+   * the ledger (a QoS 1 redelivery) is not stored twice: its existing offset is passed. Offsets,
+   * callbacks and `append` events follow arrival order. If the batch cannot be written whole,
+   * each fact is written on its own, so every fact gets its own outcome.
+   */
+  appendDeferred (topic: string, fact: Fact, payload: string, clientId: string | null, done: AppendCallback): void {
+    const e: QueuedAppend = { topic, fact, payload, clientId, receivedAt: '', done }
+    this.#pending.push(e)
+    if (!this.#accepting) {
+      e.outcome = new Error(this.#db ? 'the ledger is closing' : 'the ledger is not open')
+      return this.#drain()
+    }
+    this.#writes = true
+    this.#unsent.push(e)
+    // Fewer, larger batches cost this thread less per fact than one a turn.
+    if (!this.#inFlight) this.#posting ??= setImmediate(() => this.#post())
+  }
+
+  /** Runs `step` after every deferred append queued before it has called back; at once when none is waiting. */
+  afterAppends (step: () => void): void {
+    if (this.#head === this.#pending.length) return step()
+    this.#pending.push({ run: step })
+  }
+
+  /** Sends the appends queued so far to the writer as one batch (its format: `ledger-writer.js`). */
+  #post (): void {
+    if (this.#posting) clearImmediate(this.#posting)
+    this.#posting = null
+    const batch = this.#unsent
+    if (batch.length === 0 || this.#inFlight) return
+    this.#unsent = []
+    const writer = this.#writer ?? this.#startWriter()
+    const receivedAt = new Date().toISOString()
+    // One string: cloning it costs a copy, cloning a string per field costs far more.
+    let text = receivedAt
+    for (const e of batch) {
+      e.receivedAt = receivedAt
+      text += '\0' + e.topic + '\0' + (e.clientId === null ? '' : '=' + e.clientId) + '\0' + e.payload
+    }
+    writer.ref()
+    this.#inFlight = batch
+    writer.postMessage(text)
+  }
+
+  #startWriter (): Worker {
+    const writer = new Worker(WRITER, { workerData: { path: this.path } })
+    let failure: Error | null = null
+    writer.on('message', (reply: WriterReply) => {
+      if (this.#writer === writer) this.#settle(reply)
+    })
+    writer.on('error', (err) => { failure = err })
+    writer.on('exit', (code) => {
+      if (this.#writer !== writer) return
+      this.#writer = null
+      const err = new Error(`the ledger writer stopped: ${failure?.message ?? `exit code ${code}`}`, { cause: failure })
+      this.#onError(err)
+      this.#fail(err)
+    })
+    this.#writer = writer
+    return writer
+  }
+
+  #settle ({ offsets, errors }: WriterReply): void {
+    const batch = this.#inFlight!
+    this.#inFlight = null
+    this.#writer?.unref()
+    for (let k = 0; k < batch.length; k++) {
+      batch[k]!.outcome = offsets[k]! > 0 ? offsets[k]! : new Error(errors?.[k] ?? 'the ledger writer gave no offset')
+    }
+    this.#post()
+    this.#drain()
+  }
+
+  /** A dead writer: every pending append fails (the next append starts a new writer). */
+  #fail (err: Error): void {
+    for (const e of [...this.#inFlight ?? [], ...this.#unsent]) e.outcome = err
+    this.#inFlight = null
+    this.#unsent = []
+    // Rows it committed without answering are in the ledger: announce them, in order.
+    if (this.#db && this.listenerCount('append') > 0) {
+      for (const e of this.#rows(this.#announced, Number.MAX_SAFE_INTEGER, MAX_LIMIT)) this.emit('append', e)
+    }
+    if (this.#db) this.#announced = this.#maxOffset()
+    this.#drain()
+  }
+
+  /** Calls back the settled appends and the steps behind them, in arrival order. */
+  #drain (): void {
+    const pending = this.#pending
+    let thrown: unknown = null
+    while (this.#head < pending.length) {
+      const q = pending[this.#head]!
+      if ('run' in q) {
+        this.#head++
+        try { q.run() } catch (err) { thrown ??= err }
+        continue
+      }
+      const r = q.outcome
+      if (r === undefined) break
+      this.#head++
+      try {
+        if (r instanceof Error) {
+          q.done(r)
+          continue
+        }
+        if (r > this.#announced) {
+          this.#announced = r
+          if (this.listenerCount('append') > 0) this.emit('append', { offset: r, topic: q.topic, receivedAt: q.receivedAt, clientId: q.clientId, fact: q.fact })
+        }
+        q.done(null, r)
+      } catch (err) {
+        // One failing callback must not strand the others; the first failure is rethrown after.
+        thrown ??= err
+      }
+    }
+    if (this.#head === pending.length) {
+      this.#pending = []
+      this.#head = 0
+      for (const resolve of this.#idle.splice(0)) resolve()
+    } else if (this.#head > 1024) {
+      this.#pending = pending.slice(this.#head)
+      this.#head = 0
+    }
+    if (thrown !== null) throw thrown
   }
 
   #open (): Database.Database {
@@ -122,135 +262,35 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     return this.#db
   }
 
-  /**
-   * Appends a fact and returns its offset. A fact whose id is already in the ledger
-   * (a QoS 1 redelivery) is not stored twice: its existing offset is returned.
-   */
-  append (topic: string, fact: Fact, payload: string, clientId: string | null): number {
-    // Deferred appends that came first get the lower offsets.
-    this.flush()
-    this.#open()
-    this.#checkpointInBackground()
-    const receivedAt = new Date().toISOString()
-    const r = this.#insertOne({ topic, fact, payload, clientId, receivedAt })
-    if (r.added && this.listenerCount('append') > 0) this.emit('append', { offset: r.offset, topic, receivedAt, clientId, fact })
-    return r.offset
+  #maxOffset (): number {
+    return this.#open().prepare<[], { o: number | null }>('SELECT MAX(offset) AS o FROM facts').get()?.o ?? 0
   }
 
-  /**
-   * Appends a fact with every other append of this turn of the event loop, in one transaction
-   * (a group commit: one WAL write for many facts instead of one each), and calls back once its
-   * row is committed. Offsets, dedupe by id and `append` events are as with `append`, in arrival
-   * order. If the group cannot be written whole, each fact is written on its own, so every fact
-   * gets its own outcome.
-   */
-  appendDeferred (topic: string, fact: Fact, payload: string, clientId: string | null, done: AppendCallback): void {
-    this.#queue.push({ topic, fact, payload, clientId, receivedAt: new Date().toISOString(), done })
-    this.#flushing ??= setImmediate(() => this.flush())
-  }
-
-  /** Runs `step` after every deferred append queued before it has called back; at once when none is waiting. */
-  afterAppends (step: () => void): void {
-    if (this.#queue.length === 0) return step()
-    this.#queue.push({ run: step })
-  }
-
-  /** Commits the deferred appends now and calls everything waiting, in order. */
-  flush (): void {
-    if (this.#flushing) clearImmediate(this.#flushing)
-    this.#flushing = null
-    const queue = this.#queue
-    if (queue.length === 0) return
-    this.#queue = []
-    const appends = queue.filter((q): q is QueuedAppend => !('run' in q))
-    let outcomes: Outcome[]
-    try {
-      this.#open()
-      if (appends.length > 0) this.#checkpointInBackground()
-      outcomes = this.#insertAll(appends)
-    } catch {
-      outcomes = appends.map((e) => {
-        try {
-          this.#open()
-          return this.#insertOne(e)
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err))
-        }
-      })
-    }
-    let i = 0
-    let thrown: unknown = null
-    for (const q of queue) {
-      try {
-        if ('run' in q) {
-          q.run()
-          continue
-        }
-        const r = outcomes[i++]!
-        if (r instanceof Error) {
-          q.done(r)
-          continue
-        }
-        if (r.added && this.listenerCount('append') > 0) this.emit('append', { offset: r.offset, topic: q.topic, receivedAt: q.receivedAt, clientId: q.clientId, fact: q.fact })
-        q.done(null, r.offset)
-      } catch (err) {
-        // One failing callback must not strand the others; the first failure is rethrown after.
-        thrown ??= err
-      }
-    }
-    if (thrown !== null) throw thrown
-  }
-
-  /**
-   * From the first write on, checkpoints run in a worker thread instead of on every 1,000th
-   * page written by a commit here. Readers (`facts tail`) never start one. Should the worker
-   * fail, automatic checkpoints come back.
-   */
-  #checkpointInBackground (): void {
-    const db = this.#db
-    if (this.#checkpointer || !db || this.path === ':memory:') return
-    const worker = new Worker(CHECKPOINTER, {
-      eval: true,
-      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.path, everyMs: CHECKPOINT_EVERY_MS }
-    })
-    worker.unref()
-    worker.on('error', () => {
-      if (this.#checkpointer !== worker) return
-      this.#checkpointer = null
-      if (this.#db === db) db.pragma('wal_autocheckpoint = 1000')
-    })
-    db.pragma('wal_autocheckpoint = 0')
-    this.#checkpointer = worker
-  }
-
-  /** Inserts one row; a fact id already present keeps its offset ([MQTT-4.3.2] QoS 1 may redeliver). */
-  #insertOne (e: Omit<QueuedAppend, 'done'>): { offset: number, added: boolean } {
-    const r = this.#insert.run(e.fact.id, e.topic, e.fact.type, e.fact.subject, e.fact.time, e.clientId, e.receivedAt, e.payload)
-    if (r.changes === 0) return { offset: this.#byId.get(e.fact.id)!.offset, added: false }
-    return { offset: Number(r.lastInsertRowid), added: true }
-  }
-
-  /** Entries after an offset, in offset order, optionally filtered by topic. */
-  read (q: LedgerQuery = {}): LedgerEntry[] {
+  #rows (after: number, upTo: number, limit: number, topic?: string): LedgerEntry[] {
     const db = this.#open()
-    const after = q.after ?? 0
-    const limit = Math.min(q.limit ?? 100, MAX_LIMIT)
     const cols = 'offset, topic, received_at, client_id, payload'
     let rows: Row[]
-    if (q.topic === undefined) {
-      rows = db.prepare<[number, number], Row>(`SELECT ${cols} FROM facts WHERE offset > ? ORDER BY offset LIMIT ?`).all(after, limit)
-    } else if (!/[+#]/.test(q.topic)) {
-      rows = db.prepare<[string, number, number], Row>(`SELECT ${cols} FROM facts WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?`).all(q.topic, after, limit)
+    if (topic === undefined) {
+      rows = db.prepare<[number, number, number], Row>(`SELECT ${cols} FROM facts WHERE offset > ? AND offset <= ? ORDER BY offset LIMIT ?`).all(after, upTo, limit)
+    } else if (!/[+#]/.test(topic)) {
+      rows = db.prepare<[string, number, number, number], Row>(`SELECT ${cols} FROM facts WHERE topic = ? AND offset > ? AND offset <= ? ORDER BY offset LIMIT ?`).all(topic, after, upTo, limit)
     } else {
-      rows = db.prepare<[string, number, number], Row>(`SELECT ${cols} FROM facts WHERE mqtt_match(?, topic) AND offset > ? ORDER BY offset LIMIT ?`).all(q.topic, after, limit)
+      rows = db.prepare<[string, number, number, number], Row>(`SELECT ${cols} FROM facts WHERE mqtt_match(?, topic) AND offset > ? AND offset <= ? ORDER BY offset LIMIT ?`).all(topic, after, upTo, limit)
     }
     return rows.map(toEntry)
   }
 
+  /** Entries after an offset, in offset order, optionally filtered by topic. */
+  read (q: LedgerQuery = {}): LedgerEntry[] {
+    // Rows committed but not yet called back would otherwise show twice to a follow stream
+    // (here, then as an `append` event).
+    const upTo = this.#writes ? this.#announced : Number.MAX_SAFE_INTEGER
+    return this.#rows(q.after ?? 0, upTo, Math.min(q.limit ?? 100, MAX_LIMIT), q.topic)
+  }
+
   /** The highest offset so far (0 when empty). */
   lastOffset (): number {
-    const row = this.#open().prepare<[], { o: number | null }>('SELECT MAX(offset) AS o FROM facts').get()
-    return row?.o ?? 0
+    return this.#writes ? this.#announced : this.#maxOffset()
   }
 }
 

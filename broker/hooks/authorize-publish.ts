@@ -24,10 +24,10 @@ export interface AuthorizePublishDeps {
  * the client stays connected whatever its protocol version ([MQTT-3.3.5-2] lets the server
  * acknowledge a publish it does not forward).
  *
- * A fact is appended with the other facts of the same event-loop turn in one transaction, and
- * its callback runs once that commits. Every other outcome (a refusal, a state, a non-contract
- * topic) also waits behind the facts that came before it, so aedes sees the callbacks, and so
- * publishes and acknowledges, in exactly the order the publishes arrived.
+ * A fact is appended by the ledger's writer thread, in one transaction with the facts queued
+ * around it, and its callback runs once that commits. Every other outcome (a refusal, a state,
+ * a non-contract topic) also waits behind the facts that came before it, so aedes sees the
+ * callbacks, and so publishes and acknowledges, in exactly the order the publishes arrived.
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger } = deps

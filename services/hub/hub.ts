@@ -53,7 +53,7 @@ export class Hub {
     this.log = opts.log ?? createLogger(config)
     const files = dataFiles(resolve(config.dataDir))
     this.users = new UserStore(files.users, (err) => this.log.error({ code: err.code, issues: err.issues }, `${err.message}; keeping the users loaded before`))
-    this.ledger = new Ledger(files.ledger)
+    this.ledger = new Ledger(files.ledger, (err) => this.log.error({ err }, 'ledger writer failed; its pending facts were refused'))
     this.secrets = new Secrets(files.secrets)
     this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions })
     // Request lines are info-level; the HTTP child logs warnings and errors only.
@@ -157,7 +157,7 @@ export class Hub {
     this.http.server.closeAllConnections()
     await this.http.close()
     await this.broker.stop()
-    this.ledger.close()
+    await this.ledger.close()
     if (this.#started) this.log.info('hub stopped')
     this.#started = false
   }

@@ -15,7 +15,7 @@ describe('when the ledger cannot store a fact', () => {
     await watcher.subscribeAsync('home/#', { qos: 1 })
     const v5 = await connect(t.mqttUrl, { ...creds, clientId: 'v5-pub', protocolVersion: 5 })
     const v3 = await connect(t.mqttUrl, { ...creds, clientId: 'v3-pub', protocolVersion: 4 })
-    t.hub.ledger.close()
+    await t.hub.ledger.close()
     try {
       const fact = cupEmpty(1)
       await expect(v5.publishAsync('home/kitchen/lily-cup/fact/empty', JSON.stringify(fact), { qos: 1 })).rejects.toMatchObject({ code: 0x87 })

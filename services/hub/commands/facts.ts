@@ -44,6 +44,6 @@ export function register (program: Command): void {
         // Another process appends; SQLite in WAL mode lets this reader poll without blocking it.
         if (opts.follow && page.length === 0) await sleep(200)
       } while (opts.follow && !stop)
-      ledger.close()
+      await ledger.close()
     })
 }

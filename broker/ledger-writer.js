@@ -1,0 +1,56 @@
+// The ledger's writer thread (see ledger.ts): its own better-sqlite3 connection, so inserts,
+// commits and WAL checkpoints (each an fsync) run off the broker's event loop. Plain ESM
+// JavaScript, so the thread starts under any loader: `node --import tsx`, tsx's `register()`
+// (which does not reach worker threads) and vitest alike.
+//
+// In: a batch as one string, fields joined by NUL (which no MQTT topic or client id
+// [MQTT-1.5.4-2] and no JSON text may hold): the time received, then per fact its topic, its
+// client id ('' for none, else '=' and the id) and its payload; or null to close.
+// Out: per fact its offset (a duplicate id keeps the offset it has), or 0 and an error message.
+import { parentPort, workerData } from 'node:worker_threads'
+import Database from 'better-sqlite3'
+
+const db = new Database(workerData.path, { fileMustExist: true })
+// NORMAL in WAL mode: a committed append survives a process crash (kill -9); only an OS crash
+// or power loss can lose the last transactions. Checkpoints run here, on commit.
+db.pragma('synchronous = NORMAL')
+const insert = db.prepare('INSERT OR IGNORE INTO facts (id, topic, type, subject, time, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+const byId = db.prepare('SELECT offset FROM facts WHERE id = ?').pluck()
+
+/** Inserts the fact at `i`; a fact id already present keeps its offset ([MQTT-4.3.2] QoS 1 may redeliver). */
+function insertOne (f, i) {
+  const payload = f[i + 2]
+  const fact = JSON.parse(payload)
+  const r = insert.run(fact.id, f[i], fact.type, fact.subject, fact.time, f[i + 1] === '' ? null : f[i + 1].slice(1), f[0], payload)
+  return r.changes === 0 ? byId.get(fact.id) : Number(r.lastInsertRowid)
+}
+
+const insertAll = db.transaction((f, offsets) => {
+  for (let k = 0; k < offsets.length; k++) offsets[k] = insertOne(f, 1 + k * 3)
+})
+
+parentPort.on('message', (batch) => {
+  if (batch === null) {
+    db.close()
+    parentPort.close()
+    return
+  }
+  const f = batch.split('\0')
+  const offsets = new Float64Array((f.length - 1) / 3)
+  let errors = null
+  try {
+    insertAll(f, offsets)
+  } catch {
+    // The batch failed as a whole: each fact on its own, so each gets its own outcome.
+    for (let k = 0; k < offsets.length; k++) {
+      try {
+        offsets[k] = insertOne(f, 1 + k * 3)
+      } catch (err) {
+        offsets[k] = 0
+        errors ??= []
+        errors[k] = err instanceof Error ? err.message : String(err)
+      }
+    }
+  }
+  parentPort.postMessage({ offsets, errors }, [offsets.buffer])
+})

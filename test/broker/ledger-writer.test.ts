@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Worker as WorkerThread } from 'node:worker_threads'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { Ledger, type LedgerEntry } from '../../broker/ledger.ts'
+import { cupEmpty } from '../helpers/facts.ts'
+import type { Fact } from '#contract'
+
+// The writer threads the ledger starts, so a test can end one as a crash would.
+const writers = vi.hoisted(() => [] as WorkerThread[])
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>()
+  class Worker extends real.Worker {
+    constructor (...args: ConstructorParameters<typeof real.Worker>) {
+      super(...args)
+      writers.push(this)
+    }
+  }
+  return { ...real, Worker }
+})
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const topicOf = (f: Fact): string => `${f.subject}/fact/empty`
+
+describe('the ledger writer thread', () => {
+  let dir: string
+  let ledger: Ledger
+  const errors: Error[] = []
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'homefacts-ledger-'))
+    errors.length = 0
+    ledger = new Ledger(join(dir, 'ledger.sqlite'), (err) => errors.push(err))
+    ledger.open()
+  })
+  afterEach(async () => {
+    await ledger.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('calls back appends and steps in arrival order across many batches, with gap-free offsets, one row per fact id and a row readable from its callback on', async () => {
+    const log: unknown[] = []
+    const expected: unknown[] = []
+    const events: [number, string][] = []
+    ledger.on('append', (e) => events.push([e.offset, e.fact.id]))
+    const seen: Fact[] = []
+    const offsetOf = new Map<string, number>()
+    for (let t = 0; t < 60; t++) {
+      for (let k = 0; k < 40; k++) {
+        // Every ninth is a redelivery of a fact sent before, in this turn or an earlier one.
+        const again = k % 9 === 8 && seen.length > 0
+        const fact = again ? seen[(t * 7 + k) % seen.length]! : cupEmpty(seen.length + 1, 'kitchen', `cup-${k % 5}`)
+        if (!again) {
+          seen.push(fact)
+          offsetOf.set(fact.id, seen.length)
+        }
+        expected.push(['done', fact.id, offsetOf.get(fact.id)])
+        ledger.appendDeferred(topicOf(fact), fact, JSON.stringify(fact), `dev-${k % 5}`, (err, offset) => {
+          expect(err).toBeNull()
+          log.push(['done', fact.id, offset])
+          expect(ledger.read({ after: offset! - 1, limit: 1 })[0]?.fact.id).toBe(fact.id)
+        })
+        if (k % 13 === 0) {
+          const step = `step ${t}.${k}`
+          expected.push(step)
+          ledger.afterAppends(() => log.push(step))
+        }
+      }
+      await turn()
+    }
+    await vi.waitFor(() => expect(log).toHaveLength(expected.length))
+    expect(log).toStrictEqual(expected)
+    expect(events).toStrictEqual(seen.map((f, i) => [i + 1, f.id]))
+    expect(ledger.lastOffset()).toBe(seen.length)
+    const rows = ledger.read({ limit: 10_000 })
+    expect(rows.map((e) => [e.offset, e.fact])).toStrictEqual(seen.map((f, i) => [i + 1, f]))
+    expect(ledger.read({ topic: 'home/kitchen/cup-3/fact/empty', limit: 10_000 }).map((e) => e.fact.id))
+      .toStrictEqual(seen.filter((f) => f.subject === 'home/kitchen/cup-3').map((f) => f.id))
+    // Only one writer was needed: nothing died.
+    expect(errors).toStrictEqual([])
+  })
+
+  it('runs a step at once when no append is waiting', () => {
+    const log: string[] = []
+    ledger.afterAppends(() => log.push('step'))
+    expect(log).toStrictEqual(['step'])
+  })
+
+  it('fails every pending append when its writer dies, reports it, and starts a new writer for the next append', async () => {
+    const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
+    const outcomes: (Error | number)[] = []
+    const append = (f: Fact): Promise<void> => new Promise((resolve) => {
+      ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => {
+        outcomes.push(err ?? offset!)
+        resolve()
+      })
+    })
+    const before = writers.length
+    const pending = Promise.all(facts.slice(0, 2).map(append))
+    const step = new Promise<string>((resolve) => ledger.afterAppends(() => resolve('step ran')))
+    await turn()
+    expect(writers).toHaveLength(before + 1)
+    await writers.at(-1)!.terminate()
+    await pending
+    expect(outcomes).toStrictEqual([expect.any(Error), expect.any(Error)])
+    expect((outcomes[0] as Error).message).toMatch(/^the ledger writer stopped: /)
+    expect(await step).toBe('step ran')
+    expect(errors.map((e) => e.message)).toStrictEqual([(outcomes[0] as Error).message])
+    expect(ledger.read()).toStrictEqual([])
+
+    const events: LedgerEntry[] = []
+    ledger.on('append', (e) => events.push(e))
+    await append(facts[2]!)
+    expect(writers).toHaveLength(before + 2)
+    expect(outcomes[2]).toBe(1)
+    expect(events.map((e) => [e.offset, e.fact])).toStrictEqual([[1, facts[2]]])
+    expect(ledger.read().map((e) => e.fact)).toStrictEqual([facts[2]])
+  })
+
+  it('commits the appends pending when it closes, then refuses appends at once until opened again', async () => {
+    const facts = [cupEmpty(1), cupEmpty(2)]
+    const outcomes: (Error | number | string)[] = []
+    for (const f of facts) ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => outcomes.push(err ?? offset!))
+    ledger.afterAppends(() => outcomes.push('step'))
+    await ledger.close()
+    expect(outcomes).toStrictEqual([1, 2, 'step'])
+    ledger.appendDeferred(topicOf(facts[0]!), facts[0]!, JSON.stringify(facts[0]), 'dev', (err) => outcomes.push(err!))
+    expect(outcomes[3]).toStrictEqual(new Error('the ledger is not open'))
+    ledger.open()
+    expect(ledger.read().map((e) => [e.offset, e.fact])).toStrictEqual([[1, facts[0]], [2, facts[1]]])
+  })
+})
