@@ -96,7 +96,9 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       client_id TEXT,
       received_at TEXT NOT NULL,
       payload TEXT NOT NULL
-    ); CREATE INDEX IF NOT EXISTS facts_topic ON facts(topic, offset);`)
+    );
+    -- No topic index: it cost every insert more than it saved reads, which scan from \`after\`.
+    DROP INDEX IF EXISTS facts_topic;`)
     db.function('mqtt_match', { deterministic: true }, (filter: unknown, topic: unknown) => topicMatches(String(filter), String(topic)) ? 1 : 0)
     this.#db = db
     this.#accepting = true
