@@ -4,29 +4,39 @@
 // (which does not reach worker threads) and vitest alike.
 //
 // In: a batch as one string, fields joined by NUL (which no MQTT topic or client id
-// [MQTT-1.5.4-2] and no JSON text may hold): the time received, then per fact its topic, its
-// client id ('' for none, else '=' and the id) and its payload; or null to close.
-// Out: per fact its offset (a duplicate id keeps the offset it has), or 0 and an error message.
+// [MQTT-1.5.4-2], no fact id and no JSON text may hold): the time received, then per fact its
+// id, its topic, its client id ('' for none, else '=' and the id) and its payload; or null to
+// close. Out: per fact its offset (a duplicate id keeps the offset it has), or 0 and an error
+// message.
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
+const FIELDS = 4
 const db = new Database(workerData.path, { fileMustExist: true })
 // NORMAL in WAL mode: a committed append survives a process crash (kill -9); only an OS crash
 // or power loss can lose the last transactions. Checkpoints run here, on commit.
 db.pragma('synchronous = NORMAL')
-const insert = db.prepare('INSERT OR IGNORE INTO facts (id, topic, type, subject, time, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+// Ledgers made before the envelope's type, subject and time were left to the payload still
+// have those columns, and they are NOT NULL.
+const envelopeColumns = db.pragma('table_info(facts)').some((c) => c.name === 'type')
+const insert = envelopeColumns
+  ? db.prepare('INSERT OR IGNORE INTO facts (id, topic, client_id, received_at, payload, type, subject, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+  : db.prepare('INSERT OR IGNORE INTO facts (id, topic, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?)')
 const byId = db.prepare('SELECT offset FROM facts WHERE id = ?').pluck()
 
 /** Inserts the fact at `i`; a fact id already present keeps its offset ([MQTT-4.3.2] QoS 1 may redeliver). */
 function insertOne (f, i) {
-  const payload = f[i + 2]
-  const fact = JSON.parse(payload)
-  const r = insert.run(fact.id, f[i], fact.type, fact.subject, fact.time, f[i + 1] === '' ? null : f[i + 1].slice(1), f[0], payload)
-  return r.changes === 0 ? byId.get(fact.id) : Number(r.lastInsertRowid)
+  const row = [f[i], f[i + 1], f[i + 2] === '' ? null : f[i + 2].slice(1), f[0], f[i + 3]]
+  if (envelopeColumns) {
+    const fact = JSON.parse(f[i + 3])
+    row.push(fact.type, fact.subject, fact.time)
+  }
+  const r = insert.run(row)
+  return r.changes === 0 ? byId.get(f[i]) : Number(r.lastInsertRowid)
 }
 
 const insertAll = db.transaction((f, offsets) => {
-  for (let k = 0; k < offsets.length; k++) offsets[k] = insertOne(f, 1 + k * 3)
+  for (let k = 0; k < offsets.length; k++) offsets[k] = insertOne(f, 1 + k * FIELDS)
 })
 
 parentPort.on('message', (batch) => {
@@ -36,7 +46,7 @@ parentPort.on('message', (batch) => {
     return
   }
   const f = batch.split('\0')
-  const offsets = new Float64Array((f.length - 1) / 3)
+  const offsets = new Float64Array((f.length - 1) / FIELDS)
   let errors = null
   try {
     insertAll(f, offsets)
@@ -44,7 +54,7 @@ parentPort.on('message', (batch) => {
     // The batch failed as a whole: each fact on its own, so each gets its own outcome.
     for (let k = 0; k < offsets.length; k++) {
       try {
-        offsets[k] = insertOne(f, 1 + k * 3)
+        offsets[k] = insertOne(f, 1 + k * FIELDS)
       } catch (err) {
         offsets[k] = 0
         errors ??= []

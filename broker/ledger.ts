@@ -88,11 +88,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     db.pragma('journal_mode = WAL')
     db.exec(`CREATE TABLE IF NOT EXISTS facts (
       offset INTEGER PRIMARY KEY, -- rowid: max + 1, so offsets have no gaps (rows are never deleted)
-      id TEXT NOT NULL UNIQUE,
+      id TEXT NOT NULL UNIQUE, -- the fact's; the rest of the envelope is in the payload
       topic TEXT NOT NULL,
-      type TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      time TEXT NOT NULL,
       client_id TEXT,
       received_at TEXT NOT NULL,
       payload TEXT NOT NULL
@@ -170,7 +167,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     let text = receivedAt
     for (const e of batch) {
       e.receivedAt = receivedAt
-      text += '\0' + e.topic + '\0' + (e.clientId === null ? '' : '=' + e.clientId) + '\0' + e.payload
+      text += '\0' + e.fact.id + '\0' + e.topic + '\0' + (e.clientId === null ? '' : '=' + e.clientId) + '\0' + e.payload
     }
     writer.ref()
     this.#inFlight = batch

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Worker as WorkerThread } from 'node:worker_threads'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Ledger, type LedgerEntry } from '../../broker/ledger.ts'
 import { cupEmpty } from '../helpers/facts.ts'
@@ -115,6 +116,28 @@ describe('the ledger writer thread', () => {
     expect(outcomes[2]).toBe(1)
     expect(events.map((e) => [e.offset, e.fact])).toStrictEqual([[1, facts[2]]])
     expect(ledger.read().map((e) => e.fact)).toStrictEqual([facts[2]])
+  })
+
+  it('keeps writing a ledger made with the envelope columns and the topic index, and drops the index', async () => {
+    await ledger.close()
+    const path = join(dir, 'old.sqlite')
+    const old = new Database(path)
+    old.pragma('journal_mode = WAL')
+    old.exec(`CREATE TABLE facts (offset INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, type TEXT NOT NULL,
+      subject TEXT NOT NULL, time TEXT NOT NULL, client_id TEXT, received_at TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE INDEX facts_topic ON facts(topic, offset);`)
+    const first = cupEmpty(1)
+    old.prepare('INSERT INTO facts (id, topic, type, subject, time, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(first.id, topicOf(first), first.type, first.subject, first.time, 'dev', first.time, JSON.stringify(first))
+    ledger = new Ledger(path)
+    ledger.open()
+    const second = cupEmpty(2)
+    const offset = await new Promise((resolve, reject) => ledger.appendDeferred(topicOf(second), second, JSON.stringify(second), 'dev', (err, o) => err ? reject(err) : resolve(o)))
+    expect(offset).toBe(2)
+    expect(ledger.read().map((e) => [e.offset, e.fact])).toStrictEqual([[1, first], [2, second]])
+    expect(old.prepare('SELECT type, subject, time FROM facts WHERE offset = 2').get()).toStrictEqual({ type: second.type, subject: second.subject, time: second.time })
+    expect(old.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'facts_topic'").all()).toStrictEqual([])
+    old.close()
   })
 
   it('commits the appends pending when it closes, then refuses appends at once until opened again', async () => {
