@@ -8,14 +8,46 @@
 // id, its topic, its client id ('' for none, else '=' and the id) and its payload; or null to
 // close. Out: per fact its offset (a duplicate id keeps the offset it has), or 0 and an error
 // message.
-import { parentPort, workerData } from 'node:worker_threads'
+import { createRequire } from 'node:module'
+import { parentPort, Worker, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
 const FIELDS = 4
+const CHECKPOINT_EVERY_MS = 200
+
+/**
+ * The checkpointer: its own connection, on a thread of its own, moving the WAL into the
+ * database file. A checkpoint fsyncs (synchronous = NORMAL in WAL mode syncs at checkpoints)
+ * for milliseconds; run here, on commit, it held up the next batch and so its acknowledgements.
+ * A PASSIVE checkpoint never blocks the writer.
+ */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.module)
+const db = new Database(workerData.path, { fileMustExist: true })
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)') } catch {}
+}, workerData.everyMs)
+parentPort.once('message', () => {
+  clearInterval(timer)
+  db.close()
+  parentPort.close()
+})
+`
+
 const db = new Database(workerData.path, { fileMustExist: true })
 // NORMAL in WAL mode: a committed append survives a process crash (kill -9); only an OS crash
-// or power loss can lose the last transactions. Checkpoints run here, on commit.
+// or power loss can lose the last transactions.
 db.pragma('synchronous = NORMAL')
+// Here only when the checkpointer falls behind a steady stream of commits, so the WAL stays
+// bounded (the default is 1,000 pages).
+db.pragma('wal_autocheckpoint = 4000')
+const checkpointer = new Worker(CHECKPOINTER, {
+  eval: true,
+  workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path: workerData.path, everyMs: CHECKPOINT_EVERY_MS }
+})
+// Should it fail, checkpoints all come back here.
+checkpointer.on('error', () => db.pragma('wal_autocheckpoint = 1000'))
 // Ledgers made before the envelope's type, subject and time were left to the payload still
 // have those columns, and they are NOT NULL.
 const envelopeColumns = db.pragma('table_info(facts)').some((c) => c.name === 'type')
@@ -41,6 +73,7 @@ const insertAll = db.transaction((f, offsets) => {
 
 parentPort.on('message', (batch) => {
   if (batch === null) {
+    checkpointer.postMessage('close')
     db.close()
     parentPort.close()
     return
