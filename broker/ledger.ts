@@ -68,6 +68,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   #inFlight: QueuedAppend[] | null = null
   #posting: NodeJS.Immediate | null = null
   #idle: (() => void)[] = []
+  #draining = false
   /** The highest offset announced (called back); reads stop there once this ledger writes. */
   #announced = 0
   #writes = false
@@ -218,6 +219,9 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
 
   /** Calls back the settled appends and the steps behind them, in arrival order. */
   #drain (): void {
+    // A callback that appends to a closed ledger lands here again: the loop below takes it.
+    if (this.#draining) return
+    this.#draining = true
     const pending = this.#pending
     let thrown: unknown = null
     while (this.#head < pending.length) {
@@ -245,6 +249,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
         thrown ??= err
       }
     }
+    this.#draining = false
     if (this.#head === pending.length) {
       this.#pending = []
       this.#head = 0

@@ -140,15 +140,20 @@ describe('the ledger writer thread', () => {
     old.close()
   })
 
-  it('commits the appends pending when it closes, then refuses appends at once until opened again', async () => {
-    const facts = [cupEmpty(1), cupEmpty(2)]
+  it('commits the appends pending when it closes, refuses those that come meanwhile in their turn, then refuses appends at once until opened again', async () => {
+    const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
     const outcomes: (Error | number | string)[] = []
-    for (const f of facts) ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => outcomes.push(err ?? offset!))
+    const record = (err: Error | null, offset?: number): void => void outcomes.push(err ?? offset!)
+    ledger.appendDeferred(topicOf(facts[0]!), facts[0]!, JSON.stringify(facts[0]), 'dev', (err, offset) => {
+      record(err, offset)
+      ledger.appendDeferred(topicOf(facts[2]!), facts[2]!, JSON.stringify(facts[2]), 'dev', record)
+    })
+    ledger.appendDeferred(topicOf(facts[1]!), facts[1]!, JSON.stringify(facts[1]), 'dev', record)
     ledger.afterAppends(() => outcomes.push('step'))
     await ledger.close()
-    expect(outcomes).toStrictEqual([1, 2, 'step'])
-    ledger.appendDeferred(topicOf(facts[0]!), facts[0]!, JSON.stringify(facts[0]), 'dev', (err) => outcomes.push(err!))
-    expect(outcomes[3]).toStrictEqual(new Error('the ledger is not open'))
+    expect(outcomes).toStrictEqual([1, 2, 'step', new Error('the ledger is closing')])
+    ledger.appendDeferred(topicOf(facts[0]!), facts[0]!, JSON.stringify(facts[0]), 'dev', record)
+    expect(outcomes[4]).toStrictEqual(new Error('the ledger is not open'))
     ledger.open()
     expect(ledger.read().map((e) => [e.offset, e.fact])).toStrictEqual([[1, facts[0]], [2, facts[1]]])
   })
