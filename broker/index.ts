@@ -79,7 +79,7 @@ export class HomefactsBroker {
         anonymousRole: config.anonymous.role,
         log
       }),
-      authorizePublish: authorizePublish({ principals, ledger, log, claims: this.#claims, counters: this.counters }),
+      authorizePublish: authorizePublish({ principals, ledger, log, claims: this.#claims, counters: this.counters, storeRetained: (packet) => this.#persistence!.storeRetainedNow(packet) }),
       authorizeSubscribe: authorizeSubscribe({ principals, log })
     })
     // At shutdown aedes may still be publishing wills while the store closes; log, never crash.

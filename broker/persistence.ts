@@ -2,8 +2,10 @@ import { Readable } from 'node:stream'
 import type { Level } from 'level'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 
-interface Packet { topic: string, payload: Buffer }
+interface Packet { topic: string, payload: Buffer, [field: string]: unknown }
 interface Sub { clientId: string }
+/** A retained PUBLISH as the publish hook sees it. */
+export interface RetainedPublish { topic: string, payload: Buffer | string, qos: number, properties?: object | undefined }
 
 /**
  * aedes-persistence-level whose writes on the publish path never reorder deliveries.
@@ -23,6 +25,8 @@ interface Sub { clientId: string }
  */
 export class HubPersistence extends LevelPersistence {
   #queue: Promise<unknown> = Promise.resolve()
+  /** Payloads of retained publishes the hook already stored. */
+  #storedEarly = new WeakSet<Buffer>()
   #onError: (err: Error) => void
 
   constructor (db: Level, onError: (err: Error) => void) {
@@ -51,7 +55,21 @@ export class HubPersistence extends LevelPersistence {
     })())
   }
 
+  /**
+   * Stores a retained publish now, in queue order, and resolves once it is on disk. The publish
+   * hook calls it before the PUBACK; aedes's own `storeRetained` for the same publish (it carries
+   * the same payload buffer) is then skipped.
+   */
+  storeRetainedNow (packet: RetainedPublish): Promise<void> {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    if (typeof packet.payload !== 'string') this.#storedEarly.add(payload)
+    // The fields aedes reads back when it sends a retained message to a new subscriber.
+    const stored = { cmd: 'publish', topic: packet.topic, payload, qos: packet.qos, retain: true, ...(packet.properties ? { properties: packet.properties } : {}) }
+    return this.#enqueue(() => super.storeRetained(stored))
+  }
+
   override storeRetained (packet: Packet): Promise<void> {
+    if (this.#storedEarly.delete(packet.payload)) return Promise.resolve()
     return this.#enqueueDetached(() => super.storeRetained(packet))
   }
 

@@ -5,7 +5,7 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
   /** The async (aedes 2) LevelDB persistence; only the methods homefacts overrides are typed. */
   export default class AsyncLevelPersistence {
     constructor (db: AbstractLevel<any, any, any>)
-    storeRetained (packet: { topic: string, payload: Buffer }): Promise<void>
+    storeRetained (packet: { topic: string, payload: Buffer, [field: string]: unknown }): Promise<void>
     createRetainedStreamCombi (patterns: string[]): Readable
     createRetainedStream (pattern: string): Readable
     outgoingEnqueue (sub: object, packet: object): Promise<void>

@@ -27,6 +27,8 @@ export const Codes = {
   NOT_AUTHORIZED: 'HF_NOT_AUTHORIZED',
   /** The ledger could not store an accepted fact. */
   LEDGER: 'HF_LEDGER',
+  /** The session store could not keep a retained message. */
+  STORE: 'HF_STORE',
   /** A config file, variable or flag has a bad value. */
   CONFIG: 'HF_CONFIG',
   /** A listener's port is already taken. */

@@ -3,6 +3,7 @@ import { checkPublish, isContractTopic, Codes, HomefactsError, type Claim } from
 import { canPublish } from '../acl.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
 import type { Ledger } from '../ledger.ts'
+import type { RetainedPublish } from '../persistence.ts'
 import type { AuthorizePublishHandler, Principals } from '../principals.ts'
 
 export interface AuthorizePublishDeps {
@@ -11,6 +12,8 @@ export interface AuthorizePublishDeps {
   log: Logger
   /** The current claim on each `home/<area>/<thing>/claim` topic, as retained. */
   claims: Map<string, Claim>
+  /** Writes a retained publish to the session store; resolves once it is on disk. */
+  storeRetained: (packet: RetainedPublish) => Promise<void>
   /** Counts for `$SYS` stats. */
   counters: { accepted: number, deadlettered: number }
 }
@@ -31,10 +34,26 @@ export interface AuthorizePublishDeps {
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger } = deps
+  // Callbacks go back to aedes in arrival order whatever finishes first (a ledger append, a
+  // retained write, nothing at all), so aedes publishes and acknowledges in arrival order too.
+  let tail: Promise<void> = Promise.resolve()
+  const done = Promise.resolve()
   return (client, packet, callback) => {
-    const accept = (): void => ledger.afterAppends(() => callback(null))
+    const settle = (work: Promise<void>): void => {
+      // Marked handled now: a failure may come before the publishes ahead of it are settled.
+      work.catch(() => {})
+      tail = tail.then(() => work).then(() => callback(null), (err: Error) => callback(err))
+        .catch((err: unknown) => deps.log.error({ err }, 'publish callback failed'))
+    }
+    // A retained message is on disk before its PUBACK, so a kill -9 right after cannot lose it.
+    const stored = (): Promise<void> => !packet.retain
+      ? done
+      : deps.storeRetained(packet).catch((err: unknown) => {
+        deps.log.error({ err, clientId: client?.id, topic: packet.topic }, 'retained message not stored; publish not acknowledged')
+        throw new HomefactsError(Codes.STORE, 'retained message not stored')
+      })
     // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
-    if (!client) return accept()
+    if (!client) return settle(stored())
     const who = deps.principals.get(client)
     const refuse = (reason: Refusal): void => {
       deps.counters.deadlettered++
@@ -43,15 +62,17 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       packet.topic = letter.topic
       packet.payload = letter.payload
       packet.retain = false
-      accept()
+      settle(done)
     }
     if (!who || !canPublish(who, packet.topic)) {
       return refuse({ code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] })
     }
-    if (!isContractTopic(packet.topic)) return accept()
+    if (!isContractTopic(packet.topic)) return settle(stored())
+    // Decoded once: the contract check parses it and the ledger stores it.
+    const raw = packet.payload.toString()
     let checked
     try {
-      checked = checkPublish(packet)
+      checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain })
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err
       return refuse({ code: err.code, message: err.message, issues: err.issues })
@@ -72,16 +93,16 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     }
     if (checked.kind === 'fact') {
       const topic = packet.topic
-      return ledger.appendDeferred(topic, checked.fact, packet.payload.toString(), client.id, (err) => {
+      return settle(new Promise<void>((resolve, reject) => ledger.appendDeferred(topic, checked.fact, raw, client.id, (err) => {
         if (err) {
           // Not acknowledged, so the client keeps the fact and sends it again.
           deps.log.error({ err, clientId: client.id, topic }, 'ledger append failed; publish not acknowledged')
-          return callback(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
+          return reject(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
         }
         deps.counters.accepted++
-        callback(null)
-      })
+        resolve()
+      })))
     }
-    accept()
+    settle(stored())
   }
 }
