@@ -1,10 +1,15 @@
+import type { Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
-import { checkPublish, isContractTopic, Codes, HomefactsError, type Claim } from '#contract'
+import { checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Claim, type Fact } from '#contract'
 import { canPublish } from '../acl.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
+import { InOrder } from '../in-order.ts'
+import type { Principal } from '../users.ts'
 import type { Ledger } from '../ledger.ts'
 import type { RetainedPublish } from '../persistence.ts'
 import type { AuthorizePublishHandler, Principals } from '../principals.ts'
+
+type Callback = Parameters<AuthorizePublishHandler>[2]
 
 export interface AuthorizePublishDeps {
   principals: Principals
@@ -33,76 +38,80 @@ export interface AuthorizePublishDeps {
  * callbacks, and so publishes and acknowledges, in exactly the order the publishes arrived.
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
-  const { ledger } = deps
+  const { ledger, log, counters } = deps
   // Callbacks go back to aedes in arrival order whatever finishes first (a ledger append, a
   // retained write, nothing at all), so aedes publishes and acknowledges in arrival order too.
-  let tail: Promise<void> = Promise.resolve()
-  const done = Promise.resolve()
+  const order = new InOrder<Error>((err) => log.error({ err }, 'publish callback failed'))
+
+  /** Accepts as is; a retained message is on disk first, so a kill -9 right after cannot lose it. */
+  function accept (client: Client | null, packet: PublishPacket, callback: Callback): void {
+    if (!packet.retain) return order.now(callback)
+    const settle = order.take(callback)
+    deps.storeRetained(packet).then(() => settle(null), (err: unknown) => {
+      log.error({ err, clientId: client?.id, topic: packet.topic }, 'retained message not stored; publish not acknowledged')
+      settle(new HomefactsError(Codes.STORE, 'retained message not stored'))
+    })
+  }
+
+  function refuse (client: Client, who: Principal | undefined, packet: PublishPacket, reason: Refusal, callback: Callback): void {
+    counters.deadlettered++
+    log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason }, 'publish refused, sent to the dead-letter topic')
+    const letter = deadLetter(client.id, packet, reason)
+    packet.topic = letter.topic
+    packet.payload = letter.payload
+    packet.retain = false
+    order.now(callback)
+  }
+
+  /** In the ledger before the callback, so before the PUBACK; not acknowledged if the append fails, so the client sends it again. */
+  function append (client: Client, topic: string, fact: Fact, raw: string, callback: Callback): void {
+    const settle = order.take(callback)
+    ledger.appendDeferred(topic, fact, raw, client.id, (err) => {
+      if (!err) {
+        counters.accepted++
+        return settle(null)
+      }
+      log.error({ err, clientId: client.id, topic }, 'ledger append failed; publish not acknowledged')
+      settle(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
+    })
+  }
+
+  /** First claim wins, enforced here so the retained claim is always the winner and a late subscriber sees the same claim as everyone who watched the race. */
+  function claimRefusal (who: Principal, topic: string, claim: Claim | null): Refusal | null {
+    if (claim && who.role === 'member' && claim.by !== who.member) {
+      return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
+    }
+    const held = deps.claims.get(topic)
+    if (claim && held && held.factId === claim.factId && held.by !== claim.by) {
+      return { code: Codes.CLAIMED, message: `fact ${claim.factId} is already claimed by "${held.by}"`, issues: [{ path: 'by', message: `claimed by "${held.by}" at ${held.at}` }] }
+    }
+    if (claim) deps.claims.set(topic, claim)
+    else deps.claims.delete(topic)
+    return null
+  }
+
   return (client, packet, callback) => {
-    const settle = (work: Promise<void>): void => {
-      // Marked handled now: a failure may come before the publishes ahead of it are settled.
-      work.catch(() => {})
-      tail = tail.then(() => work).then(() => callback(null), (err: Error) => callback(err))
-        .catch((err: unknown) => deps.log.error({ err }, 'publish callback failed'))
-    }
-    // A retained message is on disk before its PUBACK, so a kill -9 right after cannot lose it.
-    const stored = (): Promise<void> => !packet.retain
-      ? done
-      : deps.storeRetained(packet).catch((err: unknown) => {
-        deps.log.error({ err, clientId: client?.id, topic: packet.topic }, 'retained message not stored; publish not acknowledged')
-        throw new HomefactsError(Codes.STORE, 'retained message not stored')
-      })
     // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
-    if (!client) return settle(stored())
+    if (!client) return accept(client, packet, callback)
     const who = deps.principals.get(client)
-    const refuse = (reason: Refusal): void => {
-      deps.counters.deadlettered++
-      deps.log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason }, 'publish refused, sent to the dead-letter topic')
-      const letter = deadLetter(client.id, packet, reason)
-      packet.topic = letter.topic
-      packet.payload = letter.payload
-      packet.retain = false
-      settle(done)
-    }
     if (!who || !canPublish(who, packet.topic)) {
-      return refuse({ code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] })
+      return refuse(client, who, packet, { code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] }, callback)
     }
-    if (!isContractTopic(packet.topic)) return settle(stored())
+    if (!isContractTopic(packet.topic)) return accept(client, packet, callback)
     // Decoded once: the contract check parses it and the ledger stores it.
     const raw = packet.payload.toString()
-    let checked
+    let checked: Checked
     try {
       checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain })
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err
-      return refuse({ code: err.code, message: err.message, issues: err.issues })
+      return refuse(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, callback)
     }
+    if (checked.kind === 'fact') return append(client, packet.topic, checked.fact, raw, callback)
     if (checked.kind === 'claim') {
-      const claim = checked.claim
-      if (claim && who.role === 'member' && claim.by !== who.member) {
-        return refuse({ code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] })
-      }
-      // First claim wins, enforced here so the retained claim is always the winner and a
-      // late subscriber sees the same claim as everyone who watched the race.
-      const held = deps.claims.get(packet.topic)
-      if (claim && held && held.factId === claim.factId && held.by !== claim.by) {
-        return refuse({ code: Codes.CLAIMED, message: `fact ${claim.factId} is already claimed by "${held.by}"`, issues: [{ path: 'by', message: `claimed by "${held.by}" at ${held.at}` }] })
-      }
-      if (claim) deps.claims.set(packet.topic, claim)
-      else deps.claims.delete(packet.topic)
+      const refusal = claimRefusal(who, packet.topic, checked.claim)
+      if (refusal) return refuse(client, who, packet, refusal, callback)
     }
-    if (checked.kind === 'fact') {
-      const topic = packet.topic
-      return settle(new Promise<void>((resolve, reject) => ledger.appendDeferred(topic, checked.fact, raw, client.id, (err) => {
-        if (err) {
-          // Not acknowledged, so the client keeps the fact and sends it again.
-          deps.log.error({ err, clientId: client.id, topic }, 'ledger append failed; publish not acknowledged')
-          return reject(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
-        }
-        deps.counters.accepted++
-        resolve()
-      })))
-    }
-    settle(stored())
+    accept(client, packet, callback)
   }
 }
