@@ -48,32 +48,33 @@ export function isContractTopic (topic: string): boolean {
   return topic.startsWith('home/') || topic.startsWith('household/') || topic.startsWith('shop/')
 }
 
+// One anchored pattern per root, built from SEGMENT: a topic is matched in one pass, with no split.
+const S = '([a-z0-9]+(?:-[a-z0-9]+)*)'
+const HOME = new RegExp(`^home/${S}/${S}/(?:fact/${S}|(state|availability|claim))$`)
+const HOUSEHOLD = new RegExp(`^household/${S}/(?:fact/${S}|(presence))$`)
+const SHOP = new RegExp(`^shop/(?:orders/${S}/fact/${S}|customers/${S}/(?:fact/${S}|(profile)))$`)
+
 /** Parses a topic name (no wildcards). Returns `null` when it matches no shape in the table. */
 export function parseTopic (topic: string): ParsedTopic | null {
-  const p = topic.split('/')
-  if (!p.every((s) => SEGMENT.test(s))) return null
-  const [root, a, b, c, d, ...rest] = p
-  if (rest.length > 0) return null
-  if (root === 'home' && a && b && c) {
-    const subject = `home/${a}/${b}`
-    if (c === 'fact' && d) return { kind: 'fact', subject, name: d, area: a, thing: b }
-    if (d !== undefined) return null
-    if (c === 'state' || c === 'availability' || c === 'claim') return { kind: c, subject, area: a, thing: b }
-    return null
+  let m: RegExpExecArray | null
+  if (topic.startsWith('home/')) {
+    if (!(m = HOME.exec(topic))) return null
+    const [, area, thing, name, kind] = m as unknown as [string, string, string, string | undefined, 'state' | 'availability' | 'claim' | undefined]
+    const subject = `home/${area}/${thing}`
+    return name !== undefined ? { kind: 'fact', subject, name, area, thing } : { kind: kind!, subject, area, thing }
   }
-  if (root === 'household' && a && b) {
-    const subject = `household/${a}`
-    if (b === 'fact' && c && d === undefined) return { kind: 'fact', subject, name: c, member: a }
-    if (b === 'presence' && c === undefined) return { kind: 'presence', subject, member: a }
-    return null
+  if (topic.startsWith('household/')) {
+    if (!(m = HOUSEHOLD.exec(topic))) return null
+    const [, member, name] = m as unknown as [string, string, string | undefined]
+    const subject = `household/${member}`
+    return name !== undefined ? { kind: 'fact', subject, name, member } : { kind: 'presence', subject, member }
   }
-  if (root === 'shop' && b && c) {
-    if (a === 'orders' && c === 'fact' && d) return { kind: 'fact', subject: `shop/orders/${b}`, name: d, orderId: b }
-    if (a === 'customers') {
-      const subject = `shop/customers/${b}`
-      if (c === 'fact' && d) return { kind: 'fact', subject, name: d, customerId: b }
-      if (c === 'profile' && d === undefined) return { kind: 'profile', subject, customerId: b }
-    }
+  if (topic.startsWith('shop/')) {
+    if (!(m = SHOP.exec(topic))) return null
+    const [, orderId, orderFact, customerId, customerFact] = m as unknown as [string, string | undefined, string | undefined, string, string | undefined]
+    if (orderId !== undefined) return { kind: 'fact', subject: `shop/orders/${orderId}`, name: orderFact!, orderId }
+    const subject = `shop/customers/${customerId}`
+    return customerFact !== undefined ? { kind: 'fact', subject, name: customerFact, customerId } : { kind: 'profile', subject, customerId }
   }
   return null
 }

@@ -47,10 +47,15 @@ describe('topics', () => {
     expect(parseTopic('household/daddy/fact/decided')).toStrictEqual({ kind: 'fact', subject: 'household/daddy', name: 'decided', member: 'daddy' })
     expect(parseTopic('shop/orders/42/fact/created')).toStrictEqual({ kind: 'fact', subject: 'shop/orders/42', name: 'created', orderId: '42' })
     expect(parseTopic('shop/customers/7/profile')).toStrictEqual({ kind: 'profile', subject: 'shop/customers/7', customerId: '7' })
+    expect(parseTopic('shop/customers/7/fact/registered')).toStrictEqual({ kind: 'fact', subject: 'shop/customers/7', name: 'registered', customerId: '7' })
+    expect(parseTopic('home/living-room/front-door/availability')).toStrictEqual({ kind: 'availability', subject: 'home/living-room/front-door', area: 'living-room', thing: 'front-door' })
+    expect(parseTopic('home/kitchen/lily-cup/claim')).toStrictEqual({ kind: 'claim', subject: 'home/kitchen/lily-cup', area: 'kitchen', thing: 'lily-cup' })
   })
 
   it('rejects shapes outside the table and non-kebab segments', () => {
-    for (const t of ['home/kitchen/lily-cup', 'home/Kitchen/cup/state', 'home/kitchen/cup/fact/empty/extra', 'home/kitchen/cup/fact', 'shop/orders/1/profile', 'household/x', 'home/a_b/c/state']) {
+    for (const t of ['home/kitchen/lily-cup', 'home/Kitchen/cup/state', 'home/kitchen/cup/fact/empty/extra', 'home/kitchen/cup/fact', 'shop/orders/1/profile', 'household/x', 'home/a_b/c/state',
+      'home/kitchen/cup/state/extra', 'home/kitchen/cup/bogus', 'home/kitchen//state', 'home/kitchen/cup-/state', 'home/-kitchen/cup/state', 'home/kitchen/cup/state/',
+      'household/daddy/presence/extra', 'household/daddy/fact', 'shop/customers/7/fact', 'shop/customers/7/profile/x', 'shop/orders/1/fact/created/x', 'homes/kitchen/cup/state', '/home/kitchen/cup/state']) {
       expect(parseTopic(t), t).toBeNull()
     }
     expect(() => stateTopic('Kitchen', 'cup')).toThrow('area "Kitchen" is not lower-case kebab-case')
