@@ -38,11 +38,25 @@ export function canSubscribe (who: Principal, clientId: string, filter: string):
   }
 }
 
-/** True when `topic` (or a filter) lies inside one of the device's `home/<area>/<thing>/` subtrees. */
+/**
+ * True when `topic` (or a filter) lies inside one of the device's `home/<area>/<thing>/` subtrees.
+ * Read by index, with no split: it runs on every publish.
+ */
 function ownsThing (who: Principal, topic: string): boolean {
-  const p = topic.split('/')
-  if (p[0] !== 'home' || p.length < 4) return false
-  const [area, thing] = [p[1], p[2]]
+  if (!topic.startsWith('home/')) return false
+  const areaEnd = topic.indexOf('/', 5)
+  const thingEnd = areaEnd < 0 ? -1 : topic.indexOf('/', areaEnd + 1)
+  // At least four levels: home/<area>/<thing>/<something>.
+  if (thingEnd < 0) return false
+  const area = topic.slice(5, areaEnd)
+  const thing = topic.slice(areaEnd + 1, thingEnd)
   if (area === '+' || area === '#' || thing === '+' || thing === '#') return false
-  return (who.things ?? []).some((pattern) => topicMatches(pattern, `${area}/${thing}`))
+  for (const pattern of who.things ?? []) {
+    // Patterns are "<area>/<thing>", either part "+" (checked when the users file is read).
+    const slash = pattern.indexOf('/')
+    const a = pattern.slice(0, slash)
+    const t = pattern.slice(slash + 1)
+    if ((a === '+' || a === area) && (t === '+' || t === thing)) return true
+  }
+  return false
 }

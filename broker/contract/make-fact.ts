@@ -70,5 +70,7 @@ export function validateFact (value: unknown): Fact {
   if (!data.success) {
     throw new HomefactsError(Codes.DATA, `invalid data for "${type}"`, toIssues(data.error.issues).map((i) => ({ ...i, path: i.path ? `data.${i.path}` : 'data' })))
   }
-  return { ...env.data, data: data.data } as Fact
+  // zod's output is a new object, ours to complete: no second copy of the envelope.
+  env.data.data = data.data
+  return env.data as Fact
 }
