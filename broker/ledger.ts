@@ -26,10 +26,13 @@ export interface LedgerQuery {
 
 interface Row { offset: number, topic: string, received_at: string, client_id: string | null, payload: string }
 
-/** An append waiting for its row; `outcome` is set when the writer answers (or fails). */
-interface QueuedAppend { topic: string, fact: Fact, payload: string, clientId: string | null, receivedAt: string, done: AppendCallback, outcome?: number | Error }
-/** Work that must run after the appends queued before it, in the same order. */
-interface QueuedStep { run: () => void }
+/**
+ * An append waiting for its row; `outcome` is set when the writer answers (or fails). Its
+ * payload is let go once it is sent to the writer, unless someone listens for `append`: a
+ * fact held for the few milliseconds of a commit outlives a young-generation GC, and copying
+ * it there costs more than the rest of the append on this thread.
+ */
+interface QueuedAppend { id: string, topic: string, payload: string | null, clientId: string | null, receivedAt: string, done: AppendCallback, outcome?: number | Error }
 /** The writer's answer to one batch: an offset per fact, or 0 and its error message. */
 interface WriterReply { offsets: Float64Array, errors: (string | undefined)[] | null }
 
@@ -59,8 +62,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   #accepting = false
   #closing: Promise<void> | null = null
   #writer: Worker | null = null
-  /** Appends and steps not yet called back, in arrival order, from `#head` on. */
-  #pending: (QueuedAppend | QueuedStep)[] = []
+  /** Appends not yet called back, in arrival order, from `#head` on. */
+  #pending: QueuedAppend[] = []
   #head = 0
   /** Appends not yet sent to the writer. */
   #unsent: QueuedAppend[] = []
@@ -134,10 +137,11 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
    * its row is committed, with its offset. A fact whose id is already in
    * the ledger (a QoS 1 redelivery) is not stored twice: its existing offset is passed. Offsets,
    * callbacks and `append` events follow arrival order. If the batch cannot be written whole,
-   * each fact is written on its own, so every fact gets its own outcome.
+   * each fact is written on its own, so every fact gets its own outcome. `payload` is the fact
+   * as received (what is stored); of `fact`, its parsed form, only the id is kept.
    */
   appendDeferred (topic: string, fact: Fact, payload: string, clientId: string | null, done: AppendCallback): void {
-    const e: QueuedAppend = { topic, fact, payload, clientId, receivedAt: '', done }
+    const e: QueuedAppend = { id: fact.id, topic, payload, clientId, receivedAt: '', done }
     this.#pending.push(e)
     if (!this.#accepting) {
       e.outcome = new Error(this.#db ? 'the ledger is closing' : 'the ledger is not open')
@@ -147,12 +151,6 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     this.#unsent.push(e)
     // Fewer, larger batches cost this thread less per fact than one a turn.
     if (!this.#inFlight) this.#posting ??= setImmediate(() => this.#post())
-  }
-
-  /** Runs `step` after every deferred append queued before it has called back; at once when none is waiting. */
-  afterAppends (step: () => void): void {
-    if (this.#head === this.#pending.length) return step()
-    this.#pending.push({ run: step })
   }
 
   /** Sends the appends queued so far to the writer as one batch (its format: `ledger-writer.js`). */
@@ -168,13 +166,15 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     // once, so no chain of partial strings is built and then flattened.
     const fields: string[] = new Array(1 + batch.length * 4)
     fields[0] = receivedAt
+    const keep = this.listenerCount('append') > 0
     for (let k = 0, i = 1; k < batch.length; k++, i += 4) {
       const e = batch[k]!
       e.receivedAt = receivedAt
-      fields[i] = e.fact.id
+      fields[i] = e.id
       fields[i + 1] = e.topic
       fields[i + 2] = e.clientId === null ? '' : '=' + e.clientId
-      fields[i + 3] = e.payload
+      fields[i + 3] = e.payload!
+      if (!keep) e.payload = null
     }
     writer.ref()
     this.#inFlight = batch
@@ -210,6 +210,21 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     this.#drain()
   }
 
+  /** Moves the announced offset to `offset`, the row of `q`, and emits `append` for it. */
+  #announce (q: QueuedAppend, offset: number): void {
+    const after = this.#announced
+    this.#announced = offset
+    if (this.listenerCount('append') === 0) return
+    // Its payload was let go when no one listened yet: read its row back (with any before it not yet announced).
+    if (q.payload === null) {
+      for (let from = after, page = this.#rows(from, offset, MAX_LIMIT); page.length > 0; from = page.at(-1)!.offset, page = this.#rows(from, offset, MAX_LIMIT)) {
+        for (const e of page) this.emit('append', e)
+      }
+      return
+    }
+    this.emit('append', { offset, topic: q.topic, receivedAt: q.receivedAt, clientId: q.clientId, fact: JSON.parse(q.payload) as Fact })
+  }
+
   /** A dead writer: every pending append fails (the next append starts a new writer). */
   #fail (err: Error): void {
     for (const e of [...this.#inFlight ?? [], ...this.#unsent]) e.outcome = err
@@ -232,11 +247,6 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     let thrown: unknown = null
     while (this.#head < pending.length) {
       const q = pending[this.#head]!
-      if ('run' in q) {
-        this.#head++
-        try { q.run() } catch (err) { thrown ??= err }
-        continue
-      }
       const r = q.outcome
       if (r === undefined) break
       this.#head++
@@ -245,10 +255,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
           q.done(r)
           continue
         }
-        if (r > this.#announced) {
-          this.#announced = r
-          if (this.listenerCount('append') > 0) this.emit('append', { offset: r, topic: q.topic, receivedAt: q.receivedAt, clientId: q.clientId, fact: q.fact })
-        }
+        if (r > this.#announced) this.#announce(q, r)
         q.done(null, r)
       } catch (err) {
         // One failing callback must not strand the others; the first failure is rethrown after.

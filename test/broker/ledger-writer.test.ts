@@ -39,7 +39,7 @@ describe('the ledger writer thread', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('calls back appends and steps in arrival order across many batches, with gap-free offsets, one row per fact id and a row readable from its callback on', async () => {
+  it('calls back appends in arrival order across many batches, with gap-free offsets, one row per fact id and a row readable from its callback on', async () => {
     const log: unknown[] = []
     const expected: unknown[] = []
     const events: [number, string][] = []
@@ -61,11 +61,6 @@ describe('the ledger writer thread', () => {
           log.push(['done', fact.id, offset])
           expect(ledger.read({ after: offset! - 1, limit: 1 })[0]?.fact.id).toBe(fact.id)
         })
-        if (k % 13 === 0) {
-          const step = `step ${t}.${k}`
-          expected.push(step)
-          ledger.afterAppends(() => log.push(step))
-        }
       }
       await turn()
     }
@@ -81,10 +76,25 @@ describe('the ledger writer thread', () => {
     expect(errors).toStrictEqual([])
   })
 
-  it('runs a step at once when no append is waiting', () => {
-    const log: string[] = []
-    ledger.afterAppends(() => log.push('step'))
-    expect(log).toStrictEqual(['step'])
+  it('announces a fact with its envelope to a listener that came while its batch was being written', async () => {
+    const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
+    const offsets: number[] = []
+    const committed = new Promise<void>((resolve) => {
+      for (const f of facts) {
+        ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => {
+          expect(err).toBeNull()
+          if (offsets.push(offset!) === facts.length) resolve()
+        })
+      }
+    })
+    // The batch goes to the writer on the next turn, with no one listening.
+    await turn()
+    const events: LedgerEntry[] = []
+    ledger.on('append', (e) => events.push(e))
+    await committed
+    expect(offsets).toStrictEqual([1, 2, 3])
+    expect(events.map((e) => [e.offset, e.topic, e.clientId, e.fact])).toStrictEqual(facts.map((f, i) => [i + 1, topicOf(f), 'dev', f]))
+    expect(events.every((e) => e.receivedAt === events[0]!.receivedAt && !Number.isNaN(Date.parse(e.receivedAt)))).toBe(true)
   })
 
   it('fails every pending append when its writer dies, reports it, and starts a new writer for the next append', async () => {
@@ -98,14 +108,12 @@ describe('the ledger writer thread', () => {
     })
     const before = writers.length
     const pending = Promise.all(facts.slice(0, 2).map(append))
-    const step = new Promise<string>((resolve) => ledger.afterAppends(() => resolve('step ran')))
     await turn()
     expect(writers).toHaveLength(before + 1)
     await writers.at(-1)!.terminate()
     await pending
     expect(outcomes).toStrictEqual([expect.any(Error), expect.any(Error)])
     expect((outcomes[0] as Error).message).toMatch(/^the ledger writer stopped: /)
-    expect(await step).toBe('step ran')
     expect(errors.map((e) => e.message)).toStrictEqual([(outcomes[0] as Error).message])
     expect(ledger.read()).toStrictEqual([])
 
@@ -142,18 +150,17 @@ describe('the ledger writer thread', () => {
 
   it('commits the appends pending when it closes, refuses those that come meanwhile in their turn, then refuses appends at once until opened again', async () => {
     const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
-    const outcomes: (Error | number | string)[] = []
+    const outcomes: (Error | number)[] = []
     const record = (err: Error | null, offset?: number): void => void outcomes.push(err ?? offset!)
     ledger.appendDeferred(topicOf(facts[0]!), facts[0]!, JSON.stringify(facts[0]), 'dev', (err, offset) => {
       record(err, offset)
       ledger.appendDeferred(topicOf(facts[2]!), facts[2]!, JSON.stringify(facts[2]), 'dev', record)
     })
     ledger.appendDeferred(topicOf(facts[1]!), facts[1]!, JSON.stringify(facts[1]), 'dev', record)
-    ledger.afterAppends(() => outcomes.push('step'))
     await ledger.close()
-    expect(outcomes).toStrictEqual([1, 2, 'step', new Error('the ledger is closing')])
+    expect(outcomes).toStrictEqual([1, 2, new Error('the ledger is closing')])
     ledger.appendDeferred(topicOf(facts[0]!), facts[0]!, JSON.stringify(facts[0]), 'dev', record)
-    expect(outcomes[4]).toStrictEqual(new Error('the ledger is not open'))
+    expect(outcomes[3]).toStrictEqual(new Error('the ledger is not open'))
     ledger.open()
     expect(ledger.read().map((e) => [e.offset, e.fact])).toStrictEqual([[1, facts[0]], [2, facts[1]]])
   })
