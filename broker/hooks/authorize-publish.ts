@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Claim, type Fact } from '#contract'
 import { canPublish } from '../acl.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
+import { compileFactValidator } from '../fact-validator.ts'
 import { InOrder } from '../in-order.ts'
 import type { Principal } from '../users.ts'
 import type { Ledger } from '../ledger.ts'
@@ -42,6 +43,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
   // Callbacks go back to aedes in arrival order whatever finishes first (a ledger append, a
   // retained write, nothing at all), so aedes publishes and acknowledges in arrival order too.
   const order = new InOrder<Error>((err) => log.error({ err }, 'publish callback failed'))
+  const validate = compileFactValidator()
 
   /** Accepts as is; a retained message is on disk first, so a kill -9 right after cannot lose it. */
   function accept (client: Client | null, packet: PublishPacket, callback: Callback): void {
@@ -102,7 +104,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     const raw = packet.payload.toString()
     let checked: Checked
     try {
-      checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain })
+      checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain }, validate)
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err
       return refuse(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, callback)
