@@ -48,8 +48,9 @@ describe('the ledger writer thread', () => {
     const offsetOf = new Map<string, number>()
     for (let t = 0; t < 60; t++) {
       for (let k = 0; k < 40; k++) {
-        // Every ninth is a redelivery of a fact sent before, in this turn or an earlier one.
-        const again = k % 9 === 8 && seen.length > 0
+        // In odd turns every ninth is a redelivery of a fact sent before, in this turn or an
+        // earlier one; even turns are all new facts (written sixteen rows to a statement).
+        const again = t % 2 === 1 && k % 9 === 8 && seen.length > 0
         const fact = again ? seen[(t * 7 + k) % seen.length]! : cupEmpty(seen.length + 1, 'kitchen', `cup-${k % 5}`)
         if (!again) {
           seen.push(fact)
