@@ -16,7 +16,7 @@ import { markdownTable, MB, type Row } from './table.ts'
 
 const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
 const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32 }
-const FAN_IN_ROUNDS = 3
+const FAN_IN_ROUNDS = 5
 const LATENCY = { rate: 500, count: 5_000, warmup: 250 }
 const RETAINED = { count: 1_000, trials: 3 }
 const CLIENTS = { count: 2_000, batch: 100 }
