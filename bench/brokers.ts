@@ -1,8 +1,21 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BenchCredentials, BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
 
 const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
+
+/**
+ * The Node flags on the `homefacts` command's shebang (`#!/usr/bin/env -S node <flags>`), so the
+ * bench measures the hub as `homefacts start` runs it. Every broker in the bench gets them, so
+ * the brokers differ only by their code.
+ */
+export function hubNodeFlags (): string[] {
+  const shebang = readFileSync(join(import.meta.dirname, '..', 'bin', 'homefacts.js'), 'utf8').split('\n', 1)[0]!
+  const m = /^#!\/usr\/bin\/env(?: -S)? node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang)
+  if (!m) throw new Error(`bin/homefacts.js: unexpected shebang "${shebang}"`)
+  return m[1]!.split(' ').filter(Boolean)
+}
 
 /** The bench's handle on one broker process. */
 export class BrokerProcess {
@@ -29,11 +42,11 @@ export class BrokerProcess {
   }
 
   /**
-   * Starts `bench/broker-process.ts <kind>` and resolves when it listens.
+   * Starts `bench/broker-process.ts <kind>`, with `hubNodeFlags()`, and resolves when it listens.
    * `cpuProfDir` runs it with `--cpu-prof` (the profile is written when it stops).
    */
   static async start (kind: BrokerKind, opts: { cpuProfDir?: string } = {}): Promise<BrokerProcess> {
-    const execArgv = ['--import', 'tsx', '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
+    const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
     const proc = fork(SCRIPT, [kind], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = await new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} broker did not start within 30 s`)), 30_000)

@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { BrokerProcess } from './brokers.ts'
+import { BrokerProcess, hubNodeFlags } from './brokers.ts'
 import { connections, fanIn, latency, retained, type FanInResult } from './scenarios.ts'
 import { markdownTable, MB, type Row } from './table.ts'
 
@@ -117,6 +117,8 @@ How it was measured:
 
 - Each broker runs in its own process (\`bench/broker-process.ts\`); the load (mqtt.js, MQTT 3.1.1,
   TCP_NODELAY) runs in the bench process, on the same ${cpu.length}-core machine, over loopback.
+  Both broker processes run with the Node flags \`homefacts start\` runs with (the shebang of
+  \`bin/homefacts.js\`): \`${hubNodeFlags().join(' ')}\`.
 - homefacts: the real hub (\`createHub\`, no services, log level silent) in a temp data folder, so
   every publish goes through the users-file authentication, the ACL, the contract check and the
   SQLite ledger append before its PUBACK, with sessions and retained messages in LevelDB. The load
