@@ -3,10 +3,10 @@
 //
 // --max-semi-space-size=64 (MB; Node's default is 16): the hub holds each QoS 1 publish in memory
 // until its ledger row commits, so under a steady stream a few hundred are alive at every
-// young-generation GC. With the default they were copied and promoted at each one, and the GCs
-// took 3-7 ms and grew the old generation; with 64 MB they run a quarter as often and promote
-// next to nothing. V8 grows the young generation to this size only under such load. The bench
-// (bench/brokers.ts) runs every broker it compares with the flags on this line.
+// young-generation GC. With the default they were copied and promoted at each one: the GCs
+// took 3-7 ms and grew the old generation. With 64 MB they run half as often and promote next
+// to nothing (README, "Benchmark"). V8 grows the young generation this far only when objects
+// keep surviving it. The bench (bench/brokers.ts) runs every broker with the flags on this line.
 import { register } from 'tsx/esm/api'
 
 register()
