@@ -17,9 +17,12 @@ export interface HubProcess {
   output: () => string
 }
 
-/** Runs `homefacts start` in a child process on ephemeral loopback ports; resolves when it is up. */
+/**
+ * Runs `homefacts start` in a child process on ephemeral loopback ports, as `npm start` does (the
+ * command itself, so Node gets the flags on its shebang); resolves when it is up.
+ */
 export async function startHubProcess (dir: string, extra: string[] = []): Promise<HubProcess> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--log-pretty', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--log-pretty', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString() })
   const exited = new Promise<number | NodeJS.Signals>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal!)))
