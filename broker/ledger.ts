@@ -249,8 +249,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       const q = pending[this.#head]!
       const r = q.outcome
       if (r === undefined) break
-      // Let it go now: under a steady stream the array is compacted only every 1,024 entries,
-      // and a called-back append held that long (with its publish) outlives young-generation GCs.
+      // Let it go now: under a steady stream the array is compacted only every 1,024 entries, and
+      // until then it would keep each called-back append alive, with the publish its callback holds.
       pending[this.#head++] = undefined as unknown as QueuedAppend
       try {
         if (r instanceof Error) {
