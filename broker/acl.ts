@@ -9,6 +9,9 @@ import type { Principal } from './users.ts'
  * - device: writes only its own `home/<area>/<thing>/` subtree and discovery; reads its subtree,
  *   `homeassistant/status` and the hub state.
  * - member (a phone): reads the house and household; writes claims and its own `household/<member>/` subtree.
+ * - responder (a household member's responder service): reads the house and household; writes its
+ *   member's decisions and escalations (`household/<member>/fact/...`) and claims as its member,
+ *   and nothing under a device's `state` (issue 9, least privilege).
  *
  * Everyone may read their own dead-letter topic, to learn why a publish was refused.
  */
@@ -23,6 +26,9 @@ export function canPublish (who: Principal, topic: string): boolean {
     case 'member':
       return (who.member !== undefined && topic.startsWith(`household/${who.member}/`)) ||
         topicMatches('home/+/+/claim', topic)
+    case 'responder':
+      return (who.member !== undefined && topic.startsWith(`household/${who.member}/fact/`)) ||
+        topicMatches('home/+/+/claim', topic)
   }
 }
 
@@ -34,6 +40,7 @@ export function canSubscribe (who: Principal, clientId: string, filter: string):
     case 'device':
       return filter === HUB_STATE_TOPIC || filter === 'homeassistant/status' || ownsThing(who, filter)
     case 'member':
+    case 'responder':
       return filter === HUB_STATE_TOPIC || /^(home|household)(\/|$)/.test(filter)
   }
 }

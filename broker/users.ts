@@ -7,7 +7,7 @@ import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
 
-export const Role = z.enum(['admin', 'service', 'device', 'member'])
+export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder'])
 export type Role = z.infer<typeof Role>
 
 /** `area/thing`, where either part may be the single-level wildcard `+`. */
@@ -23,7 +23,7 @@ export const User = z.object({
   password: z.string().startsWith('scrypt$'),
   /** Devices: the things whose subtree they may write. */
   things: z.array(ThingPattern).optional(),
-  /** Members: the household member they speak for. */
+  /** Members and responders: the household member they speak for. */
   member: z.string().regex(SEGMENT).optional()
 }).strict()
 export type User = z.infer<typeof User>

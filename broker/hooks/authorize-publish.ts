@@ -80,7 +80,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
 
   /** First claim wins, enforced here so the retained claim is always the winner and a late subscriber sees the same claim as everyone who watched the race. */
   function claimRefusal (who: Principal, topic: string, claim: Claim | null): Refusal | null {
-    if (claim && who.role === 'member' && claim.by !== who.member) {
+    if (claim && (who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
       return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
     }
     const held = deps.claims.get(topic)

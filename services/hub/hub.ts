@@ -10,6 +10,13 @@ import { listen, portOf } from '../../broker/listeners.ts'
 import type { HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
+import type { Role } from '../../broker/index.ts'
+
+/** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
+export interface Account {
+  role?: Role
+  member?: string
+}
 import { services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
 
 /** Files the hub keeps in `dataDir`. */
@@ -68,11 +75,16 @@ export class Hub {
     return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}` }
   }
 
-  /** Credentials for a hub-managed account, created (and kept in secrets.json) on first use. */
-  async credentials (name: string, role: 'service' | 'admin' = 'service'): Promise<Credentials> {
+  /**
+   * Credentials for a hub-managed account, created (and kept in secrets.json) on first use.
+   * A `responder` account speaks for one household member (`member`).
+   */
+  async credentials (name: string, account: Account = {}): Promise<Credentials> {
+    const { role = 'service', member } = account
     const known = this.secrets.get(name)
-    if (known && this.users.get(known.username)) return known
-    const password = await this.users.add({ username: name, role })
+    const user = known && this.users.get(known.username)
+    if (known && user && user.role === role && user.member === member) return known
+    const password = await this.users.add({ username: name, role, ...(member ? { member } : {}) })
     const creds = { username: name, password }
     this.secrets.set(name, creds)
     return creds
@@ -85,9 +97,9 @@ export class Hub {
     mkdirSync(resolve(this.config.dataDir), { recursive: true })
     this.users.load()
     if (!this.users.list().some((u) => u.role === 'admin' && u.username !== 'homefacts-hub')) {
-      info.firstRunAdmin = await this.credentials('admin', 'admin')
+      info.firstRunAdmin = await this.credentials('admin', { role: 'admin' })
     }
-    const hubCreds = await this.credentials('homefacts-hub', 'admin')
+    const hubCreds = await this.credentials('homefacts-hub', { role: 'admin' })
     this.ledger.open()
     try {
       await this.broker.start()
@@ -98,7 +110,7 @@ export class Hub {
       const ctx = {
         config: this.config,
         mqttUrl: this.urls.mqtt,
-        credentials: (name: string, role?: 'service' | 'admin') => this.credentials(name, role),
+        credentials: (name: string, account?: Account) => this.credentials(name, account),
         log: this.log
       }
       for (const def of this.#serviceDefs) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
+import type { Account } from './hub.ts'
 import { householdService } from '../household/index.ts'
 
 /** What the hub hands a service it starts: where the broker is and who to connect as. */
@@ -9,7 +10,7 @@ export interface ServiceContext {
   /** `mqtt://127.0.0.1:<port>` of the hub's broker. */
   mqttUrl: string
   /** Credentials of a service user with the given name, created on first use. */
-  credentials: (name: string, role?: 'service' | 'admin') => Promise<Credentials>
+  credentials: (name: string, account?: Account) => Promise<Credentials>
   log: Logger
 }
 

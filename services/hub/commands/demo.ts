@@ -97,7 +97,7 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
     await hub.start()
     process.stdout.write(`homefacts demo${opts.fast ? ' (fast)' : ''}: hub on ${hub.urls.mqtt}, data in ${dataDir}\n`)
     // One watcher per kind of topic, as the tests do (see docs/household.md).
-    const watcher = await hub.credentials('demo-timeline', 'admin')
+    const watcher = await hub.credentials('demo-timeline', { role: 'admin' })
     for (const [i, filter] of ['home/kitchen/lily-cup/fact/+', 'home/kitchen/lily-cup/state', 'home/kitchen/lily-cup/claim', 'household/+/fact/+', 'household/+/presence', 'homefacts/deadletter/#'].entries()) {
       const c = await connectAs(hub, watcher, `demo-timeline-${i}`)
       c.on('message', (topic, payload) => tl.add({ topic, payload: payload.toString() }))
