@@ -5,7 +5,7 @@ import { Aedes, type Client } from 'aedes'
 import { Level } from 'level'
 import stats from 'aedes-stats'
 import type { Logger } from 'pino'
-import { Claim } from '#contract'
+import { Claim, ThingState } from '#contract'
 import type { WebSocketServer } from 'ws'
 import type { BrokerConfig } from './config.ts'
 import type { Ledger } from './ledger.ts'
@@ -16,6 +16,7 @@ import { authorizePublish } from './hooks/authorize-publish.ts'
 import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, portOf } from './listeners.ts'
 import { HubPersistence } from './persistence.ts'
+import { ClaimBook } from './claims.ts'
 
 export { BrokerConfig } from './config.ts'
 export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
@@ -42,7 +43,7 @@ export class HomefactsBroker {
   #wss: WebSocketServer | undefined
   #anonymousSockets = new WeakSet<object>()
   #statsTimer: NodeJS.Timeout | undefined
-  #claims = new Map<string, Claim>()
+  #claims = new ClaimBook()
   #persistence: HubPersistence | undefined
 
   constructor (config: BrokerConfig, deps: BrokerDeps) {
@@ -79,7 +80,17 @@ export class HomefactsBroker {
         anonymousRole: config.anonymous.role,
         log
       }),
-      authorizePublish: authorizePublish({ principals, ledger, log, claims: this.#claims, counters: this.counters, storeRetained: (packet) => this.#persistence!.storeRetainedNow(packet) }),
+      authorizePublish: authorizePublish({
+        principals,
+        ledger,
+        log,
+        claims: this.#claims,
+        counters: this.counters,
+        storeRetained: (packet) => this.#persistence!.storeRetainedNow(packet),
+        publish: (packet) => this.#publish(packet)
+      }),
+      // Calls back once the publish is stored for every persistent session; patched aedes sends the PUBACK after it.
+      published: this.#persistence.published,
       authorizeSubscribe: authorizeSubscribe({ principals, log })
     })
     // At shutdown aedes may still be publishing wills while the store closes; log, never crash.
@@ -100,13 +111,56 @@ export class HomefactsBroker {
     log.info({ mqtt: portOf(this.#tcp), brokerId: aedes.id }, 'broker listening')
   }
 
-  /** Rebuilds the claim table from the retained claims in the session store. */
+  /**
+   * Rebuilds the claim book from the retained states and claims in the session store, and clears
+   * the claims whose state moved on while the broker was down (or before it could clear them).
+   */
   async #loadClaims (persistence: HubPersistence): Promise<void> {
-    this.#claims.clear()
-    for await (const packet of persistence.createRetainedStreamCombi(['home/+/+/claim']) as AsyncIterable<{ topic: string, payload: Buffer }>) {
-      const r = Claim.safeParse(JSON.parse(packet.payload.toString() || 'null'))
-      if (r.success) this.#claims.set(packet.topic, r.data)
+    this.#claims = new ClaimBook()
+    const states = new Map<string, ThingState>()
+    const claims = new Map<string, Claim>()
+    for await (const packet of persistence.createRetainedStreamCombi(['home/+/+/state', 'home/+/+/claim']) as AsyncIterable<{ topic: string, payload: Buffer }>) {
+      const subject = packet.topic.slice(0, packet.topic.lastIndexOf('/'))
+      const value = safeJson(packet.payload)
+      if (packet.topic.endsWith('/state')) {
+        const r = ThingState.safeParse(value)
+        if (r.success) states.set(subject, r.data)
+      } else {
+        const r = Claim.safeParse(value)
+        if (r.success) claims.set(subject, r.data)
+      }
     }
+    for (const subject of new Set([...states.keys(), ...claims.keys()])) this.#claims.load(subject, states.get(subject), claims.get(subject))
+    for (const subject of this.#claims.stale()) {
+      this.#claims.publishClaim({ username: 'homefacts-hub', role: 'admin' }, subject, null)
+      await this.#publish({ topic: `${subject}/claim`, payload: Buffer.alloc(0), qos: 1, retain: true })
+      this.#deps.log.info({ subject }, 'claim cleared at start: the state had moved past the claimed fact')
+    }
+  }
+
+  /** Publishes as the broker itself; resolves once it is stored (retained and queued for persistent sessions). */
+  #publish (packet: { topic: string, payload: Buffer, qos: 0 | 1, retain: boolean }): Promise<void> {
+    const aedes = this.#aedes
+    if (!aedes) return Promise.reject(new Error('broker is not started'))
+    return new Promise((resolve, reject) => aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => err ? reject(err) : resolve()))
+  }
+
+  /**
+   * Retains `payload` on `topic` unless something is retained there already: read from the
+   * session store itself, so "nothing retained" is a fact here, not a silence.
+   */
+  async retainIfAbsent (topic: string, payload: string): Promise<boolean> {
+    if (await this.retained(topic) !== null) return false
+    await this.#publish({ topic, payload: Buffer.from(payload), qos: 1, retain: true })
+    return true
+  }
+
+  /** The payload retained on `topic` now, read from the session store after every queued write; `null` when none is. */
+  async retained (topic: string): Promise<Buffer | null> {
+    const persistence = this.#persistence
+    if (!persistence) throw new Error('broker is not started')
+    for await (const packet of persistence.createRetainedStream(topic) as AsyncIterable<{ payload: Buffer }>) return packet.payload
+    return null
   }
 
   /** Serves MQTT over WebSocket on the hub's HTTP server. */
@@ -119,6 +173,8 @@ export class HomefactsBroker {
     const aedes = this.#aedes
     if (!aedes) return
     const base = `$SYS/${aedes.id}/homefacts`
+    // A closed ledger (a failure, a stop in progress) has no offset to tell; skip this round.
+    if (!this.#deps.ledger.isOpen) return
     const values: Record<string, number> = {
       'facts/accepted': this.counters.accepted,
       'facts/deadlettered': this.counters.deadlettered,
@@ -142,6 +198,14 @@ export class HomefactsBroker {
     await this.#persistence?.flush()
     await this.#db?.close()
     this.#db = null
+  }
+}
+
+function safeJson (payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString())
+  } catch {
+    return null
   }
 }
 

@@ -6,8 +6,8 @@
 // In: a batch as one string, fields joined by NUL (which no MQTT topic or client id
 // [MQTT-1.5.4-2], no fact id and no JSON text may hold): the time received, then per fact its
 // id, its topic, its client id ('' for none, else '=' and the id) and its payload; or null to
-// close. Out: per fact its offset (a duplicate id keeps the offset it has), or 0 and an error
-// message.
+// close. Out: per fact its offset (an exact redelivery keeps the offset it has), -1 when its id
+// is already in the ledger for a different payload, or 0 and an error message.
 import { createRequire } from 'node:module'
 import { parentPort, Worker, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
@@ -59,7 +59,13 @@ const insertRows = (rows) => db.prepare(`INSERT OR IGNORE INTO facts (id, topic,
 const CHUNK = 16
 const insertChunk = insertRows(CHUNK)
 const insert = insertRows(1)
-const byId = db.prepare('SELECT offset FROM facts WHERE id = ?').pluck()
+const byId = db.prepare('SELECT offset, payload FROM facts WHERE id = ?')
+
+/** The offset of the row already holding the fact at `i`: its own for a redelivery, -1 for another fact under the same id. */
+function existing (f, i) {
+  const row = byId.get(f[i])
+  return row.payload === f[i + 3] ? row.offset : -1
+}
 const params = new Array(CHUNK * COLUMNS)
 
 /** Puts the bound values of the fact at `i` into `out` from `at`. */
@@ -82,7 +88,7 @@ function insertOne (f, i) {
   const row = new Array(COLUMNS)
   bind(f, i, row, 0)
   const r = insert.run(row)
-  return r.changes === 0 ? byId.get(f[i]) : Number(r.lastInsertRowid)
+  return r.changes === 0 ? existing(f, i) : Number(r.lastInsertRowid)
 }
 
 /**
@@ -97,7 +103,7 @@ function insertChunkAt (f, offsets, k) {
     const last = Number(r.lastInsertRowid)
     for (let c = 0; c < CHUNK; c++) offsets[k + c] = last - CHUNK + 1 + c
   } else {
-    for (let c = 0; c < CHUNK; c++) offsets[k + c] = byId.get(f[1 + (k + c) * FIELDS])
+    for (let c = 0; c < CHUNK; c++) offsets[k + c] = existing(f, 1 + (k + c) * FIELDS)
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { topicMatches, type Fact } from '#contract'
+import { Codes, HomefactsError, topicMatches, type Fact } from '#contract'
 
 /** One fact as the ledger keeps it, with its global offset. */
 export interface LedgerEntry {
@@ -135,7 +135,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   /**
    * Appends a fact with the other appends of its batch, in one transaction, and calls back once
    * its row is committed, with its offset. A fact whose id is already in
-   * the ledger (a QoS 1 redelivery) is not stored twice: its existing offset is passed. Offsets,
+   * the ledger (a QoS 1 redelivery) is not stored twice: its existing offset is passed. A
+   * different fact under an id already used fails with `HF_DUPLICATE_ID`. Offsets,
    * callbacks and `append` events follow arrival order. If the batch cannot be written whole,
    * each fact is written on its own, so every fact gets its own outcome. `payload` is the fact
    * as received (what is stored); of `fact`, its parsed form, only the id is kept.
@@ -204,7 +205,12 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     this.#inFlight = null
     this.#writer?.unref()
     for (let k = 0; k < batch.length; k++) {
-      batch[k]!.outcome = offsets[k]! > 0 ? offsets[k]! : new Error(errors?.[k] ?? 'the ledger writer gave no offset')
+      const offset = offsets[k]!
+      batch[k]!.outcome = offset > 0
+        ? offset
+        : offset === -1
+          ? new HomefactsError(Codes.DUPLICATE_ID, `fact id ${batch[k]!.id} is already in the ledger for a different fact`, [{ path: 'id', message: 'already used by another fact' }])
+          : new Error(errors?.[k] ?? 'the ledger writer gave no offset')
     }
     this.#post()
     this.#drain()
@@ -305,6 +311,11 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     // (here, then as an `append` event).
     const upTo = this.#writes ? this.#announced : Number.MAX_SAFE_INTEGER
     return this.#rows(q.after ?? 0, upTo, Math.min(q.limit ?? 100, MAX_LIMIT), q.topic)
+  }
+
+  /** True between `open()` and `close()`. */
+  get isOpen (): boolean {
+    return this.#db !== null
   }
 
   /** The highest offset so far (0 when empty). */

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Level } from 'level'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import { InOrder } from './in-order.ts'
 
 interface Packet { topic: string, payload: Buffer, [field: string]: unknown }
 interface Sub { clientId: string }
@@ -18,27 +19,64 @@ export interface RetainedPublish { topic: string, payload: Buffer | string, qos:
  * aedes-persistence-level 9.2; the in-memory store answers at once and is not affected).
  *
  * Here every write to the store runs in one queue, in arrival order. The two writes on the
- * publish path (`storeRetained`, `outgoingEnqueueCombi`) are acknowledged at once, so publishes
+ * publish path (`storeRetained`, `outgoingEnqueueCombi`) are answered at once, so publishes
  * go out in counter order; the writes that later depend on them (`outgoingUpdate`, the ack's
  * clear) wait their turn in the same queue, and every read of stored messages waits for the queue.
- * As before, the store is written after the publisher's PUBACK (aedes 2 acknowledges first).
+ *
+ * A PUBACK is a promise (issue 9): the broker's `published` hook is `published` below, which
+ * calls back once every write queued so far is done, so once this publish is queued for every
+ * persistent session; aedes is patched (patches/aedes+*.patch) to send a QoS 1 PUBACK only after
+ * that. "Done" is LevelDB's write returning: the record is in its log, in the OS's page cache,
+ * which a `kill -9` of the hub cannot lose; a power cut can lose what the OS had not yet written
+ * back, and LevelDB then reopens at its last whole log record (docs: README "Durability").
  */
 export class HubPersistence extends LevelPersistence {
-  #queue: Promise<unknown> = Promise.resolve()
+  /** The tail of the write queue; it resolves with the first failure since the queue was last idle. */
+  #queue: Promise<Error | null> = Promise.resolve(null)
   /** Payloads of retained publishes the hook already stored. */
   #storedEarly = new WeakSet<Buffer>()
   #onError: (err: Error) => void
+  /** Writes queued and not yet done. */
+  #writing = 0
+  /** `published` calls back in arrival order, so PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2]. */
+  #published = new InOrder<Error>((err) => this.#onError(err as Error))
+  /** Clean-session clients that were handed a stored queue: their clears are real (see `outgoingClearMessageId`). */
+  #drainedQueue = new WeakSet<object>()
 
   constructor (db: Level, onError: (err: Error) => void) {
     super(db)
     this.#onError = onError
   }
 
+  /**
+   * The aedes `published` hook: calls back once every write queued before it is done, so once
+   * a QoS 1 publish is stored (retained) and queued for every persistent session it matches. A
+   * failed write fails the publish, and patched aedes then sends no PUBACK.
+   */
+  readonly published = (packet: { qos?: number }, _client: object | null, done: (err?: Error | null) => void): void => {
+    // QoS 0 has no PUBACK to hold back, and its publisher's next packets should not wait on disk.
+    if (!packet.qos) return done()
+    if (this.#writing === 0) return this.#published.now(done)
+    const settle = this.#published.take(done)
+    void this.#queue.then(settle)
+  }
+
+  /** The first write failure since the queue was last idle; it fails the publishes waiting on it. */
+  #failed: Error | null = null
+
   /** Runs `write` after every write queued before it; its result (or error) goes to the caller. */
   #enqueue<T> (write: () => Promise<T>): Promise<T> {
+    this.#writing++
     const run = this.#queue.then(write)
-    this.#queue = run.catch(() => {})
+    this.#queue = run.then(() => this.#written(null), (err: Error) => this.#written(err))
     return run
+  }
+
+  #written (err: Error | null): Error | null {
+    if (err) this.#failed ??= err
+    const failed = this.#failed
+    if (--this.#writing === 0) this.#failed = null
+    return failed
   }
 
   /** Queues a write nobody waits for; a failure is reported, never thrown into aedes. */
@@ -47,11 +85,15 @@ export class HubPersistence extends LevelPersistence {
     return Promise.resolve()
   }
 
-  #afterQueue (read: () => Readable): Readable {
+  /** Reads once the writes queued so far are done; `onItem` runs before each item is passed on. */
+  #afterQueue (read: () => Readable, onItem?: () => void): Readable {
     const queued = this.#queue
     return Readable.from((async function * () {
       await queued
-      yield * read()
+      for await (const item of read()) {
+        onItem?.()
+        yield item
+      }
     })())
   }
 
@@ -89,15 +131,18 @@ export class HubPersistence extends LevelPersistence {
 
   /**
    * A PUBACK from a clean session clears nothing: aedes never stores a clean session's in-flight
-   * messages (they are not resumed), so skip the LevelDB read that would find nothing, on every ack.
+   * messages, so the LevelDB read that would find nothing is skipped, on every ack. The one
+   * exception is a clean session that took over a stored queue: aedes discards that queue
+   * through this very call, so it must run [MQTT-3.1.2-4], [MQTT-3.1.2-6].
    */
   override outgoingClearMessageId (client: { clean?: boolean }, packet: object): Promise<unknown> {
-    if (client.clean === true) return Promise.resolve(undefined)
+    if (client.clean === true && !this.#drainedQueue.has(client)) return Promise.resolve(undefined)
     return this.#enqueue(() => super.outgoingClearMessageId(client, packet))
   }
 
-  override outgoingStream (client: object): Readable {
-    return this.#afterQueue(() => super.outgoingStream(client))
+  override outgoingStream (client: { clean?: boolean }): Readable {
+    const drained = this.#drainedQueue
+    return this.#afterQueue(() => super.outgoingStream(client), () => { if (client.clean === true) drained.add(client) })
   }
 
   override createRetainedStreamCombi (patterns: string[]): Readable {

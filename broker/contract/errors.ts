@@ -23,6 +23,12 @@ export const Codes = {
   PAYLOAD: 'HF_PAYLOAD',
   /** Another member already claimed this fact: the first claim in broker order wins. */
   CLAIMED: 'HF_CLAIMED',
+  /** A claim for a fact that is not the one the thing's current state names (resolved, or not yet stated). */
+  CLAIM_NOT_CURRENT: 'HF_CLAIM_NOT_CURRENT',
+  /** A claim cleared by someone other than its holder or an admin. */
+  NOT_HOLDER: 'HF_NOT_HOLDER',
+  /** A fact id already in the ledger for a different fact (an exact redelivery is accepted). */
+  DUPLICATE_ID: 'HF_DUPLICATE_ID',
   /** The ACL does not allow this client to publish on the topic. */
   NOT_AUTHORIZED: 'HF_NOT_AUTHORIZED',
   /** The ledger could not store an accepted fact. */

@@ -1,7 +1,8 @@
 import type { Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
-import { checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Claim, type Fact } from '#contract'
+import { checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Code, type Fact } from '#contract'
 import { canPublish } from '../acl.ts'
+import type { ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
 import { compileFactValidator } from '../fact-validator.ts'
 import { InOrder } from '../in-order.ts'
@@ -12,94 +13,137 @@ import type { AuthorizePublishHandler, Principals } from '../principals.ts'
 
 type Callback = Parameters<AuthorizePublishHandler>[2]
 
+/** A publish the broker makes itself (a dead letter, a cleared claim); resolves once it is stored. */
+export type BrokerPublish = (packet: { topic: string, payload: Buffer, qos: 0 | 1, retain: boolean }) => Promise<void>
+
 export interface AuthorizePublishDeps {
   principals: Principals
   ledger: Ledger
   log: Logger
-  /** The current claim on each `home/<area>/<thing>/claim` topic, as retained. */
-  claims: Map<string, Claim>
+  /** Every thing's current state and claim, for the claim rules. */
+  claims: ClaimBook
   /** Writes a retained publish to the session store; resolves once it is on disk. */
   storeRetained: (packet: RetainedPublish) => Promise<void>
+  /** Publishes as the broker. */
+  publish: BrokerPublish
   /** Counts for `$SYS` stats. */
   counters: { accepted: number, deadlettered: number }
 }
 
+// MQTT 5 PUBACK reason codes for a refusal [MQTT-3.4.2.1].
+const NOT_AUTHORIZED = 0x87
+const IMPLEMENTATION_SPECIFIC_ERROR = 0x83
+const PAYLOAD_FORMAT_INVALID = 0x99
+const UNSPECIFIED_ERROR = 0x80
+
+/** What an MQTT 5 client is told for each refusal: the ACL, a claim the broker will not vouch for, or the contract. */
+function reasonCodeOf (code: string): number {
+  switch (code) {
+    case Codes.NOT_AUTHORIZED:
+    case Codes.NOT_HOLDER:
+      return NOT_AUTHORIZED
+    case Codes.CLAIMED:
+    case Codes.CLAIM_NOT_CURRENT:
+      return IMPLEMENTATION_SPECIFIC_ERROR
+    default:
+      return PAYLOAD_FORMAT_INVALID
+  }
+}
+
+/** A refusal as patched aedes answers it to an MQTT 5 client: a PUBACK with this reason code and string. */
+class PublishRefused extends Error {
+  readonly reasonCode: number
+  constructor (reason: Refusal) {
+    super(`${reason.code}: ${reason.message}`)
+    this.reasonCode = reasonCodeOf(reason.code)
+  }
+}
+
+/** The broker could not keep the publish: no PUBACK, and the client is disconnected, so it sends it again. */
+function notKept (code: Code, message: string): Error {
+  return Object.assign(new HomefactsError(code, message), { disconnect: true, reasonCode: UNSPECIFIED_ERROR })
+}
+
 /**
- * ACL, contract check and ledger append, all before the acknowledgement: in aedes 2 a QoS 1
- * PUBACK is written before `broker.publish` runs, so this hook is the last place to refuse.
+ * ACL, contract check, claim rules and ledger append, all before the callback: aedes publishes
+ * (and, patched, then acknowledges) only what this hook lets through.
  *
- * A refused publish is rewritten to `homefacts/deadletter/<clientId>` with the reason and the
- * original payload, and accepted: it is never delivered on its own topic, nothing is lost, and
- * the client stays connected whatever its protocol version ([MQTT-3.3.5-2] lets the server
- * acknowledge a publish it does not forward).
+ * A refused publish is never delivered on its own topic. It goes to
+ * `homefacts/deadletter/<clientId>` with the reason and the original payload, so nothing is lost
+ * silently, and the client stays connected. An MQTT 3.1.1 client has no reason codes: its publish
+ * is rewritten to the dead-letter topic and acknowledged ([MQTT-3.3.5-2] lets a server acknowledge
+ * what it does not forward). An MQTT 5 client is told the truth: the broker publishes the dead
+ * letter itself, then refuses with a PUBACK reason code (0x87, 0x83 or 0x99) and a reason string.
  *
  * A fact is appended by the ledger's writer thread, in one transaction with the facts queued
- * around it, and its callback runs once that commits. Every other outcome (a refusal, a state,
- * a non-contract topic) also waits behind the facts that came before it, so aedes sees the
- * callbacks, and so publishes and acknowledges, in exactly the order the publishes arrived.
+ * around it, and its callback runs once that commits. Every other outcome also waits behind the
+ * facts that came before it, so aedes sees the callbacks in exactly the order the publishes arrived.
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger, log, counters } = deps
-  // Callbacks go back to aedes in arrival order whatever finishes first (a ledger append, a
-  // retained write, nothing at all), so aedes publishes and acknowledges in arrival order too.
   const order = new InOrder<Error>((err) => log.error({ err }, 'publish callback failed'))
   const validate = compileFactValidator()
 
   /** Accepts as is; a retained message is on disk first, so a kill -9 right after cannot lose it. */
-  function accept (client: Client | null, packet: PublishPacket, callback: Callback): void {
-    if (!packet.retain) return order.now(callback)
+  function accept (client: Client | null, packet: PublishPacket, callback: Callback, after?: () => void): void {
+    if (!packet.retain) {
+      order.now(callback)
+      return after?.()
+    }
     const settle = order.take(callback)
-    deps.storeRetained(packet).then(() => settle(null), (err: unknown) => {
+    deps.storeRetained(packet).then(() => {
+      settle(null)
+      after?.()
+    }, (err: unknown) => {
       log.error({ err, clientId: client?.id, topic: packet.topic }, 'retained message not stored; publish not acknowledged')
-      settle(new HomefactsError(Codes.STORE, 'retained message not stored'))
+      settle(notKept(Codes.STORE, 'retained message not stored'))
     })
   }
 
   function refuse (client: Client, who: Principal | undefined, packet: PublishPacket, reason: Refusal, callback: Callback): void {
+    deadLetterIt(client, who, packet, reason, order.take(callback))
+  }
+
+  /** Sends a refused publish to the dead-letter topic, then settles with what aedes is to answer. */
+  function deadLetterIt (client: Client, who: Principal | undefined, packet: PublishPacket, reason: Refusal, settle: (err: Error | null) => void): void {
     counters.deadlettered++
     log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason }, 'publish refused, sent to the dead-letter topic')
     const letter = deadLetter(client.id, packet, reason)
-    packet.topic = letter.topic
-    packet.payload = letter.payload
-    packet.retain = false
-    order.now(callback)
+    if (client.version !== 5) {
+      packet.topic = letter.topic
+      packet.payload = letter.payload
+      packet.retain = false
+      return settle(null)
+    }
+    deps.publish({ ...letter, qos: packet.qos === 0 ? 0 : 1, retain: false }).then(() => settle(new PublishRefused(reason)), (err: unknown) => {
+      log.error({ err, clientId: client.id }, 'dead letter not stored; publish not acknowledged')
+      settle(notKept(Codes.STORE, 'dead letter not stored'))
+    })
   }
 
   /** In the ledger before the callback, so before the PUBACK; not acknowledged if the append fails, so the client sends it again. */
-  function append (client: Client, topic: string, fact: Fact, raw: string, callback: Callback): void {
+  function append (client: Client, who: Principal, packet: PublishPacket, fact: Fact, raw: string, callback: Callback): void {
     const settle = order.take(callback)
-    ledger.appendDeferred(topic, fact, raw, client.id, (err) => {
+    ledger.appendDeferred(packet.topic, fact, raw, client.id, (err) => {
       if (!err) {
         counters.accepted++
         return settle(null)
       }
-      log.error({ err, clientId: client.id, topic }, 'ledger append failed; publish not acknowledged')
-      settle(new HomefactsError(Codes.LEDGER, 'ledger append failed'))
+      if (err instanceof HomefactsError && err.code === Codes.DUPLICATE_ID) {
+        return deadLetterIt(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, settle)
+      }
+      log.error({ err, clientId: client.id, topic: packet.topic }, 'ledger append failed; publish not acknowledged')
+      settle(notKept(Codes.LEDGER, 'ledger append failed'))
     })
   }
 
-  /** First claim wins, enforced here so the retained claim is always the winner and a late subscriber sees the same claim as everyone who watched the race. */
-  function claimRefusal (who: Principal, topic: string, claim: Claim | null): Refusal | null {
-    if (claim && (who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
-      return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
-    }
-    const held = deps.claims.get(topic)
-    if (claim && held && held.factId === claim.factId && held.by !== claim.by) {
-      return { code: Codes.CLAIMED, message: `fact ${claim.factId} is already claimed by "${held.by}"`, issues: [{ path: 'by', message: `claimed by "${held.by}" at ${held.at}` }] }
-    }
-    if (claim) deps.claims.set(topic, claim)
-    else deps.claims.delete(topic)
-    return null
+  /** The state moved past the claimed fact: the broker clears the claim, after the state is published. */
+  function clearClaim (subject: string): void {
+    deps.publish({ topic: `${subject}/claim`, payload: Buffer.alloc(0), qos: 1, retain: true })
+      .then(() => log.info({ subject }, 'claim cleared: the state moved past the claimed fact'), (err: unknown) => log.error({ err, subject }, 'could not clear a resolved claim; it is cleared at the next start'))
   }
 
-  return (client, packet, callback) => {
-    // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
-    if (!client) return accept(client, packet, callback)
-    const who = deps.principals.get(client)
-    if (!who || !canPublish(who, packet.topic)) {
-      return refuse(client, who, packet, { code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] }, callback)
-    }
-    if (!isContractTopic(packet.topic)) return accept(client, packet, callback)
+  function contract (client: Client, who: Principal, packet: PublishPacket, callback: Callback): void {
     // Decoded once: the contract check parses it and the ledger stores it.
     const raw = packet.payload.toString()
     let checked: Checked
@@ -109,11 +153,38 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       if (!(err instanceof HomefactsError)) throw err
       return refuse(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, callback)
     }
-    if (checked.kind === 'fact') return append(client, packet.topic, checked.fact, raw, callback)
-    if (checked.kind === 'claim') {
-      const refusal = claimRefusal(who, packet.topic, checked.claim)
-      if (refusal) return refuse(client, who, packet, refusal, callback)
+    switch (checked.kind) {
+      case 'fact': return append(client, who, packet, checked.fact, raw, callback)
+      case 'claim': {
+        const refusal = deps.claims.publishClaim(who, checked.topic.subject, checked.claim)
+        if (refusal) return refuse(client, who, packet, refusal, callback)
+        return accept(client, packet, callback)
+      }
+      case 'state': {
+        const subject = checked.topic.subject
+        const moved = deps.claims.publishState(subject, checked.state)
+        return accept(client, packet, callback, moved ? () => setImmediate(clearClaim, subject) : undefined)
+      }
+      default: return accept(client, packet, callback)
     }
-    accept(client, packet, callback)
+  }
+
+  return (client, packet, aedesCallback) => {
+    // Each publish is handed back to aedes in a turn of its own. aedes stamps a publish with its
+    // counter as it starts publishing it, and each subscriber drops a packet whose counter is
+    // below the last it got; publishes started in one burst pass aedes's steps in a different
+    // number of microtasks (a retained one takes one more), so a later one could overtake an
+    // earlier one and have it dropped. In turns of their own, each one is out before the next
+    // starts (what aedes's own PUBACK write gave before the PUBACK moved behind the publish).
+    const callback: Callback = (err) => setImmediate(aedesCallback, err)
+    // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
+    if (!client) return accept(client, packet, callback)
+    const who = deps.principals.get(client)
+    if (!who || !canPublish(who, packet.topic)) {
+      return refuse(client, who, packet, { code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] }, callback)
+    }
+    if (!isContractTopic(packet.topic)) return accept(client, packet, callback)
+    contract(client, who, packet, callback)
   }
 }
+

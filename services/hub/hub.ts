@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
-import { HUB_STATE_TOPIC } from '#contract'
+import { HUB_STATE_TOPIC, presenceTopic } from '#contract'
+import { parseHousehold } from '../household/index.ts'
 import { createBroker, Ledger, UserStore, type HomefactsBroker } from '../../broker/index.ts'
 import { registerLedgerApi } from '../../broker/api.ts'
 import { listen, portOf } from '../../broker/listeners.ts'
@@ -28,7 +29,7 @@ export const dataFiles = (dataDir: string) => ({
 })
 
 export interface StartInfo {
-  /** Set on the first run: the admin account that was created. */
+  /** Set by the first start that succeeds: the admin account it created. */
   firstRunAdmin?: Credentials
 }
 
@@ -96,13 +97,11 @@ export class Hub {
     const info: StartInfo = {}
     mkdirSync(resolve(this.config.dataDir), { recursive: true })
     this.users.load()
-    if (!this.users.list().some((u) => u.role === 'admin' && u.username !== 'homefacts-hub')) {
-      info.firstRunAdmin = await this.credentials('admin', { role: 'admin' })
-    }
     const hubCreds = await this.credentials('homefacts-hub', { role: 'admin' })
     this.ledger.open()
     try {
       await this.broker.start()
+      await this.#retainDefaultPresence()
       await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
       await this.http.ready()
       this.broker.attachWebSocket(this.http.server)
@@ -118,11 +117,29 @@ export class Hub {
         await service.start()
         this.#services.push({ name: def.name, service })
       }
+      // Only a start that succeeds creates the admin, so the start that prints its password is
+      // the one that made it: a first start that failed (a taken port) leaves no account behind
+      // whose password nobody saw (issue 9).
+      if (!this.users.list().some((u) => u.role === 'admin' && u.username !== 'homefacts-hub')) {
+        info.firstRunAdmin = await this.credentials('admin', { role: 'admin' })
+      }
     } catch (err) {
       await this.stop()
       throw err
     }
     return info
+  }
+
+  /**
+   * Presence is never silence (issue 9): each configured member's default presence is retained
+   * at start, unless one is already retained, so a responder always finds one.
+   */
+  async #retainDefaultPresence (): Promise<void> {
+    for (const member of parseHousehold(this.config.household).members) {
+      if (await this.broker.retainIfAbsent(presenceTopic(member.name), member.presence)) {
+        this.log.info({ member: member.name, presence: member.presence }, 'retained the default presence')
+      }
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
 const FACT = 'home/kitchen/lily-cup/fact/empty'
@@ -34,7 +34,10 @@ describe('the contract check refuses invalid publishes to the dead-letter topic'
 
       it('dead-letters a fact with invalid data with the reason and the original payload, and keeps the client connected', async () => {
         const bad = JSON.stringify({ ...cupEmpty(1), data: { level: 7 } })
-        await device.publishAsync(FACT, bad, { qos: 1 })
+        // MQTT 5 is told why (0x99 payload format invalid, with the reason); 3.1.1 has no reason codes.
+        expect(await publishAck(device, FACT, bad)).toStrictEqual(protocolVersion === 5
+          ? { reasonCode: 0x99, reasonString: 'HF_DATA: invalid data for "cup.empty"' }
+          : { reasonCode: 0 })
         const [letter] = await inbox.wait(`homefacts/deadletter/${clientId}`)
         expect(letter!.qos).toBe(1)
         expect(letter!.retain).toBe(false)
@@ -70,7 +73,9 @@ describe('the contract check refuses invalid publishes to the dead-letter topic'
         ['a topic outside its own subtree', 'home/hall/door/availability', 'online', { retain: true }, 'HF_NOT_AUTHORIZED']
       ])('dead-letters %s', async (_what, topic, payload, opts, code) => {
         const before = inbox.on(`homefacts/deadletter/${clientId}`).length
-        await device.publishAsync(topic, payload, { qos: 1, ...opts })
+        const ack = await publishAck(device, topic, payload, opts)
+        expect(ack.reasonCode).toBe(protocolVersion === 4 ? 0 : code === 'HF_NOT_AUTHORIZED' ? 0x87 : 0x99)
+        if (protocolVersion === 5) expect(ack.reasonString).toMatch(new RegExp(`^${code}: `))
         const letters = await inbox.wait(`homefacts/deadletter/${clientId}`, before + 1)
         const body = JSON.parse(letters.at(-1)!.payload)
         expect(body.reason.code).toBe(code)

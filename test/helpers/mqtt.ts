@@ -67,3 +67,21 @@ export function subscribeCodes (client: MqttClient, filters: string[], qos: 0 | 
     })
   })
 }
+
+/** What a PUBACK said: its reason code (0 on MQTT 3.1.1) and, on MQTT 5, its reason string. */
+export interface Ack {
+  reasonCode: number
+  reasonString?: string
+}
+
+/** Publishes at QoS 1 and resolves with the PUBACK's reason code and string, refusals included (mqtt.js rejects on a refusal). */
+export function publishAck (client: MqttClient, topic: string, payload: string, opts: { retain?: boolean } = {}): Promise<Ack> {
+  return new Promise((resolve, reject) => {
+    client.publish(topic, payload, { qos: 1, ...opts }, (err, packet) => {
+      const ack = packet as { cmd?: string, reasonCode?: number, properties?: { reasonString?: string } } | undefined
+      if (ack?.cmd === 'puback') return resolve({ reasonCode: ack.reasonCode ?? 0, ...(ack.properties?.reasonString ? { reasonString: ack.properties.reasonString } : {}) })
+      if (err) return reject(err)
+      resolve({ reasonCode: 0 })
+    })
+  })
+}

@@ -1,0 +1,78 @@
+import { Codes, type Claim, type ThingState } from '#contract'
+import type { Refusal } from './deadletter.ts'
+import type { Principal } from './users.ts'
+
+/**
+ * The broker's record of every thing's current state and claim, so it can vouch for claims
+ * (ARCHITECTURE.md, "Resolved, claimed, escalated"; issue 9):
+ *
+ * - a claim is accepted only for the fact the thing's current state names, and only when nobody
+ *   else holds that fact;
+ * - only the holder (the member named in `by`) or an admin may clear a claim;
+ * - once the state moves past the claimed fact, the broker clears the claim itself.
+ *
+ * Fed in broker order by the publish hook, and at start from the retained messages. Pure data:
+ * the hook publishes what it is told to.
+ */
+export class ClaimBook {
+  /** Current state by subject (`home/<area>/<thing>`). */
+  readonly #states = new Map<string, ThingState>()
+  /** Current claim by subject. */
+  readonly #claims = new Map<string, Claim>()
+
+  /** The claim held on a subject, if any. */
+  claim (subject: string): Claim | undefined {
+    return this.#claims.get(subject)
+  }
+
+  /** Takes a retained state and claim as found at start (no rule applies to what is already there). */
+  load (subject: string, state: ThingState | undefined, claim: Claim | undefined): void {
+    if (state) this.#states.set(subject, state)
+    if (claim) this.#claims.set(subject, claim)
+  }
+
+  /** The subjects whose retained claim names a fact their state has moved past (to clear at start). */
+  stale (): string[] {
+    return [...this.#claims].filter(([subject, c]) => this.#states.get(subject)?.factId !== c.factId).map(([subject]) => subject)
+  }
+
+  /**
+   * Checks a claim (or a clear, `null`) published by `who` on `subject`, and records it when it
+   * is accepted. Returns why it is refused, or `null`.
+   */
+  publishClaim (who: Principal, subject: string, claim: Claim | null): Refusal | null {
+    const held = this.#claims.get(subject)
+    if (claim === null) {
+      if (held && who.role !== 'admin' && who.member !== held.by) {
+        return { code: Codes.NOT_HOLDER, message: `only "${held.by}" (who holds the claim) or an admin may clear it`, issues: [{ path: '', message: `claimed by "${held.by}" for fact ${held.factId}` }] }
+      }
+      this.#claims.delete(subject)
+      return null
+    }
+    if ((who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
+      return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
+    }
+    const state = this.#states.get(subject)
+    if (state?.factId !== claim.factId) {
+      const now = state ? `its state names fact ${state.factId} (seq ${state.seq})` : 'it has no state'
+      return { code: Codes.CLAIM_NOT_CURRENT, message: `fact ${claim.factId} is not the current fact of ${subject}: ${now}`, issues: [{ path: 'factId', message: state ? `expected ${state.factId}` : 'no current fact' }] }
+    }
+    if (held && held.factId === claim.factId && held.by !== claim.by) {
+      return { code: Codes.CLAIMED, message: `fact ${claim.factId} is already claimed by "${held.by}"`, issues: [{ path: 'by', message: `claimed by "${held.by}" at ${held.at}` }] }
+    }
+    this.#claims.set(subject, claim)
+    return null
+  }
+
+  /**
+   * Records a new state of `subject`. Returns true when it moves past the claimed fact: the
+   * claim is dropped here and the caller clears the retained claim.
+   */
+  publishState (subject: string, state: ThingState): boolean {
+    this.#states.set(subject, state)
+    const held = this.#claims.get(subject)
+    if (!held || held.factId === state.factId) return false
+    this.#claims.delete(subject)
+    return true
+  }
+}
