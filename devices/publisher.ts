@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
+import { Codes, HomefactsError } from '#contract'
+import { DEFAULT_BACKOFF, retryDelay, type Backoff } from './backoff.ts'
 import { HA_STATUS_TOPIC } from './discovery.ts'
 import type { DeviceStore } from './store.ts'
 
@@ -10,8 +12,11 @@ export interface BrokerOptions {
   username?: string | undefined
   password?: string | undefined
   /** Reconnect backoff: the first delay, doubled on each failed attempt up to `maxMs`. */
-  backoff?: { minMs: number, maxMs: number }
+  backoff?: Backoff
 }
+
+/** CONNACK codes that mean "these credentials are not let in": 4/5 (MQTT 3.1.1), 0x86/0x87 (MQTT 5). */
+const REFUSED = new Set([4, 5, 0x86, 0x87])
 
 export interface PublisherOptions extends BrokerOptions {
   clientId: string
@@ -30,63 +35,101 @@ export interface PublisherOptions extends BrokerOptions {
  *
  * Its will sets the availability `offline` (retained, QoS 1) when the device dies or loses the
  * network; it says `online` itself on every connect while the sensor is readable.
+ *
+ * It never gives up: an unreachable broker and refused credentials alike are retried with the
+ * backoff, because both can be fixed while the device runs (the hub comes back, an admin runs
+ * `homefacts users add`), and the facts in the outbox are only delivered by a device that is
+ * still trying.
  */
-export class DevicePublisher extends EventEmitter<{ drained: [], connect: [] }> {
+export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], refused: [HomefactsError] }> {
   readonly #opts: PublisherOptions
+  readonly #backoff: Backoff
   #client: MqttClient | null = null
   #sensorOnline = false
   #draining = false
   #stopped = false
-  #delay: number
+  /** Failed attempts in a row since the last connect. */
+  #failures = 0
+  /** The current attempt has already been counted (a refusal is followed by a close). */
+  #attemptFailed = false
+  #everConnected = false
+  #refusal: HomefactsError | undefined
 
   constructor (opts: PublisherOptions) {
     super()
     this.#opts = opts
-    this.#delay = opts.backoff?.minMs ?? 1000
+    this.#backoff = opts.backoff ?? DEFAULT_BACKOFF
   }
 
   get connected (): boolean {
     return this.#client?.connected === true
   }
 
+  /** Whether the broker ever accepted this device since `start()`. */
+  get everConnected (): boolean {
+    return this.#everConnected
+  }
+
+  /** Why the broker refused the last attempt (`HF_BAD_CREDENTIALS`); cleared by a connect. */
+  get refusal (): HomefactsError | undefined {
+    return this.#refusal
+  }
+
   /** Connects; resolves at once, the client keeps retrying in the background. */
   start (): void {
-    const { url, username, password, clientId, availabilityTopic, log } = this.#opts
-    const backoff = this.#opts.backoff ?? { minMs: 1000, maxMs: 30_000 }
+    const { url, username, password, clientId, availabilityTopic, log, store } = this.#opts
     const client = mqtt.connect(url, {
       clientId,
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
       protocolVersion: 5,
       clean: true,
-      reconnectPeriod: backoff.minMs,
+      reconnectPeriod: this.#backoff.minMs,
+      // Without it mqtt.js stops for good after a refused CONNACK (issue 9).
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       // No will delay: aedes 2 leaks the delay property into the will PUBLISH.
       will: { topic: availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true }
     })
     this.#client = client
     client.on('connect', () => {
-      this.#delay = backoff.minMs
-      client.options.reconnectPeriod = backoff.minMs
+      this.#failures = 0
+      this.#attemptFailed = false
+      this.#everConnected = true
+      this.#refusal = undefined
       log.info({ url, clientId }, 'connected to the broker')
       this.#onConnect(client).catch((err: unknown) => log.warn({ err }, 'could not announce the device after connecting'))
     })
-    client.on('close', () => {
-      if (this.#stopped) return
-      // mqtt.js reads reconnectPeriod before each attempt; doubling it gives the backoff, and
-      // jitter keeps a fleet that lost the broker together from returning in lockstep.
-      client.options.reconnectPeriod = Math.round(this.#delay * (0.8 + Math.random() * 0.4))
-      log.info({ url, retryInMs: client.options.reconnectPeriod, pending: this.#opts.store.pending() }, 'broker unreachable; facts wait in the outbox')
-      this.#delay = Math.min(backoff.maxMs, this.#delay * 2)
+    client.on('reconnect', () => { this.#attemptFailed = false })
+    // Prepended: mqtt.js arms its reconnect timer in its own 'close' listener, with the
+    // reconnectPeriod of that moment, so the next delay must be set before it runs.
+    client.prependListener('close', () => {
+      if (this.#stopped || this.#attemptFailed) return
+      const retryInMs = this.#failed(client)
+      log.info({ url, retryInMs, pending: store.pending() }, 'broker unreachable; facts wait in the outbox')
     })
-    client.on('error', (err: Error & { code?: number }) => {
-      // A refused CONNECT (rc 4/5, or 0x86/0x87 in v5) will not fix itself: say so clearly.
-      if (err.code === 4 || err.code === 5 || err.code === 0x86 || err.code === 0x87) log.error({ url, username }, 'the broker refused the device credentials; check --username/--password and "homefacts users list"')
-      else log.debug({ err: err.message }, 'mqtt error')
+    client.on('error', (err: Error & { code?: number | string }) => {
+      if (typeof err.code !== 'number' || !REFUSED.has(err.code)) return void log.debug({ err: err.message }, 'mqtt error')
+      // The timer for a refused CONNACK is armed right after this event, before the close.
+      const retryInMs = this.#failed(client)
+      const refusal = new HomefactsError(Codes.BAD_CREDENTIALS, username === undefined
+        ? 'the broker refused the device credentials: no --username was given'
+        : `the broker refused the device credentials for user "${username}"`)
+      this.#refusal = refusal
+      log.error({ url, username, reasonCode: err.code, retryInMs, pending: store.pending() }, `${refusal.message}; check --username/--password and "homefacts users list"; trying again`)
+      this.emit('refused', refusal)
     })
     client.on('message', (topic, payload) => {
       if (topic === HA_STATUS_TOPIC && payload.toString() === 'online') void this.#publishDiscovery(client)
     })
+  }
+
+  /** Counts a failed attempt once and sets the wait before the next one. */
+  #failed (client: MqttClient): number {
+    this.#attemptFailed = true
+    this.#failures++
+    client.options.reconnectPeriod = retryDelay(this.#failures, this.#backoff)
+    return client.options.reconnectPeriod
   }
 
   async #onConnect (client: MqttClient): Promise<void> {
@@ -145,7 +188,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [] }> 
         if (this.#stopped) return
         // Not acknowledged (e.g. the ledger failed): keep it and try again after a pause.
         log.warn({ err: (err as Error).message, topic: row.topic }, 'publish not acknowledged; will retry')
-        await new Promise((resolve) => setTimeout(resolve, this.#opts.backoff?.minMs ?? 1000))
+        await new Promise((resolve) => setTimeout(resolve, this.#backoff.minMs))
         continue
       }
       store.remove(row.n)

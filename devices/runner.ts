@@ -21,6 +21,8 @@ export interface RunOptions {
 export interface Running {
   devices: Device[]
   board: BoardLink | undefined
+  /** One line for each device the broker never accepted (read it before `stop`, which closes the outboxes). */
+  neverConnected: () => string[]
   stop: () => Promise<void>
 }
 
@@ -49,6 +51,11 @@ export async function runDevices (opts: RunOptions): Promise<Running> {
   return {
     devices,
     board,
+    neverConnected: () => devices.filter((d) => !d.publisher.everConnected).map((d) => {
+      const why = d.publisher.refusal?.message ?? `the broker at ${opts.broker.url} was unreachable`
+      const n = d.store.pending()
+      return `${d.spec.area}/${d.spec.thing} never connected: ${why}; ${n} message${n === 1 ? ' waits' : 's wait'} in the outbox`
+    }),
     stop: async () => {
       await Promise.all(devices.map((d) => d.stop()))
       board?.stop()

@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander'
 import { HomefactsError } from '#contract'
 import { commands } from './commands/index.ts'
+import pkg from '../../package.json' with { type: 'json' }
 
 /** Builds the `homefacts` command tree. Each command is one file in `commands/` plus one line in its index. */
 export function program (): Command {
   const root = new Command('homefacts')
     .description('An event-driven home hub: things publish facts, every subscriber decides for itself.')
+    .version(pkg.version, '-V, --version', 'print the homefacts version')
     .showHelpAfterError()
     .exitOverride()
   for (const register of commands) register(root)

@@ -93,6 +93,38 @@ describe('the homefacts command', () => {
     expect(r.stderr).toBe(`homefacts: port ${port} on 127.0.0.1 is already in use (mqtt.port); choose another port with --mqtt-port or HOMEFACTS_MQTT_PORT\n`)
   })
 
+  it('prints the admin password on the first start that succeeds, after a first start that failed on a taken port', async () => {
+    const data = join(dir, 'first-start-failed')
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as { port: number }).port
+    const failed = await runCli(['start', '--data-dir', data, '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-host', '127.0.0.1', '--http-port', '0', '--log-pretty', 'false'])
+    await new Promise((resolve) => blocker.close(resolve))
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`)
+    expect(failed.stdout).not.toContain('First run')
+    const hub = await startHubProcess(data)
+    expect(hub.output()).toContain('First run: created the admin account.\n  user:     admin\n')
+    const printed = /^ {2}password: (\S+)$/m.exec(hub.output())![1]!
+    // The password on the screen is the one the broker knows.
+    const c = await connect(hub.mqttUrl, { username: 'admin', password: printed })
+    const inbox = new Inbox(c)
+    await c.subscribeAsync('homefacts/hub/state', { qos: 1 })
+    const [state] = await inbox.wait('homefacts/hub/state')
+    expect(state!.payload).toBe('online')
+    await c.endAsync()
+    hub.proc.kill('SIGTERM')
+    expect(await hub.exited).toBe(0)
+  })
+
+  it('prints its version from package.json with --version and -V', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag])
+      expect(r).toStrictEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
+    }
+  })
+
   it('adds, lists and removes users in the scrypt-hashed users file', async () => {
     const data = join(dir, 'users')
     const add = await runCli(['users', 'add', 'lily-cup', '--role', 'device', '--thing', 'kitchen/lily-cup', '--data-dir', data])
@@ -106,7 +138,7 @@ describe('the homefacts command', () => {
     expect(JSON.parse(file).users[1].password).toMatch(/^scrypt\$16384\$8\$1\$/)
     const bad = await runCli(['users', 'add', 'x', '--role', 'wizard', '--data-dir', data])
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toContain("error: option '-r, --role <role>' argument 'wizard' is invalid. Allowed choices are admin, service, device, member.")
+    expect(bad.stderr).toContain("error: option '-r, --role <role>' argument 'wizard' is invalid. Allowed choices are admin, service, device, member, responder.")
     expect((await runCli(['users', 'remove', 'lily-cup', '--data-dir', data])).stdout).toBe('removed "lily-cup"\n')
     expect((await runCli(['users', 'remove', 'lily-cup', '--data-dir', data])).stderr).toBe('homefacts: no user named "lily-cup"\n')
     expect((await runCli(['users', 'list', '--data-dir', data])).stdout).toBe('mummy\tmember member=mummy\n')

@@ -50,9 +50,14 @@ async function run (things: ThingSpec[], port: string | undefined, opts: CommonO
   const log = createLogger({ log: { level: opts.logLevel as 'info' } }, 'homefacts-device')
   let running: Running | undefined
   let stopInput = (): void => {}
+  // A device stopped before the broker ever let it in exits 1: its facts are still in the
+  // outbox, and a script or a supervisor must not take that run for a success (issue 9).
   stopOnSignals(async () => {
     stopInput()
+    const never = running?.neverConnected() ?? []
     await running?.stop()
+    for (const line of never) process.stderr.write(`homefacts: ${line}\n`)
+    return never.length > 0 ? 1 : 0
   })
   running = await runDevices({
     things,

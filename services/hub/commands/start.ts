@@ -3,13 +3,16 @@ import { Codes, HomefactsError } from '#contract'
 import { createHub, type Hub } from '../hub.ts'
 import { configFrom, howToChange, withConfigOptions } from './options.ts'
 
-/** Stops the hub on SIGINT/SIGTERM; a second signal exits at once. */
-export function stopOnSignals (stop: () => Promise<void>): void {
+/**
+ * Stops on SIGINT/SIGTERM and exits with the code `stop` resolves to (0 by default); a second
+ * signal exits at once.
+ */
+export function stopOnSignals (stop: () => Promise<number | void>): void {
   let stopping = false
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(130)
     stopping = true
-    stop().then(() => process.exit(0), (err: unknown) => {
+    stop().then((code) => process.exit(code ?? 0), (err: unknown) => {
       process.stderr.write(`homefacts: stop failed after ${signal}: ${String(err)}\n`)
       process.exit(1)
     })
