@@ -94,10 +94,17 @@ describe('a clean session really starts clean', () => {
     it(`drops the old queue of a client that connects once clean (MQTT ${protocolVersion === 4 ? '3.1.1 clean: true' : '5 Clean Start 1, Session Expiry 0'})`, async () => {
       hub ??= await startHubProcess(dir)
       const clientId = `phone-v${protocolVersion}`
+      // Each reconnect waits until the broker has closed the connection before it ($SYS says so),
+      // so every CONNECT meets a stored session, not one still being taken over.
+      const sys = await connect(hub.mqttUrl, hub.admin)
+      const sysInbox = new Inbox(sys)
+      await sys.subscribeAsync('$SYS/+/disconnect/clients', { qos: 0 })
+      const gone = (n: number) => sysInbox.wait((m) => m.payload === clientId, n)
       const persistent = { ...hub.admin, clientId, protocolVersion, clean: false, ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}) }
       const s = await connect(hub.mqttUrl, persistent)
       await s.subscribeAsync(`home/study/desk-v${protocolVersion}/fact/+`, { qos: 1 })
       await s.endAsync()
+      await gone(1)
       const pub = await connect(hub.mqttUrl, hub.admin)
       const old = cupEmpty(1, 'study', `desk-v${protocolVersion}`)
       await pub.publishAsync(`home/study/desk-v${protocolVersion}/fact/empty`, JSON.stringify(old), { qos: 1 })
@@ -105,6 +112,7 @@ describe('a clean session really starts clean', () => {
       const once = await connectWithAck(hub.mqttUrl, { ...hub.admin, clientId, protocolVersion, ...clean })
       expect(once.sessionPresent).toBe(false)
       await once.client.endAsync()
+      await gone(2)
 
       const again = await connectWithAck(hub.mqttUrl, persistent)
       expect(again.sessionPresent).toBe(false)
@@ -118,6 +126,7 @@ describe('a clean session really starts clean', () => {
       expect(once.inbox.messages).toStrictEqual([])
       await again.client.endAsync()
       await pub.endAsync()
+      await sys.endAsync()
     })
   }
 })

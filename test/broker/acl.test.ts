@@ -5,6 +5,7 @@ import type { Principal } from '../../broker/index.ts'
 const device: Principal = { username: 'cup', role: 'device', things: ['kitchen/lily-cup', 'garden/+'] }
 const member: Principal = { username: 'mum', role: 'member', member: 'mummy' }
 const service: Principal = { username: 'svc', role: 'service' }
+const responder: Principal = { username: 'household-daddy', role: 'responder', member: 'daddy' }
 
 describe('the ACL', () => {
   it.each([
@@ -20,7 +21,15 @@ describe('the ACL', () => {
     [member, 'home/kitchen/lily-cup/state', false],
     [service, 'shop/orders/1/fact/created', true],
     [service, 'homefacts/hub/state', false],
-    [service, '$SYS/x', false]
+    [service, '$SYS/x', false],
+    [responder, 'household/daddy/fact/decided', true],
+    [responder, 'household/daddy/fact/escalated', true],
+    [responder, 'household/mummy/fact/decided', false],
+    [responder, 'household/daddy/presence', false],
+    [responder, 'home/kitchen/lily-cup/claim', true],
+    [responder, 'home/kitchen/lily-cup/state', false],
+    [responder, 'home/kitchen/lily-cup/fact/empty', false],
+    [responder, 'shop/orders/1/fact/created', false]
   ])('%o publishing on %s: %s', (who, topic, allowed) => {
     expect(canPublish(who, topic)).toBe(allowed)
   })
@@ -35,7 +44,10 @@ describe('the ACL', () => {
     [member, 'household/+/presence', true],
     [member, 'shop/#', false],
     [member, '#', false],
-    [service, '#', true]
+    [service, '#', true],
+    [responder, 'home/+/+/state', true],
+    [responder, 'household/+/presence', true],
+    [responder, 'shop/#', false]
   ])('%o subscribing to %s: %s', (who, filter, allowed) => {
     expect(canSubscribe(who, 'cup-1', filter)).toBe(allowed)
   })

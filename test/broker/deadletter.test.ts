@@ -87,3 +87,36 @@ describe('the contract check refuses invalid publishes to the dead-letter topic'
     })
   }
 })
+
+describe('a fact id is the fact: the ledger refuses it for a different fact', () => {
+  let t: TestHub
+  beforeAll(async () => { t = await startTestHub() })
+  afterAll(() => t?.stop())
+
+  for (const protocolVersion of [4, 5] as const) {
+    it(`dead-letters a different fact under a used id with HF_DUPLICATE_ID (MQTT ${protocolVersion === 4 ? '3.1.1' : '5: 0x99'}), and takes an exact redelivery as a success`, async () => {
+      const admin = await t.addUser({ username: `ops-${protocolVersion}`, role: 'admin' })
+      const watcher = await connect(t.mqttUrl, { ...admin, clientId: `watch-${protocolVersion}` })
+      const inbox = new Inbox(watcher)
+      await watcher.subscribeAsync(['home/#', 'homefacts/deadletter/#'], { qos: 1 })
+      const clientId = `dup-v${protocolVersion}`
+      const c = await connect(t.mqttUrl, { ...admin, clientId, protocolVersion })
+      const thing = `dup-${protocolVersion}`
+      const topic = `home/kitchen/${thing}/fact/empty`
+      const fact = cupEmpty(1, 'kitchen', thing)
+      expect(await publishAck(c, topic, JSON.stringify(fact))).toStrictEqual({ reasonCode: 0 })
+      const other = JSON.stringify({ ...fact, seq: 2, data: { level: 0.01 } })
+      expect(await publishAck(c, topic, other)).toStrictEqual(protocolVersion === 5
+        ? { reasonCode: 0x99, reasonString: `HF_DUPLICATE_ID: fact id ${fact.id} is already in the ledger for a different fact` }
+        : { reasonCode: 0 })
+      const [letter] = await inbox.wait(`homefacts/deadletter/${clientId}`)
+      expect(JSON.parse(letter!.payload)).toMatchObject({ reason: { code: 'HF_DUPLICATE_ID' }, topic, payload: other })
+      expect(await publishAck(c, topic, JSON.stringify(fact))).toStrictEqual({ reasonCode: 0 })
+      const delivered = await inbox.wait(topic, 2)
+      expect(delivered.map((m) => m.payload)).toStrictEqual([JSON.stringify(fact), JSON.stringify(fact)])
+      expect(t.hub.ledger.read({ topic }).map((e) => e.fact)).toStrictEqual([fact])
+      await c.endAsync()
+      await watcher.endAsync()
+    })
+  }
+})

@@ -24,4 +24,19 @@ describe('broker stats under $SYS', () => {
     expect(Number(clients!.payload)).toBeGreaterThanOrEqual(2)
     await admin.endAsync()
   })
+
+  it('never gives a # subscriber the retained $SYS stats [MQTT-4.7.2-1]', async () => {
+    const admin = await connect(t.mqttUrl, await t.addUser({ username: 'ops-2', role: 'admin' }))
+    const inbox = new Inbox(admin)
+    // Stats have been published (and retained by aedes-stats) by now.
+    const sys = await connect(t.mqttUrl, await t.addUser({ username: 'ops-3', role: 'admin' }))
+    const sysInbox = new Inbox(sys)
+    await sys.subscribeAsync('$SYS/#', { qos: 0 })
+    await sysInbox.wait((m) => m.topic.endsWith('/clients/total') && m.retain)
+    await admin.subscribeAsync('#', { qos: 1 })
+    // Retained messages come in topic order, and "$" sorts before "homefacts/": any $SYS one would be first.
+    await inbox.wait('homefacts/hub/state')
+    expect(inbox.messages.filter((m) => m.topic.startsWith('$'))).toStrictEqual([])
+    await Promise.all([admin.endAsync(), sys.endAsync()])
+  })
 })
