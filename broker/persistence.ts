@@ -5,6 +5,8 @@ import { InOrder } from './in-order.ts'
 
 interface Packet { topic: string, payload: Buffer, [field: string]: unknown }
 interface Sub { clientId: string }
+/** What `outgoingStream` reads of an aedes client. */
+interface StreamClient { id: string, clean?: boolean, _cleanStart?: boolean, broker?: { clients: Record<string, unknown> } }
 /** A retained PUBLISH as the publish hook sees it. */
 export interface RetainedPublish { topic: string, payload: Buffer | string, qos: number, properties?: object | undefined }
 
@@ -40,11 +42,11 @@ export class HubPersistence extends LevelPersistence {
   #writing = 0
   /** `published` calls back in arrival order, so PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2]. */
   #published = new InOrder<Error>((err) => this.#onError(err as Error))
-  /** Clean-session clients that were handed a stored queue: their clears are real (see `outgoingClearMessageId`). */
-  #drainedQueue = new WeakSet<object>()
+  readonly #db: Level
 
   constructor (db: Level, onError: (err: Error) => void) {
     super(db)
+    this.#db = db
     this.#onError = onError
   }
 
@@ -85,15 +87,11 @@ export class HubPersistence extends LevelPersistence {
     return Promise.resolve()
   }
 
-  /** Reads once the writes queued so far are done; `onItem` runs before each item is passed on. */
-  #afterQueue (read: () => Readable, onItem?: () => void): Readable {
+  #afterQueue (read: () => Readable): Readable {
     const queued = this.#queue
     return Readable.from((async function * () {
       await queued
-      for await (const item of read()) {
-        onItem?.()
-        yield item
-      }
+      yield * read()
     })())
   }
 
@@ -131,18 +129,35 @@ export class HubPersistence extends LevelPersistence {
 
   /**
    * A PUBACK from a clean session clears nothing: aedes never stores a clean session's in-flight
-   * messages, so the LevelDB read that would find nothing is skipped, on every ack. The one
-   * exception is a clean session that took over a stored queue: aedes discards that queue
-   * through this very call, so it must run [MQTT-3.1.2-4], [MQTT-3.1.2-6].
+   * messages, so the LevelDB read that would find nothing is skipped, on every ack.
    */
   override outgoingClearMessageId (client: { clean?: boolean }, packet: object): Promise<unknown> {
-    if (client.clean === true && !this.#drainedQueue.has(client)) return Promise.resolve(undefined)
+    if (client.clean === true) return Promise.resolve(undefined)
     return this.#enqueue(() => super.outgoingClearMessageId(client, packet))
   }
 
-  override outgoingStream (client: { clean?: boolean }): Readable {
-    const drained = this.#drainedQueue
-    return this.#afterQueue(() => super.outgoingStream(client), () => { if (client.clean === true) drained.add(client) })
+  /**
+   * A session that starts clean (3.1.1 `clean: true`, 5 Clean Start 1) discards the stored one
+   * [MQTT-3.1.2-4], [MQTT-3.1.2-6]. aedes streams the old queue and clears it message by message,
+   * by message id, which clears nothing here (above) and, were it to run, races the next
+   * connection with the same client id, whose ids start again at 1. So the queue is deleted
+   * whole, in queue order, while this connection is the client id's current one, and aedes is
+   * handed nothing to clear.
+   */
+  override outgoingStream (client: StreamClient): Readable {
+    if (client.clean !== true && client._cleanStart !== true) return this.#afterQueue(() => super.outgoingStream(client))
+    if (client.broker?.clients[client.id] !== client) return Readable.from([])
+    const dropped = this.#enqueue(() => this.#dropQueue(client.id))
+    return Readable.from((async function * () { await dropped })())
+  }
+
+  /** Deletes a client id's stored outgoing queue: its messages and their message-id index. */
+  async #dropQueue (clientId: string): Promise<void> {
+    const id = encodeURIComponent(clientId)
+    // aedes-persistence-level's key layout: `outgoing:<id>:...` and `outgoing-id:<id>:...`.
+    for (const prefix of [`outgoing:${id}:`, `outgoing-id:${id}:`]) {
+      await this.#db.clear({ gte: prefix, lt: `${prefix.slice(0, -1)};` })
+    }
   }
 
   override createRetainedStreamCombi (patterns: string[]): Readable {
