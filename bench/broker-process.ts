@@ -4,7 +4,8 @@
  *
  * - `homefacts`: the real hub (`createHub`, no services) in a temp data folder: LevelDB sessions,
  *   the SQLite ledger, the contract check, and authentication against the users file, with a
- *   bench device user (owns `+/+`) and a bench service user (reads everything).
+ *   bench device user (owns `+/+`), a bench service user (reads everything) and a responder user
+ *   for household member `bench`.
  * - `plain`: `new Aedes()` with its in-memory persistence and no hooks.
  *
  * Both listen on an ephemeral loopback port with TCP_NODELAY, report it over IPC, and answer
@@ -45,8 +46,9 @@ async function startHomefacts (): Promise<Running> {
   await hub.start()
   const device = { username: 'bench-device', password: await hub.users.add({ username: 'bench-device', role: 'device', things: ['+/+'] }) }
   const reader = { username: 'bench-reader', password: await hub.users.add({ username: 'bench-reader', role: 'service' }) }
+  const responder = { username: 'household-bench', password: await hub.users.add({ username: 'household-bench', role: 'responder', member: 'bench' }) }
   return {
-    ready: { type: 'ready', kind, port: hub.broker.ports.mqtt, device, reader },
+    ready: { type: 'ready', kind, port: hub.broker.ports.mqtt, device, reader, responder },
     counters: () => ({ ...hub.broker.counters, ledgerOffset: hub.ledger.lastOffset() }),
     stop: async () => {
       await hub.stop()

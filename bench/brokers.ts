@@ -24,6 +24,7 @@ export class BrokerProcess {
   /** Who the load connects as: bench users on homefacts, anyone on plain aedes. */
   readonly device: BenchCredentials | undefined
   readonly reader: BenchCredentials | undefined
+  readonly responder: BenchCredentials | undefined
   #proc: ChildProcess
   #nextId = 1
   #pending = new Map<number, (r: Reply) => void>()
@@ -34,6 +35,7 @@ export class BrokerProcess {
     this.url = `mqtt://127.0.0.1:${ready.port}`
     this.device = ready.device
     this.reader = ready.reader
+    this.responder = ready.responder
     proc.on('message', (r: Reply) => {
       const done = this.#pending.get(r.id)
       this.#pending.delete(r.id)

@@ -6,6 +6,8 @@ import type { BenchCredentials } from './protocol.ts'
 export interface Outgoing {
   topic: string
   payload: Buffer
+  /** Retain this one (otherwise `publishWindowed`'s `retain` option decides). */
+  retain?: boolean
 }
 
 /**
@@ -44,7 +46,7 @@ export function publishWindowed (client: MqttClient, msgs: readonly Outgoing[], 
         const m = msgs[i]!
         inflight++
         opts.onSend?.(i)
-        client.publish(m.topic, m.payload, { qos: 1, retain: opts.retain ?? false }, (err) => {
+        client.publish(m.topic, m.payload, { qos: 1, retain: m.retain ?? opts.retain ?? false }, (err) => {
           if (err) { failed = true; return reject(err) }
           inflight--
           if (++acked === msgs.length) resolve()

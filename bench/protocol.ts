@@ -17,6 +17,8 @@ export interface Ready {
   /** homefacts only: a device user that owns every `home/<area>/<thing>` and a service user that reads all. */
   device?: BenchCredentials
   reader?: BenchCredentials
+  /** homefacts only: a `responder` user for household member `bench` (the catch-up scenario). */
+  responder?: BenchCredentials
 }
 
 export interface Request {

@@ -6,12 +6,15 @@
  * `npm run bench -- --profile` also runs the homefacts broker with `--cpu-prof` and leaves the
  * profile in bench/profiles/. `npm run bench -- --attribution` also runs the fan-in against plain
  * aedes on LevelDB persistence (no hooks), to tell the session store's cost from the hooks'.
+ * `npm run bench -- --only catch-up` runs only the responder catch-up scenario, prints its row
+ * and leaves bench/results.md alone.
  */
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, hubNodeFlags } from './brokers.ts'
 import { connections, fanIn, latency, retained, type FanInResult } from './scenarios.ts'
+import { catchUp, type CatchUpResult } from './catch-up.ts'
 import { markdownTable, MB, type Row } from './table.ts'
 
 const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
@@ -20,12 +23,16 @@ const FAN_IN_ROUNDS = 5
 const LATENCY = { rate: 500, count: 5_000, warmup: 250 }
 const RETAINED = { count: 1_000, trials: 3 }
 const CLIENTS = { count: 2_000, batch: 100 }
+const CATCH_UP = { cups: 100, perCup: 10, trials: 3 }
+const CATCH_UP_TARGET_MS = 2000
 const P99_TARGET_MS = 5
 const THROUGHPUT_TARGET = 0.8
 /** A hard stop, so the bench always ends by itself. */
 const DEADLINE_MS = 6 * 60_000
 
 const profile = process.argv.includes('--profile')
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+if (only !== undefined && only !== 'catch-up') throw new Error(`--only: no scenario "${only}" (one of: catch-up)`)
 const attribution = process.argv.includes('--attribution')
 const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
 const t0 = Date.now()
@@ -37,13 +44,39 @@ deadline.unref()
 
 const hf = await BrokerProcess.start('homefacts', profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
 const plain = await BrokerProcess.start('plain')
-const level = attribution ? await BrokerProcess.start('plain-level') : null
+const level = attribution && !only ? await BrokerProcess.start('plain-level') : null
 const all = [hf, plain, ...(level ? [level] : [])]
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 const loadAtStart = loadavg()
+
+/** `trials` catch-ups on fresh cups each; the median time. A wrong decision fails the run. */
+async function catchUps (b: BrokerProcess): Promise<{ medianMs: number, trials: CatchUpResult[] }> {
+  const trials: CatchUpResult[] = []
+  for (let t = 0; t < CATCH_UP.trials; t++) {
+    const r = await catchUp(b, { cups: CATCH_UP.cups, perCup: CATCH_UP.perCup, tag: `cu${t}` })
+    if (r.wrong > 0) throw new Error(`catch-up on ${b.kind}: ${r.wrong} of ${r.facts} facts decided wrongly`)
+    trials.push(r)
+  }
+  return { medianMs: median(trials.map((r) => r.elapsedMs)), trials }
+}
+const catchUpScenario = `responder catch-up, ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} queued facts on ${CATCH_UP.cups} cups (${(CATCH_UP.cups * (CATCH_UP.perCup - 1)).toLocaleString('en-US')} resolved), time to decide all`
+const catchUpRow = (cu: { hf: { medianMs: number }, plain: { medianMs: number } }): Row =>
+  ({ scenario: catchUpScenario, unit: `ms, median of ${CATCH_UP.trials}`, homefacts: cu.hf.medianMs, plain: cu.plain.medianMs, digits: 0, target: { text: `< ${CATCH_UP_TARGET_MS / 1000} s`, met: cu.hf.medianMs < CATCH_UP_TARGET_MS } })
+const catchUpLine = (r: { trials: CatchUpResult[] }): string => r.trials.map((t) => t.elapsedMs.toFixed(0)).join('/')
+
+if (only === 'catch-up') {
+  try {
+    const cu = { hf: await catchUps(hf), plain: await catchUps(plain) }
+    log(`catch-up: homefacts ${catchUpLine(cu.hf)} ms, plain ${catchUpLine(cu.plain)} ms`)
+    process.stdout.write(`\n${markdownTable([catchUpRow(cu)])}\n\n`)
+  } finally {
+    await Promise.all([hf, plain].map((b) => b.stop().catch(() => b.kill())))
+  }
+  process.exit(0)
+}
 
 try {
   await new Promise((resolve) => setTimeout(resolve, 1000))
@@ -78,6 +111,9 @@ try {
   const ret = { hf: await retained(hf, { ...RETAINED, tag: 's' }), plain: await retained(plain, { ...RETAINED, tag: 's' }) }
   log(`retained: homefacts ${ret.hf.trialsMs.map((x) => x.toFixed(0)).join('/')} ms, plain ${ret.plain.trialsMs.map((x) => x.toFixed(0)).join('/')} ms`)
 
+  const cu = { hf: await catchUps(hf), plain: await catchUps(plain) }
+  log(`catch-up: homefacts ${catchUpLine(cu.hf)} ms, plain ${catchUpLine(cu.plain)} ms`)
+
   const hfRounds = rounds.get(hf)!
   const plainRounds = rounds.get(plain)!
   const fan = {
@@ -90,6 +126,7 @@ try {
     { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p50`, unit: 'ms', homefacts: lat.hf.p50, plain: lat.plain.p50, digits: 2 },
     { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p99`, unit: 'ms', homefacts: lat.hf.p99, plain: lat.plain.p99, digits: 2, target: { text: `< ${P99_TARGET_MS} ms`, met: lat.hf.p99 < P99_TARGET_MS } },
     { scenario: `${RETAINED.count.toLocaleString('en-US')} retained states → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, homefacts: ret.hf.medianMs, plain: ret.plain.medianMs, digits: 1 },
+    catchUpRow(cu),
     { scenario: 'broker RSS idle', unit: 'MB', homefacts: idle.hf / MB, plain: idle.plain / MB, digits: 1 },
     { scenario: `broker RSS with ${CLIENTS.count.toLocaleString('en-US')} connected clients`, unit: 'MB', homefacts: conn.hf.rss / MB, plain: conn.plain.rss / MB, digits: 1 }
   ]
@@ -136,6 +173,13 @@ How it was measured:
 ${attributionNote}- retained: ${RETAINED.count.toLocaleString('en-US')} valid retained \`ThingState\`s on \`home/<area>/<thing>/state\`, then a new
   subscriber on \`home/+/+/state\`; time from SUBSCRIBE to the last state. Trials: homefacts
   ${ret.hf.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms; plain ${ret.plain.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms.
+- responder catch-up: the household responder (\`services/household\`, MQTT 5, in the bench process)
+  of member \`bench\` (homefacts: as a \`responder\` user) is started once to make its persistent
+  session, then stopped; ${CATCH_UP.cups} cups each empty ${CATCH_UP.perCup} times, refilled after each time but the last (facts and
+  retained states in order, QoS 1). Time from the responder's \`start()\` to the last of its
+  ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} \`household.decided\` facts received by another client; every decision is checked
+  (skip/resolved for a refilled cup, claim/open for each cup's last fact). Fresh cups per trial. Trials:
+  homefacts ${catchUpLine(cu.hf)} ms; plain ${catchUpLine(cu.plain)} ms.
 - RSS: \`process.memoryUsage().rss\` of the broker process after a full GC; idle is before any
   load. ${CLIENTS.count.toLocaleString('en-US')} clients connect in batches of ${CLIENTS.batch} (homefacts: as the device user) and stay
   connected while it is read. Connecting them took homefacts ${conn.hf.connectMs.toFixed(0)} ms, plain ${conn.plain.connectMs.toFixed(0)} ms.

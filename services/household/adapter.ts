@@ -1,9 +1,9 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
-import { Claim, HomefactsError, Presence, ThingState, checkPublish, deadletterTopic, factName, parseTopic, presenceTopic, type Fact } from '#contract'
-import { readClaim, readRetained, readRetainedAll, readState } from '../lib/retained.ts'
+import { HomefactsError, checkPublish, deadletterTopic, factName, parseTopic, presenceTopic, type Fact } from '#contract'
+import { Mirror, claimRefusalFromDeadLetter, publishClaim, type MirrorChange } from '#client'
 import type { HouseholdConfig, Member } from './config.ts'
-import { decide, dueFacts, initialState, nextDue, type Decision, type Input, type ResponderState } from './decide.ts'
+import { decide, initialState, missingEvidence, nextDue, type Decision, type Input, type ResponderState } from './decide.ts'
 
 /** Who a responder connects as; omitted fields connect without them (e.g. an anonymous Mosquitto). */
 export interface Credentials {
@@ -14,7 +14,7 @@ export interface Credentials {
 export interface ResponderOptions {
   /** `mqtt://host:port` of the broker (the hub's, or any MQTT 5 broker). */
   url: string
-  /** Who to connect as; asked on each `start()` (the hub creates service users on first use). */
+  /** Who to connect as; asked on each `start()` (the hub creates responder users on first use). */
   credentials: () => Promise<Credentials>
   member: Member
   household: HouseholdConfig
@@ -31,16 +31,30 @@ export interface ResponderOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
+ * TCP_NODELAY on the client's socket, now and after every reconnect (mqtt.js has no option for
+ * it). Each decision is a publish that waits for its PUBACK before the fact is acknowledged;
+ * with Nagle's algorithm a small write after a claim waited for the broker's delayed ACK (40 ms).
+ */
+function noDelay (client: MqttClient): MqttClient {
+  const set = (): void => { (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true) }
+  set()
+  client.on('connect', set)
+  return client
+}
+const PRESENCE_REASONS = new Set(['no-presence', 'unreadable-presence'])
+
+/**
  * One household member's responder: the MQTT I/O around the pure `decide()`.
  *
  * - The inbox is the member's persistent session (`clean: false`, stable client id, QoS 1),
  *   subscribed to facts only: facts published while the responder is away are queued for it. A
  *   fact is acknowledged only after its decision is published, so a crash mid-decision means the
  *   broker delivers it again (at least once; `decide()` makes the repeat harmless).
- * - mqtt.js handles incoming packets one at a time and holds the rest until `handleMessage`
- *   calls back, so retained reads and publishes go over a clean connection (the outbox).
- * - A third clean connection (the watch) follows claims and states live.
- * All three feed one queue, so `decide()` sees one input at a time.
+ * - The outbox is a clean connection that carries the mirror (states, claims and the member's
+ *   presence, one subscription for the life of the connection), the member's dead letters and
+ *   every publish. mqtt.js holds the inbox's next packet until `handleMessage` calls back, so
+ *   nothing that needs an answer can go over the inbox.
+ * Facts, mirror changes, refusals and timers feed one queue, so `decide()` sees one input at a time.
  */
 export class Responder {
   readonly member: Member
@@ -49,9 +63,12 @@ export class Responder {
   #state: ResponderState
   #inbox: MqttClient | null = null
   #outbox: MqttClient | null = null
-  #watch: MqttClient | null = null
+  #mirror: Mirror | null = null
   #chain: Promise<unknown> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
+  #stopping = new AbortController()
+  /** Subjects (and 'presence') whose evidence did not come within the bound; cleared when it changes. */
+  #gaveUp = new Set<string>()
   #log: Logger
 
   constructor (opts: ResponderOptions) {
@@ -72,20 +89,35 @@ export class Responder {
     return this.#state
   }
 
-  /** Connects, rebuilds open facts from the retained states, then opens the persistent session. */
+  /** The mirror of retained states, claims and presence this responder decides from. */
+  get mirror (): Mirror | null {
+    return this.#mirror
+  }
+
+  /** Connects the outbox and its mirror, then opens the persistent session. */
   async start (): Promise<void> {
     if (this.#inbox) return
+    this.#stopping = new AbortController()
+    this.#gaveUp.clear()
     const { url } = this.#opts
     const credentials = await this.#opts.credentials()
-    const outbox = await mqtt.connectAsync(url, { clientId: `${this.clientId}-out`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, ...credentials })
+    const outbox = noDelay(await mqtt.connectAsync(url, { clientId: `${this.clientId}-out`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, ...credentials }))
     this.#outbox = outbox
     outbox.on('error', (err) => this.#log.warn({ err: err.message }, 'outbox connection error'))
-    outbox.on('message', (topic, payload) => {
-      if (topic === deadletterTopic(outbox.options.clientId ?? '')) this.#log.info({ letter: payload.toString() }, 'the broker refused a publish')
+    const letters = deadletterTopic(`${this.clientId}-out`)
+    outbox.on('message', (topic, payload) => { if (topic === letters) this.#onDeadLetter(payload) })
+    const mirror = new Mirror({
+      client: outbox,
+      filters: ['home/+/+/state', 'home/+/+/claim', presenceTopic(this.member.name)],
+      onUnreadable: (c) => this.#log.warn({ topic: c.topic, code: c.seen.error.code, issues: c.seen.error.issues }, 'unreadable retained value: recorded as unreadable, not as none')
     })
-    await outbox.subscribeAsync(deadletterTopic(`${this.clientId}-out`), { qos: 1 })
-    await this.#serial(() => this.#recover())
-    const inbox = mqtt.connect(url, {
+    this.#mirror = mirror
+    mirror.onChange((change) => this.#onChange(mirror, change))
+    // Recovery is the mirror itself: each state that names a fact of mine rebuilds it as open,
+    // whenever it arrives (there is no "replay done" to wait for).
+    await mirror.start()
+    await outbox.subscribeAsync(letters, { qos: 1 }).catch((err: unknown) => this.#log.warn({ err }, 'no dead-letter subscription: a refused claim is seen only as someone else\'s claim'))
+    const inbox = noDelay(mqtt.connect(url, {
       clientId: this.clientId,
       clean: false,
       protocolVersion: 5,
@@ -93,11 +125,12 @@ export class Responder {
       properties: { sessionExpiryInterval: 0xFFFFFFFF },
       reconnectPeriod: 1000,
       ...credentials
-    })
+    }))
     // Installed before CONNACK: the queued facts of a resumed session arrive right after it.
     inbox.handleMessage = (packet, callback) => {
-      this.#serial(() => this.#onMessage(packet)).then(() => callback(), (err: unknown) => {
-        this.#log.error({ err, topic: packet.topic }, 'could not handle a message; it stays unacknowledged until the next connect')
+      this.#serial(() => this.#onFact(packet)).then(() => callback(), (err: unknown) => {
+        if (this.#stopping.signal.aborted) this.#log.info({ topic: packet.topic }, 'stopped before deciding a fact; it stays unacknowledged until the next connect')
+        else this.#log.error({ err, topic: packet.topic }, 'could not handle a fact; it stays unacknowledged until the next connect')
         callback(err as Error)
       })
     }
@@ -112,28 +145,20 @@ export class Responder {
     // docs/household.md), and facts are what must never be lost.
     const filters = [...new Set(this.member.respondsTo.map((t) => `home/+/+/fact/${factName(t)}`))]
     await inbox.subscribeAsync(filters, { qos: 1 })
-    // Claims and states, live, on a clean connection: the first claim seen for a fact is the
-    // winner (in broker order, on any broker), and a state that moves on resolves facts.
-    const watch = await mqtt.connectAsync(url, { clientId: `${this.clientId}-watch`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, ...credentials })
-    this.#watch = watch
-    watch.on('error', (err) => this.#log.warn({ err: err.message }, 'watch connection error'))
-    watch.on('message', (_topic, _payload, packet) => {
-      this.#serial(() => this.#onMessage(packet)).catch((err: unknown) => this.#log.error({ err, topic: packet.topic }, 'could not handle a claim or state'))
-    })
-    await watch.subscribeAsync(['home/+/+/claim', 'home/+/+/state'], { qos: 1 })
     this.#schedule()
     this.#log.info({ filters }, 'responder started')
   }
 
   /** Disconnects; the broker keeps the session and queues facts until the next `start()`. */
   async stop (): Promise<void> {
+    // A fact still waiting for evidence is left unacknowledged: the broker sends it again.
+    this.#stopping.abort()
     clearTimeout(this.#timer)
-    const { inbox, outbox, watch } = { inbox: this.#inbox, outbox: this.#outbox, watch: this.#watch }
+    const { inbox, outbox, mirror } = { inbox: this.#inbox, outbox: this.#outbox, mirror: this.#mirror }
     this.#inbox = null
     this.#outbox = null
-    this.#watch = null
-    await watch?.endAsync()
     await inbox?.endAsync()
+    await mirror?.stop()
     await outbox?.endAsync()
   }
 
@@ -148,73 +173,101 @@ export class Responder {
     return this.#outbox
   }
 
-  #read = <T>(what: string, p: Promise<T>): Promise<T | null> => p.catch((err: unknown) => {
-    if (!(err instanceof HomefactsError)) throw err
-    this.#log.warn({ err: err.message, code: err.code, issues: err.issues }, `ignoring a malformed retained ${what}`)
-    return null
-  })
-
-  async #recover (): Promise<void> {
-    const t = { timeoutMs: this.#opts.household.readTimeoutMs }
-    const [states, claims] = await Promise.all([readRetainedAll(this.#out, 'home/+/+/state', t), readRetainedAll(this.#out, 'home/+/+/claim', t)])
-    const things = [...states].flatMap(([topic, raw]) => {
-      const state = ThingState.safeParse(safeJson(raw))
-      if (!state.success) return []
-      const subject = topic.slice(0, -'/state'.length)
-      const claim = Claim.safeParse(safeJson(claims.get(`${subject}/claim`)))
-      return [{ subject, state: state.data, claim: claim.success ? claim.data : null }]
-    })
-    await this.#apply(decide(this.#state, { kind: 'recover', things }, this.#now()))
+  get #seen (): Mirror {
+    if (!this.#mirror) throw new Error(`responder ${this.member.name} is not started`)
+    return this.#mirror
   }
 
-  async #onMessage (packet: IPublishPacket): Promise<void> {
-    const topic = packet.topic
-    let input: Input
+  #onChange (mirror: Mirror, change: MirrorChange): void {
+    this.#gaveUp.delete(change.kind === 'presence' ? 'presence' : change.subject)
+    this.#serial(async () => {
+      // A change queued before a stop (or a restart's new mirror) is no longer this responder's.
+      if (this.#mirror !== mirror || !this.#outbox) return
+      await this.#handle({ kind: 'changed', change, seen: mirror })
+    }).catch((err: unknown) => this.#log.error({ err, topic: change.topic }, 'could not handle a mirror change'))
+  }
+
+  #onDeadLetter (payload: Buffer): void {
+    const refusal = claimRefusalFromDeadLetter(payload)
+    if (!refusal || !refusal.claim || refusal.claim.by !== this.member.name) {
+      this.#log.info({ letter: payload.toString(), refusedClear: refusal?.claim === null }, 'the broker refused a publish')
+      return
+    }
+    const { factId } = refusal.claim
+    this.#serial(() => this.#handle({ kind: 'refused', factId, why: `${refusal.code}: ${refusal.message}` })).catch((err: unknown) => this.#log.error({ err }, 'could not handle a refused claim'))
+  }
+
+  async #onFact (packet: IPublishPacket): Promise<void> {
+    let fact: Fact
     try {
-      const checked = checkPublish({ topic, payload: packet.payload, retain: parseTopic(topic)?.kind !== 'fact' })
-      switch (checked.kind) {
-        case 'fact': input = await this.#factInput(checked.fact); break
-        case 'claim': input = { kind: 'claim', subject: checked.topic.subject, claim: checked.claim }; break
-        case 'state': input = { kind: 'state', subject: checked.topic.subject, state: checked.state }; break
-        default: return
-      }
+      const checked = checkPublish({ topic: packet.topic, payload: packet.payload, retain: false })
+      if (checked.kind !== 'fact') return
+      fact = checked.fact
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err
       // Bad input is logged and acknowledged: sending it again would not make it valid.
-      this.#log.warn({ topic, code: err.code, err: err.message, issues: err.issues }, 'ignoring an invalid message')
+      this.#log.warn({ topic: packet.topic, code: err.code, err: err.message, issues: err.issues }, 'ignoring an invalid message')
       return
     }
-    const decision = decide(this.#state, input, this.#now())
-    if (decision.ignored) this.#log.debug({ topic, ignored: decision.ignored }, 'nothing to decide')
-    await this.#apply(decision)
-    if (input.kind === 'fact' && !decision.ignored) await this.#opts.beforeAck?.(input.fact)
-    this.#schedule()
+    await this.#awaitEvidence(fact)
+    const decision = await this.#handle({ kind: 'fact', fact, seen: this.#seen })
+    if (!decision.ignored) await this.#opts.beforeAck?.(fact)
   }
 
-  /** Reads, at decision time, the retained state and claim of the subject and my presence. */
-  async #factInput (fact: Fact): Promise<Input> {
-    const t = { timeoutMs: this.#opts.household.readTimeoutMs }
-    const [state, claim, presence] = await Promise.all([
-      this.#read('state', readState(this.#out, fact.subject, t)),
-      this.#read('claim', readClaim(this.#out, fact.subject, t)),
-      readRetained(this.#out, presenceTopic(this.member.name), t)
-    ])
-    const p = presence === null ? null : Presence.safeParse(presence.toString())
-    return { kind: 'fact', fact, state, claim, presence: p?.success ? p.data : null }
+  /**
+   * Waits, within `evidenceTimeoutMs`, until the mirror holds what a decision on the fact needs.
+   * A subject (or the presence) that already timed out is not waited for again until the mirror
+   * hears from it, so a backlog of facts on a silent thing defers at once instead of one bound each.
+   */
+  async #awaitEvidence (fact: Fact): Promise<void> {
+    const mirror = this.#seen
+    const missing = (): string | null => missingEvidence(this.#state, fact, mirror)
+    const key = (reason: string): string => PRESENCE_REASONS.has(reason) ? 'presence' : fact.subject
+    const first = missing()
+    if (first === null || this.#state.handled.includes(fact.id) || !this.member.respondsTo.includes(fact.type) || this.#gaveUp.has(key(first))) return
+    const signal = this.#stopping.signal
+    const got = await mirror.waitFor(() => missing() === null ? true : undefined, { timeoutMs: this.#opts.household.evidenceTimeoutMs, signal })
+    if (signal.aborted) throw new Error(`responder ${this.member.name} stopped while waiting for evidence`)
+    const still = got ? null : missing()
+    if (still !== null) this.#gaveUp.add(key(still))
+  }
+
+  async #handle (input: Input): Promise<Decision> {
+    const decision = decide(this.#state, input, this.#now())
+    if (decision.ignored) this.#log.debug({ kind: input.kind, ignored: decision.ignored }, 'nothing to decide')
+    await this.#apply(decision)
+    this.#schedule()
+    return decision
   }
 
   /** Publishes what `decide()` asked for, then adopts its state (so a failed publish is retried). */
   async #apply (decision: Decision): Promise<void> {
     // Facts before retained messages: on aedes 2 beta with level persistence a retained publish
     // could be overtaken by a later plain one and then dropped as a duplicate (the hub's broker
-    // now keeps them in order; other aedes brokers may not). Retained last avoids the overtaking.
+    // keeps them in order; other aedes brokers may not). Retained last avoids the overtaking.
     const publish = [...decision.publish].sort((a, b) => Number(a.retain) - Number(b.retain))
-    for (const out of publish) {
-      await this.#out.publishAsync(out.topic, out.payload, { qos: out.qos, retain: out.retain })
-      if (out.topic.endsWith('/fact/decided')) this.#log.info({ decided: JSON.parse(out.payload).data }, 'decided')
+    const refused: { factId: string, why: string }[] = []
+    // Sent together, in this order, and awaited together: the broker handles one connection's
+    // publishes in order, so this keeps "facts first" without a round trip between them.
+    await Promise.all(publish.map(async (out) => {
+      if (parseTopic(out.topic)?.kind === 'claim') {
+        const outcome = await publishClaim(this.#out, out)
+        if (outcome.status === 'refused') {
+          const why = `PUBACK 0x${outcome.reasonCode.toString(16)}: ${outcome.reason}`
+          if (out.payload === '') this.#log.info({ topic: out.topic, why }, 'the broker refused to clear my claim; leaving it to the broker')
+          else refused.push({ factId: (JSON.parse(out.payload) as { factId: string }).factId, why })
+          return
+        }
+      } else {
+        await this.#out.publishAsync(out.topic, out.payload, { qos: out.qos, retain: out.retain })
+      }
+      if (!this.#log.isLevelEnabled('info')) return
+      if (out.topic.endsWith('/fact/decided')) this.#log.info({ decided: (JSON.parse(out.payload) as { data: unknown }).data }, 'decided')
       else this.#log.info({ topic: out.topic, retain: out.retain }, 'published')
-    }
+    }))
     this.#state = decision.state
+    // A refused claim is a lost race: decided once, never retried.
+    for (const r of refused) await this.#apply(decide(this.#state, { kind: 'refused', ...r }, this.#now()))
   }
 
   #schedule (): void {
@@ -225,29 +278,10 @@ export class Responder {
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, next.at - this.#now()))
     this.#timer = setTimeout(() => {
       if (!this.#inbox) return
-      this.#serial(() => this.#onTimer()).then(() => this.#schedule(), (err: unknown) => {
+      this.#serial(() => this.#handle({ kind: 'tick', seen: this.#seen })).catch((err: unknown) => {
         this.#log.error({ err }, 'escalation check failed; retrying in 1 s')
         this.#timer = setTimeout(() => this.#schedule(), 1000)
       })
     }, delay)
-  }
-
-  async #onTimer (): Promise<void> {
-    const t = { timeoutMs: this.#opts.household.readTimeoutMs }
-    for (const factId of dueFacts(this.#state, this.#now())) {
-      const f = this.#state.open[factId]
-      if (!f) continue
-      const [state, claim] = await Promise.all([this.#read('state', readState(this.#out, f.subject, t)), this.#read('claim', readClaim(this.#out, f.subject, t))])
-      await this.#apply(decide(this.#state, { kind: 'due', factId, state, claim }, this.#now()))
-    }
-  }
-}
-
-function safeJson (raw: Buffer | undefined): unknown {
-  if (!raw || raw.length === 0) return null
-  try {
-    return JSON.parse(raw.toString('utf8'))
-  } catch {
-    return null
   }
 }

@@ -21,7 +21,7 @@ export const Member = z.strictObject({
   role: Name.default('parent').describe('Role, e.g. "parent" or "grandparent"; policies refer to roles'),
   phones: z.array(PhoneChannel).default([]).describe('How to reach them'),
   respondsTo: z.array(FactTypeName).default(['cup.empty']).describe('Fact types this member decides on'),
-  presence: Presence.default('home').describe('Presence assumed while nothing is retained on household/<name>/presence')
+  presence: Presence.default('home').describe('Presence the hub retains on household/<name>/presence at start when none is retained; the responder never assumes it')
 }).describe('A household member')
 export type Member = z.infer<typeof Member>
 
@@ -70,6 +70,9 @@ export const HouseholdConfig = z.strictObject({
     .describe('Policy per fact type; a type with no policy may be claimed by anyone and never escalates'),
   quietHours: QuietHours.nullable().default(null).describe('Quiet hours, or null for none'),
   bypassQuietHours: Priority.default('urgent').describe('Escalations of this priority or louder ignore quiet hours'),
-  readTimeoutMs: z.number().int().positive().default(250).describe('How long to wait for a retained value after SUBACK before taking it as none')
+  evidenceTimeoutMs: z.number().int().positive().default(2000)
+    .describe('How long a responder waits for the state (or presence) a decision needs before it publishes a deferred decision; it decides when the evidence arrives'),
+  clearClaimAfterMs: z.number().int().nonnegative().default(1000)
+    .describe('How long after its fact resolves a member waits for the broker to clear its claim (the hub does) before clearing it itself')
 }).describe('The household: members, what they respond to, escalation')
 export type HouseholdConfig = z.infer<typeof HouseholdConfig>

@@ -1,294 +1,212 @@
-import { claimTopic, isFactType, makeFact, memberFactTopic, memberSubject, parseTopic, stateOf, type Claim, type Fact, type FactType, type Presence, type ThingState } from '#contract'
-import { HouseholdDecided } from '#contract'
-import { isResolved } from '../lib/retained.ts'
-import type { HouseholdConfig, Member } from './config.ts'
-import { NO_POLICY, isNotified, mayClaim, stableId, stepDue } from './policy.ts'
+import { isFactType, presenceTopic, stateOf, type Claim, type Fact, type HouseholdDecided } from '#contract'
+import { claimMessage, evidence, holderOf, type MirrorChange, type MirrorView } from '#client'
+import { NO_POLICY, mayClaim } from './policy.ts'
+import { onTick } from './escalate.ts'
+import {
+  decided, refOf, withClaimant, withHandled, withOpen, without, withWaiting,
+  type Decision, type FactRef, type Input, type OpenFact, type Out, type ResponderState, type Verdict
+} from './state.ts'
 
-/** An open fact this member watches until it is resolved or claimed. */
-export interface OpenFact {
-  factId: string
-  type: FactType
-  subject: string
-  seq: number
-  /** The fact's time (ms): escalation deadlines are counted from it, so they survive restarts. */
-  time: number
-  correlationid: string
-  /** The first claim seen for this fact, in broker order: the winner. */
-  claimedBy: string | null
-  /** This member published a claim for it. */
-  iClaimed: boolean
-  /** Escalation steps already past (fired, or not for this member). */
-  stepsDone: number
-}
+export { initialState, type Decision, type Input, type OpenFact, type Out, type ResponderState, type WaitingFact } from './state.ts'
+export { nextDue } from './escalate.ts'
 
-/** Everything a responder remembers. Pure data; `decide` returns a new one. */
-export interface ResponderState {
-  me: Member
-  household: Pick<HouseholdConfig, 'policies' | 'quietHours' | 'bypassQuietHours'>
-  /** Ids of facts already decided on, newest last (QoS 1 may deliver a fact twice). */
-  handled: readonly string[]
-  open: Readonly<Record<string, OpenFact>>
-  /** The first claimant seen for recent fact ids, in broker order (a claim may arrive before its fact). */
-  claims: Readonly<Record<string, string>>
-  /** The fact id of the last claim seen on each subject, in broker order ('' once cleared). */
-  lastClaim: Readonly<Record<string, string>>
-  /** seq of the next fact this member's responder publishes. */
-  seq: number
-}
-
-/** What happened, with the retained values the adapter read at decision time. */
-export type Input =
-  | { kind: 'fact', fact: Fact, state: ThingState | null, claim: Claim | null, presence: Presence | null }
-  | { kind: 'claim', subject: string, claim: Claim | null }
-  | { kind: 'state', subject: string, state: ThingState }
-  | { kind: 'due', factId: string, state: ThingState | null, claim: Claim | null }
-  | { kind: 'recover', things: { subject: string, state: ThingState | null, claim: Claim | null }[] }
-
-/** One MQTT publish. */
-export interface Out {
-  topic: string
-  payload: string
-  qos: 1
-  retain: boolean
-}
-
-export interface Decision {
-  state: ResponderState
-  publish: Out[]
-  /** Set when the input was ignored, for the log. */
-  ignored?: 'duplicate' | 'not-responding' | 'unknown-fact'
-}
-
-const HANDLED_MAX = 1000
-
-/** A responder's starting state. `seq` should grow across restarts (e.g. start from the clock). */
-export function initialState (me: Member, household: ResponderState['household'], seq: number): ResponderState {
-  return { me, household, handled: [], open: {}, claims: {}, lastClaim: {}, seq }
+/**
+ * The pure core of a household member: given what it remembers, what happened (with the
+ * mirror's view at that moment) and the time, it returns what it now remembers and what to
+ * publish. No I/O, no clock.
+ */
+export function decide (s: ResponderState, input: Input, now: number): Decision {
+  switch (input.kind) {
+    case 'fact': return onFact(s, input.fact, input.seen, now)
+    case 'changed': return onChanged(s, input.change, input.seen, now)
+    case 'refused': return onRefused(s, input.factId, input.why, now)
+    case 'tick': return onTick(s, input.seen, now)
+  }
 }
 
 const policyOf = (s: ResponderState, type: string) => s.household.policies[type] ?? NO_POLICY
 
+type Judgement =
+  | { kind: 'decided', verdict: Verdict, claimedBy?: string, claim?: true, resolved?: true }
+  | { kind: 'missing', reason: HouseholdDecided.DeferReason, detail: string, stateKnownOpen: boolean }
+
 /**
- * The pure core of a household member: given what it remembers, what happened and the time,
- * it returns what it now remembers and what to publish. No I/O, no clock.
+ * What this member decides about a fact from the mirror, on positive evidence only: the state
+ * says open or resolved; and, for a claim of its own, its presence is known. Anything missing
+ * is reported, never assumed.
  */
-export function decide (s: ResponderState, input: Input, now: number): Decision {
-  switch (input.kind) {
-    case 'fact': return onFact(s, input, now)
-    case 'claim': return onClaim(s, input.subject, input.claim, now)
-    case 'state': return onState(s, input.subject, input.state, now)
-    case 'due': return onDue(s, input, now)
-    case 'recover': return onRecover(s, input.things)
+function judge (s: ResponderState, f: FactRef, seen: MirrorView): Judgement {
+  const ev = evidence({ id: f.factId, type: f.type, seq: f.seq }, seen.state(f.subject))
+  if (ev.verdict === 'resolved') {
+    return { kind: 'decided', resolved: true, verdict: { decision: 'skip', reason: 'resolved', detail: `already resolved: ${f.subject} is "${ev.state.value}" since seq ${ev.state.seq} (this fact is seq ${f.seq})` } }
   }
+  if (ev.verdict === 'unknown') {
+    const detail = ev.reason === 'old-state'
+      ? `the state of ${f.subject} is still seq ${ev.state!.seq}, older than this fact (seq ${f.seq})`
+      : ev.reason === 'unreadable-state' ? `the retained state of ${f.subject} is unreadable` : `no state of ${f.subject} yet`
+    return { kind: 'missing', reason: ev.reason, detail, stateKnownOpen: false }
+  }
+  const claim = seen.claim(f.subject)
+  const holder = holderOf(f.factId, claim)
+  const by = s.claims[f.factId] ?? (holder.status === 'held' ? holder.by : undefined)
+  if (by === s.me.name) return { kind: 'decided', claimedBy: by, verdict: { decision: 'claim', reason: 'mine', detail: 'already claimed by me; not claiming again' } }
+  if (by !== undefined) return { kind: 'decided', claimedBy: by, verdict: { decision: 'stand-down', reason: 'claimed', detail: `${by} claimed it first` } }
+  if (holder.status === 'unknown' && holder.reason === 'unreadable-claim') {
+    return { kind: 'missing', reason: 'unreadable-claim', detail: `the retained claim of ${f.subject} is unreadable, so I cannot tell whether someone holds it`, stateKnownOpen: true }
+  }
+  const presence = seen.presence(s.me.name)
+  if (presence?.status === 'value' && presence.value !== 'home') {
+    return { kind: 'decided', verdict: { decision: 'skip', reason: presence.value, detail: `I am ${presence.value}; leaving it to someone at home` } }
+  }
+  const policy = policyOf(s, f.type)
+  if (!mayClaim(policy, s.me.role)) {
+    return { kind: 'decided', verdict: { decision: 'skip', reason: 'not-allowed', detail: `the ${f.type} policy lets ${policy.mayClaim.join(', ')} claim, not a ${s.me.role}` } }
+  }
+  if (presence?.status !== 'value') {
+    const unreadable = presence?.status === 'unreadable'
+    return { kind: 'missing', reason: unreadable ? 'unreadable-presence' : 'no-presence', detail: `${unreadable ? 'my retained presence is unreadable' : 'no presence retained for me'} (${presenceTopic(s.me.name)})`, stateKnownOpen: true }
+  }
+  return { kind: 'decided', claim: true, verdict: { decision: 'claim', reason: 'open', detail: `still open (seq ${f.seq}), nobody has claimed it and I am home: I'll handle it` } }
 }
 
-type Verdict = Pick<HouseholdDecided.HouseholdDecided, 'decision' | 'reason' | 'detail'>
-
-/** The `household.decided` fact, so the story can be traced from the ledger. */
-function decided (s: ResponderState, f: Pick<OpenFact, 'factId' | 'type' | 'subject' | 'seq' | 'correlationid'>, v: Verdict, now: number): [ResponderState, Out] {
-  const fact = makeFact('household.decided', {
-    subject: memberSubject(s.me.name),
-    source: `services/household/${s.me.name}`,
-    seq: s.seq,
-    time: new Date(now),
-    causationid: f.factId,
-    correlationid: f.correlationid,
-    data: { member: s.me.name, ...v, fact: { id: f.factId, type: f.type, subject: f.subject, seq: f.seq } }
-  })
-  return [{ ...s, seq: s.seq + 1 }, { topic: memberFactTopic(s.me.name, 'decided'), payload: JSON.stringify(fact), qos: 1, retain: false }]
+/**
+ * The evidence a decision on this fact still lacks, or `null` when it can be decided now. The
+ * adapter waits (within `evidenceTimeoutMs`) while this is not `null`.
+ */
+export function missingEvidence (s: ResponderState, fact: Fact, seen: MirrorView): HouseholdDecided.DeferReason | null {
+  const j = judge(s, s.open[fact.id] ?? refOf(fact), seen)
+  return j.kind === 'missing' ? j.reason : null
 }
 
-function claimOut (f: OpenFact, by: string, now: number): Out {
-  const t = parseTopic(`${f.subject}/claim`)
-  const topic = t?.kind === 'claim' ? claimTopic(t.area, t.thing) : `${f.subject}/claim`
-  const claim: Claim = { factId: f.factId, by, at: new Date(now).toISOString() }
-  return { topic, payload: JSON.stringify(claim), qos: 1, retain: true }
-}
+/** Only the fact's own fields, whatever else the record carries (a waiting fact's reason). */
+const refFields = (f: FactRef): FactRef => ({ factId: f.factId, type: f.type, subject: f.subject, seq: f.seq, time: f.time, correlationid: f.correlationid })
+const blankOpen = (f: FactRef): OpenFact => ({ ...refFields(f), claimedBy: null, iClaimed: false, stepsDone: 0, pending: null })
 
-const withOpen = (s: ResponderState, f: OpenFact): ResponderState => ({ ...s, open: { ...s.open, [f.factId]: f } })
-const without = (s: ResponderState, factId: string): ResponderState => {
-  const { [factId]: _gone, ...open } = s.open
-  return { ...s, open }
-}
-
-function onFact (s0: ResponderState, input: Extract<Input, { kind: 'fact' }>, now: number): Decision {
-  const { fact, state, claim } = input
-  if (s0.handled.includes(fact.id)) return { state: s0, publish: [], ignored: 'duplicate' }
-  if (!s0.me.respondsTo.includes(fact.type)) return { state: s0, publish: [], ignored: 'not-responding' }
-  let s: ResponderState = { ...s0, handled: [...s0.handled, fact.id].slice(-HANDLED_MAX) }
-  const known = s.open[fact.id]
-  const f: OpenFact = known ?? {
-    factId: fact.id,
-    type: fact.type,
-    subject: fact.subject,
-    seq: fact.seq,
-    time: Date.parse(fact.time),
-    correlationid: fact.correlationid ?? fact.id,
-    claimedBy: null,
-    iClaimed: false,
-    stepsDone: 0
-  }
-  const say = (v: Verdict, next: ResponderState, extra: Out[] = []): Decision => {
-    const [after, out] = decided(next, f, v, now)
-    return { state: after, publish: [...extra, out] }
-  }
-  // Resolution check at decision time: a queued fact may have been overtaken while we were away.
-  if (isResolved(fact, state)) {
-    return say({ decision: 'skip', reason: 'resolved', detail: `already resolved: ${fact.subject} is "${state!.value}" since seq ${state!.seq} (this fact is seq ${fact.seq})` }, without(s, fact.id))
-  }
-  // The first claim seen live wins (in broker order); otherwise the retained claim read just now.
-  const holder = s.claims[fact.id] ?? (claim?.factId === fact.id ? claim.by : undefined)
-  if (holder !== undefined) {
-    if (holder === s.me.name) {
-      return say({ decision: 'claim', reason: 'mine', detail: 'already claimed by me; not claiming again' }, withOpen(s, { ...f, claimedBy: holder, iClaimed: true }))
-    }
-    return say({ decision: 'stand-down', reason: 'claimed', detail: `${holder} claimed it first` }, withOpen(s, { ...f, claimedBy: f.claimedBy ?? holder }))
-  }
-  s = withOpen(s, f)
-  const presence = input.presence ?? s.me.presence
-  if (presence !== 'home') {
-    return say({ decision: 'skip', reason: presence, detail: `I am ${presence}; leaving it to someone at home` }, s)
-  }
-  if (!mayClaim(policyOf(s, fact.type), s.me.role)) {
-    return say({ decision: 'skip', reason: 'not-allowed', detail: `the ${fact.type} policy lets ${policyOf(s, fact.type).mayClaim.join(', ')} claim, not a ${s.me.role}` }, s)
-  }
-  s = withOpen(s, { ...f, iClaimed: true })
-  return say({ decision: 'claim', reason: 'open', detail: `still open (seq ${fact.seq}), nobody has claimed it and I am home: I'll handle it` }, s, [claimOut(f, s.me.name, now)])
-}
-
-const CLAIMS_MAX = 500
-
-function onClaim (s1: ResponderState, subject: string, claim: Claim | null, now: number): Decision {
-  const s0: ResponderState = { ...s1, lastClaim: { ...s1.lastClaim, [subject]: claim?.factId ?? '' } }
-  // An empty claim only says the topic was cleared; the state says what was resolved.
-  if (!claim) return { state: s0, publish: [] }
-  // The first claim seen for a fact, in broker order, wins; later ones change nothing.
-  if (s0.claims[claim.factId] !== undefined) return { state: s0, publish: [] }
-  const kept = Object.entries(s0.claims).slice(-(CLAIMS_MAX - 1))
-  const s: ResponderState = { ...s0, claims: Object.fromEntries([...kept, [claim.factId, claim.by]]) }
-  const f = s.open[claim.factId]
-  if (!f) return { state: s, publish: [], ignored: 'unknown-fact' }
-  if (f.claimedBy !== null) return { state: s, publish: [] }
-  const next = withOpen(s, { ...f, claimedBy: claim.by })
-  if (claim.by !== s.me.name && f.iClaimed) {
-    const [after, out] = decided(next, f, { decision: 'stand-down', reason: 'lost-race', detail: `${claim.by}'s claim reached the broker first` }, now)
+/**
+ * Applies a judgement. `first` is the fact's first decision: only then is a deferral published;
+ * deciding a deferred fact again while evidence is still missing changes nothing visible.
+ */
+function settle (s: ResponderState, f: FactRef, j: Judgement, first: boolean, now: number): Decision {
+  const known = s.open[f.factId] ?? blankOpen(f)
+  if (j.kind === 'missing') {
+    const next = j.stateKnownOpen ? withOpen(without(s, f.factId), { ...known, pending: j.reason }) : withWaiting(s, { ...refFields(f), reason: j.reason })
+    if (!first) return { state: next, publish: [] }
+    const [after, out] = decided(next, f, { decision: 'deferred', reason: j.reason, detail: `${j.detail} within ${s.household.evidenceTimeoutMs} ms: not claiming; I will decide when it arrives` }, now)
     return { state: after, publish: [out] }
   }
-  return { state: next, publish: [] }
+  if (j.resolved) {
+    const [after, out] = decided(without(s, f.factId), f, j.verdict, now)
+    return { state: after, publish: [out] }
+  }
+  const claimedBy = known.claimedBy ?? j.claimedBy ?? null
+  const open: OpenFact = { ...known, pending: null, claimedBy, iClaimed: known.iClaimed || j.claim === true || claimedBy === s.me.name }
+  const extra: Out[] = j.claim ? [claimMessage({ id: f.factId, subject: f.subject }, s.me.name, new Date(now))] : []
+  const [after, out] = decided(withOpen(without(s, f.factId), open), f, j.verdict, now)
+  return { state: after, publish: [...extra, out] }
 }
 
-function onState (s: ResponderState, subject: string, state: ThingState, now: number): Decision {
-  let next = s
+function onFact (s0: ResponderState, fact: Fact, seen: MirrorView, now: number): Decision {
+  if (s0.handled.includes(fact.id)) return { state: s0, publish: [], ignored: 'duplicate' }
+  if (!s0.me.respondsTo.includes(fact.type)) return { state: s0, publish: [], ignored: 'not-responding' }
+  const s = withHandled(s0, fact.id)
+  // A fact known from its state (after a restart) keeps what was seen of it: claims, steps.
+  const f = s.open[fact.id] ?? refOf(fact)
+  return settle(s, f, judge(s, f, seen), true, now)
+}
+
+/** Decides again, from the mirror as it is now, the facts deferred about a subject (or all, for presence). */
+function redecide (s0: ResponderState, seen: MirrorView, now: number, which: (f: FactRef) => boolean): Decision {
+  let s = s0
   const publish: Out[] = []
-  for (const f of Object.values(s.open)) {
-    if (f.subject !== subject || !isResolved(f, state)) continue
-    next = without(next, f.factId)
+  const deferred: FactRef[] = [...Object.values(s.waiting), ...Object.values(s.open).filter((f) => f.pending !== null)]
+  for (const f of deferred.filter(which)) {
+    const d = settle(s, s.open[f.factId] ?? f, judge(s, f, seen), false, now)
+    s = d.state
+    publish.push(...d.publish)
+  }
+  return { state: s, publish }
+}
+
+function onChanged (s: ResponderState, change: MirrorChange, seen: MirrorView, now: number): Decision {
+  switch (change.kind) {
+    case 'state': return onState(s, change.subject, seen, now)
+    case 'claim': return onClaim(s, change.subject, change.seen.status === 'value' ? change.seen.value : null, seen, now)
+    case 'presence':
+      if (change.member !== s.me.name) return { state: s, publish: [] }
+      return redecide(s, seen, now, () => true)
+  }
+}
+
+function onState (s0: ResponderState, subject: string, seen: MirrorView, now: number): Decision {
+  let s = s0
+  const publish: Out[] = []
+  for (const f of Object.values(s0.open)) {
+    if (f.subject !== subject || evidence({ id: f.factId, type: f.type, seq: f.seq }, seen.state(subject)).verdict !== 'resolved') continue
+    s = without(s, f.factId)
+    const state = seen.state(subject)
+    const is = state?.status === 'value' ? `"${state.value.value}" now (seq ${state.value.seq})` : 'past it'
     if (f.claimedBy === s.me.name) {
-      // The claim is cleared when the fact resolves, unless a claim for a newer fact has
-      // replaced ours on the topic (claims and states arrive in broker order on one connection).
-      const last = s.lastClaim[subject]
-      if (last === undefined || last === f.factId) publish.push({ topic: claimOut(f, s.me.name, now).topic, payload: '', qos: 1, retain: true })
-      const [after, out] = decided(next, f, { decision: 'done', reason: 'resolved', detail: `${subject} is "${state.value}" now (seq ${state.seq}); clearing my claim` }, now)
-      next = after
+      // The hub's broker clears the claim itself; another broker may not, so check later.
+      s = { ...s, clearing: { ...s.clearing, [f.factId]: { factId: f.factId, subject, at: now + s.household.clearClaimAfterMs } } }
+      const [after, out] = decided(s, f, { decision: 'done', reason: 'resolved', detail: `${subject} is ${is}; my claim is cleared` }, now)
+      s = after
+      publish.push(out)
+    } else if (f.pending !== null) {
+      const [after, out] = decided(s, f, { decision: 'skip', reason: 'resolved', detail: `resolved while I waited: ${subject} is ${is}` }, now)
+      s = after
       publish.push(out)
     }
   }
-  return { state: next, publish }
-}
-
-function onDue (s: ResponderState, input: Extract<Input, { kind: 'due' }>, now: number): Decision {
-  const f = s.open[input.factId]
-  if (!f) return { state: s, publish: [], ignored: 'unknown-fact' }
-  // Check again at decision time: the retained state and claim, not what we remember.
-  if (isResolved(f, input.state)) return { state: without(s, f.factId), publish: [] }
-  if (input.claim?.factId === f.factId) return { state: withOpen(s, { ...f, claimedBy: f.claimedBy ?? input.claim.by }), publish: [] }
-  if (f.claimedBy !== null) return { state: s, publish: [] }
-  const steps = policyOf(s, f.type).escalation
-  let next = s
-  let done = f.stepsDone
-  const publish: Out[] = []
-  while (done < steps.length) {
-    const step = steps[done]!
-    const due = stepDue(f.time, step, s.household)
-    if (due > now) break
-    done++
-    if (!isNotified(step, s.me)) continue
-    const fact = makeFact('household.escalated', {
-      id: stableId(due, `${f.factId}/${s.me.name}/${done}`),
-      subject: memberSubject(s.me.name),
-      source: `services/household/${s.me.name}`,
-      seq: next.seq,
-      time: new Date(now),
-      causationid: f.factId,
-      correlationid: f.correlationid,
-      data: {
-        member: s.me.name,
-        factId: f.factId,
-        factType: f.type,
-        subject: f.subject,
-        step: done,
-        priority: step.priority,
-        due: new Date(due).toISOString(),
-        detail: `nobody claimed ${f.type} on ${f.subject} within ${step.afterSeconds} s`
-      }
-    })
-    next = { ...next, seq: next.seq + 1 }
-    publish.push({ topic: memberFactTopic(s.me.name, 'escalated'), payload: JSON.stringify(fact), qos: 1, retain: false })
-  }
-  return { state: withOpen(next, { ...f, stepsDone: done }), publish }
+  const again = redecide(s, seen, now, (f) => f.subject === subject)
+  return { state: recover(again.state, subject, seen), publish: [...publish, ...again.publish] }
 }
 
 /**
- * Rebuilds the open facts from the retained states after a (re)start: a state that a fact type
- * this member responds to sets is an open fact, with the id and time of the fact that set it.
- * Escalation deadlines follow from those times, so they are kept across a restart.
+ * Rebuilds an open fact from the state that names it, when this member has not seen the fact
+ * (after a restart, or before it arrives): escalation deadlines follow from the state's `since`,
+ * so they survive a restart. This member does not decide on it unless the fact itself arrives.
  */
-function onRecover (s: ResponderState, things: Extract<Input, { kind: 'recover' }>['things']): Decision {
-  let next = s
-  for (const { subject, state, claim } of things) {
-    if (!state || next.open[state.factId]) continue
-    const type = s.me.respondsTo.filter(isFactType).find((t) => stateOf(t) === state.value)
-    if (!type) continue
-    const claimedBy = claim?.factId === state.factId ? claim.by : null
-    next = withOpen(next, {
-      factId: state.factId,
-      type,
-      subject,
-      seq: state.seq,
-      time: Date.parse(state.since),
-      correlationid: state.factId,
-      claimedBy,
-      iClaimed: claimedBy === s.me.name,
-      stepsDone: 0
-    })
-  }
-  return { state: next, publish: [] }
+function recover (s: ResponderState, subject: string, seen: MirrorView): ResponderState {
+  const state = seen.state(subject)
+  if (state?.status !== 'value') return s
+  const { factId, value, seq, since } = state.value
+  if (s.open[factId] || s.waiting[factId] || s.handled.includes(factId)) return s
+  const type = s.me.respondsTo.filter(isFactType).find((t) => stateOf(t) === value)
+  if (!type) return s
+  const holder = holderOf(factId, seen.claim(subject))
+  const claimedBy = s.claims[factId] ?? (holder.status === 'held' ? holder.by : null)
+  return withOpen(s, { factId, type, subject, seq, time: Date.parse(since), correlationid: factId, claimedBy, iClaimed: claimedBy === s.me.name, stepsDone: 0, pending: null })
 }
 
-/** When this member next has an escalation step due (epoch ms), or `null` when none is pending. */
-export function nextDue (s: ResponderState): { factId: string, at: number } | null {
-  let best: { factId: string, at: number } | null = null
-  for (const f of Object.values(s.open)) {
-    if (f.claimedBy !== null) continue
-    const steps = policyOf(s, f.type).escalation
-    for (let i = f.stepsDone; i < steps.length; i++) {
-      if (!isNotified(steps[i]!, s.me)) continue
-      const at = stepDue(f.time, steps[i]!, s.household)
-      if (!best || at < best.at) best = { factId: f.factId, at }
-      break
+function onClaim (s0: ResponderState, subject: string, claim: Claim | null, seen: MirrorView, now: number): Decision {
+  let s = s0
+  const publish: Out[] = []
+  if (!claim) {
+    // Cleared (by the broker, or the holder): nothing of mine left to clear on this subject.
+    const clearing = Object.fromEntries(Object.entries(s.clearing).filter(([, c]) => c.subject !== subject))
+    s = { ...s, clearing }
+  } else if (s.claims[claim.factId] === undefined) {
+    // The first claim seen for a fact, in broker order, wins; later ones change nothing.
+    s = withClaimant(s, claim.factId, claim.by)
+    const f = s.open[claim.factId]
+    if (f && f.claimedBy === null) {
+      const lost = claim.by !== s.me.name && f.iClaimed
+      s = withOpen(s, { ...f, claimedBy: claim.by, iClaimed: lost ? false : f.iClaimed })
+      if (lost) {
+        const [after, out] = decided(s, f, { decision: 'stand-down', reason: 'lost-race', detail: `${claim.by}'s claim reached the broker first` }, now)
+        s = after
+        publish.push(out)
+      }
     }
   }
-  return best
+  const again = redecide(s, seen, now, (f) => f.subject === subject)
+  return { state: again.state, publish: [...publish, ...again.publish] }
 }
 
-/** The open facts whose next step for this member is due at `now`. */
-export function dueFacts (s: ResponderState, now: number): string[] {
-  return Object.values(s.open).filter((f) => {
-    if (f.claimedBy !== null) return false
-    const steps = policyOf(s, f.type).escalation
-    for (let i = f.stepsDone; i < steps.length; i++) {
-      if (isNotified(steps[i]!, s.me)) return stepDue(f.time, steps[i]!, s.household) <= now
-    }
-    return false
-  }).map((f) => f.factId)
+/** The broker refused this member's claim: someone else holds it, or the fact moved on. A lost race; never retried. */
+function onRefused (s: ResponderState, factId: string, why: string, now: number): Decision {
+  const f = s.open[factId]
+  if (!f || !f.iClaimed || f.claimedBy === s.me.name) return { state: s, publish: [], ignored: 'unknown-fact' }
+  const [after, out] = decided(withOpen(s, { ...f, iClaimed: false }), f, { decision: 'stand-down', reason: 'lost-race', detail: `the broker refused my claim: ${why}` }, now)
+  return { state: after, publish: [out] }
 }

@@ -7,12 +7,21 @@ export { HouseholdConfig, Member } from './config.ts'
 export { Responder } from './adapter.ts'
 export { decide } from './decide.ts'
 
+/** The account a responder runs as: the hub's `responder` role, speaking for one member. */
+export interface ResponderAccount {
+  role: 'responder'
+  member: string
+}
+
 export interface HouseholdOptions {
   household: HouseholdConfig
   /** `mqtt://host:port` of the broker. */
   mqttUrl: string
-  /** Credentials for the MQTT user a member connects as (`household-<name>`). */
-  credentials: (username: string) => Promise<Credentials>
+  /**
+   * Credentials for the MQTT user a member's responder connects as (`household-<name>`), asked
+   * for a least-privilege `responder` account that speaks for that member.
+   */
+  credentials: (username: string, account: ResponderAccount) => Promise<Credentials>
   log: Logger
   now?: () => number
   /** See `ResponderOptions.beforeAck`. */
@@ -46,7 +55,7 @@ export class Household {
     const { beforeAck } = this.#opts
     const responder = new Responder({
       url: this.#opts.mqttUrl,
-      credentials: () => this.#opts.credentials(`household-${member.name}`),
+      credentials: () => this.#opts.credentials(`household-${member.name}`, { role: 'responder', member: member.name }),
       member,
       household: this.#opts.household,
       log: this.#opts.log,
@@ -87,7 +96,7 @@ export class Household {
 export interface HouseholdContext {
   config: { household?: unknown }
   mqttUrl: string
-  credentials: (name: string) => Promise<Credentials>
+  credentials: (name: string, account?: ResponderAccount) => Promise<Credentials>
   log: Logger
 }
 
@@ -98,7 +107,7 @@ export const householdService = {
   create: (ctx: HouseholdContext): Household => new Household({
     household: parseHousehold(ctx.config.household),
     mqttUrl: ctx.mqttUrl,
-    credentials: (name) => ctx.credentials(name),
+    credentials: (name, account) => ctx.credentials(name, account),
     log: ctx.log
   })
 }

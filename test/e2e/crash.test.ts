@@ -48,8 +48,8 @@ describe('the household service killed mid-decision and restarted', () => {
   })
 
   async function run (household: unknown, pause?: string): Promise<Child> {
-    const members = (household as { members: { name: string }[] }).members.map((m) => `household-${m.name}`)
-    const credentials = Object.fromEntries(await Promise.all(members.map(async (n) => [n, await w.t.hub.credentials(n)] as const)))
+    const members = (household as { members: { name: string }[] }).members.map((m) => m.name)
+    const credentials = Object.fromEntries(await Promise.all(members.map(async (m) => [`household-${m}`, await w.t.hub.credentials(`household-${m}`, { role: 'responder', member: m })] as const)))
     const child = new Child({ url: w.t.mqttUrl, household, credentials, ...(pause ? { pause } : {}) })
     children.push(child)
     await child.printed('READY')
@@ -57,7 +57,8 @@ describe('the household service killed mid-decision and restarted', () => {
   }
 
   it('gets the unacknowledged fact again and does not claim it twice', async () => {
-    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': {} }, readTimeoutMs: 100 }
+    await w.presence('mummy', 'home')
+    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': {} } }
     const first = await run(household, 'mummy')
     const empty = await w.newCup().empty()
     expect(await first.printed('PAUSED')).toBe(`PAUSED mummy ${empty.id}`)
@@ -76,9 +77,9 @@ describe('the household service killed mid-decision and restarted', () => {
   })
 
   it('keeps the escalation deadline counted from the fact, not from the restart, and fires it once', async () => {
-    await w.phone.publishAsync('household/daddy/presence', 'busy', { qos: 1, retain: true })
+    await w.presence('daddy', 'busy')
     const after = 6
-    const household = { members: [{ name: 'daddy' }], policies: { 'cup.empty': { escalation: [{ afterSeconds: after }, { afterSeconds: after + 1, priority: 'urgent' }] } }, readTimeoutMs: 100 }
+    const household = { members: [{ name: 'daddy' }], policies: { 'cup.empty': { escalation: [{ afterSeconds: after }, { afterSeconds: after + 1, priority: 'urgent' }] } } }
     const first = await run(household, 'daddy')
     const empty = await w.newCup().empty()
     await first.printed('PAUSED')

@@ -8,22 +8,22 @@ describe('a member added while the hub runs', () => {
 
   it('takes part (escalations, then a claim) with no change to the cup or the other members', async () => {
     const policy = { 'cup.empty': { escalation: [{ afterSeconds: 0.5 }, { afterSeconds: 1, notify: { roles: ['grandparent'] } }] } }
-    for (const m of ['mummy', 'daddy']) await w.phone.publishAsync(`household/${m}/presence`, 'busy', { qos: 1, retain: true })
-    const house = w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: policy, readTimeoutMs: 100 })
+    for (const m of ['mummy', 'daddy']) await w.presence(m, 'busy')
+    const house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: policy })
     await house.start()
     const cup = w.newCup()
 
     // Grandma joins the running household: her own user, her own session, nobody else restarts.
-    await w.phone.publishAsync('household/grandma/presence', 'busy', { qos: 1, retain: true })
+    await w.presence('grandma', 'busy')
     await house.add({ name: 'grandma', role: 'grandparent' })
     const first = await cup.empty()
     const [esc] = await w.wire.wait((m) => escalatedTo('grandma', first.id)(m) && escalationOf(JSON.parse(m.payload)).step === 2)
     expect(escalationOf(JSON.parse(esc!.payload))).toMatchObject({ member: 'grandma', step: 2, factId: first.id })
-    expect(w.t.hub.users.get('household-grandma')?.role).toBe('service')
+    expect(w.t.hub.users.get('household-grandma')).toMatchObject({ role: 'responder', member: 'grandma' })
     await cup.filled()
 
     // Grandma comes home; the next time the cup empties she is the one free member, and claims it.
-    await w.phone.publishAsync('household/grandma/presence', 'home', { qos: 1, retain: true })
+    await w.presence('grandma', 'home')
     const second = await cup.empty()
     const [decided] = await w.wire.wait(decidedBy('grandma', second.id))
     expect(decisionOf(JSON.parse(decided!.payload))).toMatchObject({ member: 'grandma', decision: 'claim', reason: 'open' })

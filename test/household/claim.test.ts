@@ -7,7 +7,7 @@ describe('two free members race for the same fact', () => {
   let house: Household
   beforeAll(async () => {
     w = await startWorld()
-    house = w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: { 'cup.empty': {} }, readTimeoutMs: 50 })
+    house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: { 'cup.empty': {} }, clearClaimAfterMs: 20 })
     await house.start()
   })
   afterAll(async () => { await w.stop() })
@@ -28,7 +28,7 @@ describe('two free members race for the same fact', () => {
       const lost = decisions(w.wire, loser, empty.id).map((f) => [decisionOf(f).decision, decisionOf(f).reason])
       expect([[['stand-down', 'claimed']], [['claim', 'open'], ['stand-down', 'lost-race']]]).toContainEqual(lost)
       expect(lost.length === 2).toBe(refused.length === 1)
-      // The winner clears the claim when the cup is refilled.
+      // The claim is cleared when the cup is refilled (by the broker, or by the winner where it does not).
       await cup.filled()
       await w.wire.wait((m) => decidedBy(winner, empty.id)(m) && decisionOf(JSON.parse(m.payload)).decision === 'done')
       await w.wire.wait((m) => m.topic === 'home/kitchen/lily-cup/claim' && m.payload === '', run + 1)

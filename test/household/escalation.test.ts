@@ -19,8 +19,8 @@ describe('escalation when nobody claims', () => {
   afterEach(async () => { await w.stop() })
 
   it('notifies everyone at the first step, the grandparents at the second, each once and at the policy time', async () => {
-    for (const m of ['mummy', 'daddy', 'grandma']) await w.phone.publishAsync(`household/${m}/presence`, 'busy', { qos: 1, retain: true })
-    const house = w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }, { name: 'grandma', role: 'grandparent' }], policies: policy, readTimeoutMs: 100 })
+    for (const m of ['mummy', 'daddy', 'grandma']) await w.presence(m, 'busy')
+    const house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }, { name: 'grandma', role: 'grandparent' }], policies: policy })
     await house.start()
     const empty = await w.newCup().empty()
     const t0 = Date.parse(empty.time)
@@ -59,14 +59,14 @@ describe('escalation when nobody claims', () => {
   })
 
   it('stops escalating once someone claims', async () => {
-    await w.phone.publishAsync('household/daddy/presence', 'busy', { qos: 1, retain: true })
-    const house = w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: policy, readTimeoutMs: 100 })
+    await w.presence('daddy', 'busy')
+    const house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: policy })
     await house.start()
     const empty = await w.newCup().empty()
     await w.wire.wait((m) => decidedBy('mummy', empty.id)(m) && decisionOf(JSON.parse(m.payload)).decision === 'claim')
     // A second cup nobody claims (Mummy goes busy first) escalates through every step; by then
     // the first cup's steps were due too, and none fired.
-    await w.phone.publishAsync('household/mummy/presence', 'busy', { qos: 1, retain: true })
+    await w.presence('mummy', 'busy')
     const other = await w.newCup('other-cup').empty()
     await w.wire.wait((x) => escalatedTo('daddy', other.id)(x) && escalationOf(JSON.parse(x.payload)).step === 3, 1, 8000)
     expect(w.wire.messages.filter((m) => m.topic.endsWith('/fact/escalated') && m.payload.includes(empty.id))).toStrictEqual([])

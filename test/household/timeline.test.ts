@@ -13,6 +13,16 @@ describe('the demo timeline', () => {
     expect(timelineLine('household/daddy/fact/decided', JSON.stringify(fact), 5000)).toBe('[  5.0s]  daddy    saw cup.empty …00ABCD (seq 2) → SKIP [resolved]: already resolved')
   })
 
+  it('says what a deferred decision still waits for', () => {
+    const fact = makeFact('household.decided', {
+      subject: 'household/daddy',
+      source: 'services/household/daddy',
+      seq: 8,
+      data: { member: 'daddy', decision: 'deferred', reason: 'no-state', detail: 'no state of home/kitchen/lily-cup yet within 2000 ms: not claiming; I will decide when it arrives', fact: { id: '01JDX00000000000000000ABCD', type: 'cup.empty', subject: 'home/kitchen/lily-cup', seq: 2 } }
+    })
+    expect(timelineLine('household/daddy/fact/decided', JSON.stringify(fact), 5000)).toBe('[  5.0s]  daddy    saw cup.empty …00ABCD (seq 2) → DEFERRED [no-state]: no state of home/kitchen/lily-cup yet within 2000 ms: not claiming; I will decide when it arrives')
+  })
+
   it('shows claims, cleared claims and states, and nothing for topics outside the story', () => {
     expect(timelineLine('home/kitchen/lily-cup/claim', '{"factId":"01JDX00000000000000000ABCD","by":"mummy","at":"x"}', 0)).toBe('[  0.0s]  lily-cup claimed by mummy (fact …00ABCD)')
     expect(timelineLine('home/kitchen/lily-cup/claim', '', 0)).toBe('[  0.0s]  lily-cup claim cleared')

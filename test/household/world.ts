@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { pino } from 'pino'
-import { makeFact, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { makeFact, presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, type WireMessage } from '../helpers/mqtt.ts'
 import { Household, parseHousehold, type HouseholdOptions } from '../../services/household/index.ts'
@@ -41,7 +41,14 @@ export interface World {
   /** Publishes presence as the member's phone would. */
   phone: MqttClient
   newCup: (thing?: string) => TestCup
-  household: (config: unknown, opts?: { beforeAck?: HouseholdOptions['beforeAck'] }) => Household
+  /** Retains a member's presence, as their phone does. */
+  presence: (member: string, value: string) => Promise<void>
+  /**
+   * A household on this hub. Each member whose presence this world has not set gets its
+   * configured default presence retained first, as the hub does for its configured members
+   * (`presence: false` leaves it out). `mqttUrl` connects the responders elsewhere (a proxy).
+   */
+  household: (config: unknown, opts?: { beforeAck?: HouseholdOptions['beforeAck'], presence?: boolean, mqttUrl?: string }) => Promise<Household>
   stop: () => Promise<void>
 }
 
@@ -63,6 +70,11 @@ export async function startWorld (): Promise<World> {
   for (const o of observers.slice(1)) o.on('message', (...args) => observer.emit('message', ...args))
   await Promise.all(observers.map((o, i) => o.subscribeAsync(OBSERVED[i]!, { qos: 1, rap: true, rh: 2 })))
   const houses: Household[] = []
+  const present = new Set<string>()
+  const presence = async (member: string, value: string): Promise<void> => {
+    present.add(member)
+    await phone.publishAsync(presenceTopic(member), value, { qos: 1, retain: true })
+  }
   return {
     t,
     observer,
@@ -70,11 +82,16 @@ export async function startWorld (): Promise<World> {
     device,
     phone,
     newCup: (thing = 'lily-cup') => new TestCup(device, 'kitchen', thing),
-    household: (config, opts = {}) => {
+    presence,
+    household: async (config, opts = {}) => {
+      const household = parseHousehold(config)
+      if (opts.presence !== false) {
+        for (const m of household.members) if (!present.has(m.name)) await presence(m.name, m.presence)
+      }
       const house = new Household({
-        household: parseHousehold(config),
-        mqttUrl: t.mqttUrl,
-        credentials: (name) => t.hub.credentials(name),
+        household,
+        mqttUrl: opts.mqttUrl ?? t.mqttUrl,
+        credentials: (name, account) => t.hub.credentials(name, account),
         log: pino({ level: process.env.HOMEFACTS_TEST_LOG ?? 'silent' }),
         ...(opts.beforeAck ? { beforeAck: opts.beforeAck } : {})
       })

@@ -71,7 +71,7 @@ function demoHousehold (pace: typeof PACE.fast): unknown {
         ]
       }
     },
-    readTimeoutMs: 150
+    evidenceTimeoutMs: 2000
   }
 }
 
@@ -112,7 +112,7 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
     }
     const presence = (member: string, value: string): Promise<unknown> => phones[member]!.publishAsync(`household/${member}/presence`, value, { qos: 1, retain: true })
 
-    house = new Household({ household: config.household, mqttUrl: hub.urls.mqtt, credentials: (name) => hub.credentials(name), log })
+    house = new Household({ household: config.household, mqttUrl: hub.urls.mqtt, credentials: (name, account) => hub.credentials(name, account), log })
     await house.start()
     const cupUser = { username: 'lily-cup', password: await hub.users.add({ username: 'lily-cup', role: 'device', things: ['kitchen/lily-cup'] }) }
     const spec = toSpec(ThingEntry.parse({ kind: 'cup', area: 'kitchen', thing: 'lily-cup', name: "Lily's cup", controller: 'SIMULATED', debounceMs: pace.debounceMs }))

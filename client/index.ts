@@ -1,0 +1,43 @@
+/**
+ * The client library every subscriber shares (`#client`): services, and later the Node-RED
+ * nodes. It imports `#contract`, zod and the types of mqtt.js only, and nothing from
+ * `services/` or `broker/`; it never opens a connection (it is handed one).
+ *
+ * A subscriber acts on a fact only on **positive evidence** that the fact is open at decision
+ * time. MQTT has no "nothing is retained" answer, so silence is never read as "no state":
+ *
+ * - `Mirror`: a live copy of the retained states, claims and presence the subscriber cares
+ *   about, fed by one long-lived subscription. A topic it has not heard from is `undefined`; a
+ *   malformed value is `unreadable`; an empty one is `cleared`.
+ * - `evidence(fact, seen)`: the evidence rule, pure: `open`, `resolved` or `unknown` (wait).
+ * - `Mirror.waitForEvidence(fact, {timeoutMs})`: resolves as soon as the mirror has positive
+ *   evidence, or with `unknown` once the bound passed (never `open` by silence).
+ * - Claims: `claimMessage` / `clearMessage` build them, `holderOf` / `Mirror.holder` read the
+ *   holder, `publishClaim` and `claimRefusalFromDeadLetter` tell a refused claim.
+ *
+ * ```ts
+ * const mirror = new Mirror({ client })       // client: a connected mqtt.js MqttClient
+ * await mirror.start()
+ * const ev = await mirror.waitForEvidence(fact, { timeoutMs: 2000 })
+ * if (ev.verdict === 'open' && mirror.holder(fact).status !== 'held') {
+ *   const outcome = await publishClaim(client, claimMessage(fact, 'mummy', new Date()))
+ *   if (outcome.status === 'refused') { ... }   // someone else holds it: stand down
+ * }
+ * ```
+ */
+export { Mirror, MIRROR_FILTERS, type MirrorChange, type MirrorOptions } from './mirror.ts'
+export { evidence, setsState, type Evidence, type EvidenceGap, type FactRef } from './evidence.ts'
+export {
+  claimMessage,
+  clearMessage,
+  claimTopicOf,
+  holderOf,
+  publishClaim,
+  refusalOf,
+  claimRefusalFromDeadLetter,
+  type ClaimOutcome,
+  type ClaimRefusal,
+  type Holder,
+  type Message
+} from './claims.ts'
+export type { MirrorView, Seen } from './seen.ts'
