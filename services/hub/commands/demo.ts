@@ -134,7 +134,7 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
     await claimed
     await sleep(pace.beatMs)
 
-    tl.say('(3) Mummy refills the cup; the sensor reports full and she clears her claim')
+    tl.say('(3) Mummy refills the cup; the sensor reports full, and the hub clears her claim')
     const cleared = tl.next((m) => m.topic === 'home/kitchen/lily-cup/claim' && m.payload === '', 'the claim to clear', 10_000)
     cup.set(0.95)
     await cleared
