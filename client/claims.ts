@@ -1,6 +1,5 @@
 import type { MqttClient } from 'mqtt'
-import { z } from 'zod'
-import { Claim, Codes, HomefactsError, parseTopic } from '#contract'
+import { Claim, Codes, DeadLetter, HomefactsError, parseTopic } from '#contract'
 import type { Seen } from './seen.ts'
 
 /** One MQTT publish, ready to send. */
@@ -82,14 +81,6 @@ export function publishClaim (client: MqttClient, message: Message): Promise<Cla
     })
   })
 }
-
-/** The part of a hub dead letter (`broker/deadletter.ts`) a claimant needs. */
-const DeadLetter = z.object({
-  reason: z.object({ code: z.string(), message: z.string() }),
-  topic: z.string(),
-  payload: z.string(),
-  encoding: z.enum(['utf8', 'base64'])
-})
 
 /** A refused claim (or clear, `claim: null`) read from the hub's dead-letter topic. */
 export interface ClaimRefusal {

@@ -36,9 +36,13 @@ describe('claim helpers', () => {
   })
 
   it('reads only claims from dead letters', () => {
+    // A dead letter as the broker writes it (DeadLetter in the contract).
+    const letter = (code: string, topic: string, payload: string): string => JSON.stringify({
+      reason: { code, message: 'x', issues: [] }, clientId: 'household-mummy-out', topic, qos: 1, retain: topic.endsWith('/claim'), payload, encoding: 'utf8', at: '2026-11-29T14:00:00.000Z'
+    })
     expect(claimRefusalFromDeadLetter('not json')).toBeNull()
-    expect(claimRefusalFromDeadLetter(JSON.stringify({ reason: { code: 'HF_DATA', message: 'x' }, topic: `${SUBJECT}/fact/empty`, payload: '{}', encoding: 'utf8' }))).toBeNull()
-    expect(claimRefusalFromDeadLetter(JSON.stringify({ reason: { code: 'HF_NOT_HOLDER', message: 'x' }, topic: `${SUBJECT}/claim`, payload: '', encoding: 'utf8' })))
+    expect(claimRefusalFromDeadLetter(letter('HF_DATA', `${SUBJECT}/fact/empty`, '{}'))).toBeNull()
+    expect(claimRefusalFromDeadLetter(letter('HF_NOT_HOLDER', `${SUBJECT}/claim`, '')))
       .toStrictEqual({ topic: `${SUBJECT}/claim`, subject: SUBJECT, claim: null, code: 'HF_NOT_HOLDER', message: 'x' })
   })
 })
