@@ -11,6 +11,8 @@ import type { Fact } from '#contract'
 const PUBLISHERS = 8
 const FACTS = 400
 const ROUNDS = 5
+/** QoS 1 publishes outside the contract (Home Assistant's topics) are promised the same. */
+const PLAIN = 50
 
 /**
  * A PUBACK is a promise (issue 9): a publish is acknowledged only once it is in the ledger and
@@ -25,16 +27,17 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it(`delivers all ${FACTS} facts of ${PUBLISHERS} publishers to an offline MQTT 5 session, once each and in seq order, in each of ${ROUNDS} rounds`, async () => {
+  it(`delivers all ${FACTS} facts of ${PUBLISHERS} publishers and ${PLAIN} plain QoS 1 messages to an offline MQTT 5 session, once each and in order, in each of ${ROUNDS} rounds`, async () => {
     hub = await startHubProcess(dir)
     const session = { ...hub.admin, clientId: 'offline-daddy', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } }
     const first = await connect(hub.mqttUrl, session)
-    await first.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+    await first.subscribeAsync(['home/+/+/fact/+', 'homeassistant/#'], { qos: 1 })
     await first.endAsync()
     const seq = Array.from({ length: PUBLISHERS }, () => 0)
     for (let round = 1; round <= ROUNDS; round++) {
       const publishers = await Promise.all(Array.from({ length: PUBLISHERS }, (_, p) => connect(hub!.mqttUrl, { ...hub!.admin, clientId: `pub-${p}`, protocolVersion: 5 })))
       const acked: Fact[] = []
+      const ackedPlain: string[] = []
       let acks = 0
       const lastAck = new Promise<void>((resolve, reject) => {
         for (let p = 0; p < PUBLISHERS; p++) {
@@ -44,12 +47,23 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
               if (err) return reject(err)
               acked.push(fact)
               // The moment the last PUBACK is in: no pause before the kill.
-              if (++acks === FACTS) {
+              if (++acks === FACTS + PLAIN) {
                 hub!.proc.kill('SIGKILL')
                 resolve()
               }
             })
           }
+        }
+        for (let i = 0; i < PLAIN; i++) {
+          const payload = `${round}-${i}`
+          publishers[0]!.publish('homeassistant/sensor/cup-0/state', payload, { qos: 1 }, (err) => {
+            if (err) return reject(err)
+            ackedPlain.push(payload)
+            if (++acks === FACTS + PLAIN) {
+              hub!.proc.kill('SIGKILL')
+              resolve()
+            }
+          })
         }
       })
       await lastAck
@@ -60,6 +74,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
       const back = await connect(hub.mqttUrl, session)
       const inbox = new Inbox(back)
       await inbox.wait((m) => m.topic.endsWith('/fact/empty'), FACTS, 20_000)
+      await inbox.wait('homeassistant/sensor/cup-0/state', PLAIN, 20_000)
       // A marker queued behind the backlog: once it is in, nothing more of the backlog can come.
       const marker = cupEmpty(1, 'hall', `marker-${round}`)
       const admin = await connect(hub.mqttUrl, hub.admin)
@@ -68,6 +83,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
       await admin.endAsync()
       await back.endAsync()
 
+      expect(inbox.on('homeassistant/sensor/cup-0/state').map((m) => m.payload)).toStrictEqual(ackedPlain)
       const got = inbox.messages.filter((m) => m.topic.startsWith('home/kitchen/')).map((m) => JSON.parse(m.payload) as Fact)
       expect(got.map((f) => f.id).sort()).toStrictEqual(acked.map((f) => f.id).sort())
       for (let p = 0; p < PUBLISHERS; p++) {
