@@ -26,20 +26,24 @@ export interface RetainedPublish { topic: string, payload: Buffer | string, qos:
  * clear) wait their turn in the same queue, and every read of stored messages waits for the queue.
  *
  * A PUBACK is a promise (issue 9): the broker's `published` hook is `published` below, which
- * calls back once every write queued so far is done, so once this publish is queued for every
- * persistent session; aedes is patched (patches/aedes+*.patch) to send a QoS 1 PUBACK only after
+ * calls back once the publish's own writes (its retained copy, its copies queued for persistent
+ * sessions) are done, and so every write queued before them; aedes is patched (patches/aedes+*.patch) to send a QoS 1 PUBACK only after
  * that. "Done" is LevelDB's write returning: the record is in its log, in the OS's page cache,
  * which a `kill -9` of the hub cannot lose; a power cut can lose what the OS had not yet written
  * back, and LevelDB then reopens at its last whole log record (docs: README "Durability").
  */
 export class HubPersistence extends LevelPersistence {
-  /** The tail of the write queue; it resolves with the first failure since the queue was last idle. */
-  #queue: Promise<Error | null> = Promise.resolve(null)
+  /** The tail of the write queue. */
+  #queue: Promise<null> = Promise.resolve(null)
   /** Payloads of retained publishes the hook already stored. */
   #storedEarly = new WeakSet<Buffer>()
   #onError: (err: Error) => void
-  /** Writes queued and not yet done. */
-  #writing = 0
+  /**
+   * The last write of a publish on the publish path, by its payload buffer (aedes hands the
+   * store its own copy of the packet, with the same payload). Payloads that are one shared
+   * buffer find the latest write made for any of them, which is done after their own (FIFO).
+   */
+  #writes = new WeakMap<Buffer, Promise<Error | null>>()
   /** `published` calls back in arrival order, so PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2]. */
   #published = new InOrder<Error>((err) => this.#onError(err as Error))
   readonly #db: Level
@@ -51,39 +55,37 @@ export class HubPersistence extends LevelPersistence {
   }
 
   /**
-   * The aedes `published` hook: calls back once every write queued before it is done, so once
-   * a QoS 1 publish is stored (retained) and queued for every persistent session it matches. A
-   * failed write fails the publish, and patched aedes then sends no PUBACK.
+   * The aedes `published` hook: calls back once the QoS 1 publish is stored (retained) and queued
+   * for every persistent session it matches. A publish with nothing to store waits for nothing
+   * but the PUBACKs ahead of it. A failed write fails the publish, and patched aedes then sends
+   * no PUBACK.
    */
-  readonly published = (packet: { qos?: number }, _client: object | null, done: (err?: Error | null) => void): void => {
+  readonly published = (packet: { qos?: number, payload?: Buffer | string }, _client: object | null, done: (err?: Error | null) => void): void => {
     // QoS 0 has no PUBACK to hold back, and its publisher's next packets should not wait on disk.
     if (!packet.qos) return done()
-    if (this.#writing === 0) return this.#published.now(done)
-    const settle = this.#published.take(done)
-    void this.#queue.then(settle)
+    // A text payload cannot be looked up: wait for every write queued so far instead.
+    const written = typeof packet.payload === 'string' ? this.#queue : packet.payload && this.#writes.get(packet.payload)
+    if (!written) return this.#published.now(done)
+    void written.then(this.#published.take(done))
   }
-
-  /** The first write failure since the queue was last idle; it fails the publishes waiting on it. */
-  #failed: Error | null = null
 
   /** Runs `write` after every write queued before it; its result (or error) goes to the caller. */
   #enqueue<T> (write: () => Promise<T>): Promise<T> {
-    this.#writing++
     const run = this.#queue.then(write)
-    this.#queue = run.then(() => this.#written(null), (err: Error) => this.#written(err))
+    this.#queue = run.then(() => null, () => null)
     return run
   }
 
-  #written (err: Error | null): Error | null {
-    if (err) this.#failed ??= err
-    const failed = this.#failed
-    if (--this.#writing === 0) this.#failed = null
-    return failed
-  }
-
-  /** Queues a write nobody waits for; a failure is reported, never thrown into aedes. */
-  #enqueueDetached (write: () => Promise<unknown>): Promise<void> {
-    this.#enqueue(write).catch(this.#onError)
+  /**
+   * Queues a write of the publish path, answered at once (see above); `published` waits for it
+   * through its payload. A failure is reported, and fails that publish, never thrown into aedes.
+   */
+  #enqueueDetached (payload: Buffer | string, write: () => Promise<unknown>): Promise<void> {
+    const written = this.#enqueue(write).then(() => null, (err: Error) => {
+      this.#onError(err)
+      return err
+    })
+    if (typeof payload !== 'string') this.#writes.set(payload, written)
     return Promise.resolve()
   }
 
@@ -110,13 +112,13 @@ export class HubPersistence extends LevelPersistence {
 
   override storeRetained (packet: Packet): Promise<void> {
     if (this.#storedEarly.delete(packet.payload)) return Promise.resolve()
-    return this.#enqueueDetached(() => super.storeRetained(packet))
+    return this.#enqueueDetached(packet.payload, () => super.storeRetained(packet))
   }
 
   override outgoingEnqueueCombi (subs: Sub[], packet: Packet): Promise<unknown> {
     if (!subs || subs.length === 0) return Promise.resolve(packet)
     // Not super.outgoingEnqueueCombi: it calls this.outgoingEnqueue, which would queue behind itself.
-    return this.#enqueueDetached(() => Promise.all(subs.map((sub) => super.outgoingEnqueue(sub, packet))))
+    return this.#enqueueDetached(packet.payload, () => Promise.all(subs.map((sub) => super.outgoingEnqueue(sub, packet))))
   }
 
   override outgoingEnqueue (sub: Sub, packet: Packet): Promise<void> {
