@@ -30,11 +30,16 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
   it(`delivers all ${FACTS} facts of ${PUBLISHERS} publishers and ${PLAIN} plain QoS 1 messages to an offline MQTT 5 session, once each and in order, in each of ${ROUNDS} rounds`, async () => {
     hub = await startHubProcess(dir)
     const session = { ...hub.admin, clientId: 'offline-daddy', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } }
+    let offline = await watchDisconnects(hub)
     const first = await connect(hub.mqttUrl, session)
     await first.subscribeAsync(['home/+/+/fact/+', 'homeassistant/#'], { qos: 1 })
     await first.endAsync()
+    // Offline at the broker, not only at the client: a publish that met the closing connection
+    // would be delivered to it (and could be acknowledged by it) instead of queued.
+    await offline.gone(session.clientId)
     const seq = Array.from({ length: PUBLISHERS }, () => 0)
     for (let round = 1; round <= ROUNDS; round++) {
+      await offline.client.endAsync()
       const publishers = await Promise.all(Array.from({ length: PUBLISHERS }, (_, p) => connect(hub!.mqttUrl, { ...hub!.admin, clientId: `pub-${p}`, protocolVersion: 5 })))
       const acked: Fact[] = []
       const ackedPlain: string[] = []
@@ -70,6 +75,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
       expect(await hub.exited).toBe('SIGKILL')
       for (const c of publishers) c.end(true)
       hub = await startHubProcess(dir)
+      offline = await watchDisconnects(hub)
 
       const back = await connect(hub.mqttUrl, session)
       const inbox = new Inbox(back)
@@ -82,6 +88,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
       await inbox.wait((m) => m.topic === `home/hall/marker-${round}/fact/empty`)
       await admin.endAsync()
       await back.endAsync()
+      await offline.gone(session.clientId)
 
       expect(inbox.on('homeassistant/sensor/cup-0/state').map((m) => m.payload)).toStrictEqual(ackedPlain)
       const got = inbox.messages.filter((m) => m.topic.startsWith('home/kitchen/')).map((m) => JSON.parse(m.payload) as Fact)
@@ -91,6 +98,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
         expect(mine).toStrictEqual(acked.filter((f) => f.subject === `home/kitchen/cup-${p}`).map((f) => f.seq).sort((a, b) => a - b))
       }
     }
+    await offline.client.endAsync()
     hub.proc.kill('SIGTERM')
     expect(await hub.exited).toBe(0)
     hub = undefined
@@ -146,6 +154,20 @@ describe('a clean session really starts clean', () => {
     })
   }
 })
+
+/** Follows `$SYS/<brokerId>/disconnect/clients` on a hub: `gone(id)` resolves once the broker has closed that client's connection. */
+async function watchDisconnects (hub: HubProcess): Promise<{ client: MqttClient, gone: (clientId: string) => Promise<void> }> {
+  const client = await connect(hub.mqttUrl, hub.admin)
+  const inbox = new Inbox(client)
+  await client.subscribeAsync('$SYS/+/disconnect/clients', { qos: 0 })
+  let seen = 0
+  return {
+    client,
+    gone: async (clientId) => {
+      await inbox.wait((m) => m.payload === clientId, ++seen, 10_000)
+    }
+  }
+}
 
 /** Connects with an inbox already listening (queued messages follow CONNACK at once), and returns CONNACK's session flag. */
 async function connectWithAck (url: string, opts: IClientOptions): Promise<{ client: MqttClient, inbox: Inbox, sessionPresent: boolean }> {
