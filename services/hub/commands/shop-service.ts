@@ -1,0 +1,64 @@
+import { join, resolve } from 'node:path'
+import { pino } from 'pino'
+import { openDatabase } from '../../lib/db.ts'
+import { Outbox } from '../../lib/outbox.ts'
+import { createOrders } from '../../orders/index.ts'
+import { createCustomers } from '../../customers/index.ts'
+import { Notifications } from '../../notifications/index.ts'
+import { loadConfig } from '../config.ts'
+import { stopOnSignals } from './start.ts'
+
+/** The shop services `homefacts service <name>` runs alone. */
+export const SHOP_SERVICES = ['orders', 'customers', 'notifications'] as const
+export type ShopServiceName = (typeof SHOP_SERVICES)[number]
+
+export interface ShopServiceFlags {
+  broker: string
+  username?: string
+  password?: string
+  config?: string
+  dataDir?: string
+  usersFile?: string
+  host?: string
+  port?: string
+  webhookUrl?: string
+  failed?: boolean
+}
+
+/**
+ * Runs Orders, Customers or Notifications alone against a broker. Its data lives in
+ * `--data-dir` (`<name>.sqlite`), and an API checks HTTP Basic against `--users-file` (the hub's
+ * `users.json`). `--failed` prints the outbox rows the broker refused, and exits.
+ */
+export async function runShopService (name: ShopServiceName, opts: ShopServiceFlags): Promise<void> {
+  const flags: Record<string, unknown> = {
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.host && name !== 'notifications' ? { [`${name}.host`]: opts.host } : {}),
+    ...(opts.port && name !== 'notifications' ? { [`${name}.port`]: opts.port } : {}),
+    ...(opts.webhookUrl ? { 'notifications.webhookUrl': opts.webhookUrl } : {})
+  }
+  const config = loadConfig({ ...(opts.config ? { file: opts.config } : {}), env: process.env, flags })
+  const dataDir = resolve(config.dataDir)
+  if (opts.failed) {
+    const file = join(dataDir, `${name}.sqlite`)
+    const db = openDatabase(file)
+    const rows = new Outbox(db).failed()
+    db.close()
+    for (const r of rows) process.stdout.write(`${r.createdAt} ${r.topic} ${r.reason ?? ''}\n`)
+    if (rows.length === 0) process.stdout.write(`no failed facts in ${file}\n`)
+    return
+  }
+  const password = opts.password ?? process.env.HOMEFACTS_SERVICE_PASSWORD
+  const username = opts.username ?? name
+  const credentials = async () => ({ username, ...(password !== undefined ? { password } : {}) })
+  const log = pino({ level: config.log.level })
+  const usersFile = resolve(opts.usersFile ?? join(dataDir, 'users.json'))
+  const base = { dataDir, mqttUrl: opts.broker, credentials, log }
+  const service = name === 'orders'
+    ? createOrders({ ...base, config: config.orders, usersFile })
+    : name === 'customers'
+      ? createCustomers({ ...base, config: config.customers, usersFile })
+      : new Notifications({ ...base, config: config.notifications })
+  stopOnSignals(() => service.stop())
+  await service.start()
+}

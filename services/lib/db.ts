@@ -1,0 +1,20 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { newFactId } from '#contract'
+
+/**
+ * Opens a service's own SQLite file. WAL with `synchronous = NORMAL`, like the ledger: a process
+ * crash loses no committed transaction.
+ */
+export function openDatabase (path: string): Database.Database {
+  mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  return db
+}
+
+/** A new order or customer id: a lower-cased ULID, which sorts by time and fits one topic level. */
+export const newShopId = (now: number = Date.now()): string => newFactId(now).toLowerCase()

@@ -1,0 +1,79 @@
+import type { Database } from 'better-sqlite3'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { UserStore } from '../../broker/users.ts'
+import { listen, portOf } from '../../broker/listeners.ts'
+import { openDatabase } from './db.ts'
+import { createApi } from './http.ts'
+import type { Outbox } from './outbox.ts'
+import { Relay } from './relay.ts'
+
+export interface ProducerOptions {
+  /** The service name: its MQTT user and client id, and its log name. */
+  name: string
+  /** Its SQLite file (data and outbox). */
+  dbFile: string
+  /** The hub's users file, for HTTP Basic. */
+  usersFile: string
+  mqttUrl: string
+  credentials: () => Promise<{ username: string, password?: string }>
+  /** MQTT protocol of the relay (see `RelayOptions.protocolVersion`). */
+  protocolVersion?: 4 | 5
+  log: Logger
+  host: string
+  port: number
+  /** The config key of the port, named when it is taken. */
+  portKey: string
+  /** The path prefix of its API, which the hub proxies to it, e.g. `/api/orders`. */
+  prefix: string
+  /** Builds the service's store on the open database and registers its routes. */
+  build: (db: Database) => { outbox: Outbox, routes: (app: FastifyInstance, users: UserStore) => void }
+}
+
+/**
+ * A service that takes requests over HTTP and tells what happened as facts: its own fastify
+ * server and port, its own SQLite file with an outbox, and a relay to the broker. The API
+ * answers whether or not the broker is up; facts wait in the outbox until it is.
+ */
+export class HttpProducer {
+  readonly outbox: Outbox
+  readonly relay: Relay
+  readonly app: FastifyInstance
+  readonly db: Database
+  #opts: ProducerOptions
+
+  constructor (opts: ProducerOptions) {
+    this.#opts = opts
+    this.db = openDatabase(opts.dbFile)
+    const users = new UserStore(opts.usersFile, (err) => opts.log.error({ code: err.code }, `${err.message}; keeping the users loaded before`))
+    const { outbox, routes } = opts.build(this.db)
+    this.outbox = outbox
+    this.app = createApi(opts.log)
+    routes(this.app, users)
+    this.relay = new Relay({ outbox, url: opts.mqttUrl, clientId: opts.name, credentials: opts.credentials, log: opts.log.child({ part: 'relay' }), ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}) })
+  }
+
+  /** `http://127.0.0.1:<port>` once started. */
+  get url (): string {
+    return `http://127.0.0.1:${portOf(this.app.server)}`
+  }
+
+  /** What the hub's HTTP server forwards here. */
+  get proxy (): { prefix: string, url: string } {
+    return { prefix: this.#opts.prefix, url: this.url }
+  }
+
+  async start (): Promise<void> {
+    await listen(this.app.server, this.#opts.port, this.#opts.host, this.#opts.portKey)
+    await this.app.ready()
+    await this.relay.start()
+    const { pending, failed } = this.outbox.counts()
+    this.#opts.log.info({ url: this.url, pending, failed }, `${this.#opts.name} started`)
+  }
+
+  async stop (): Promise<void> {
+    await this.relay.stop()
+    await this.app.close()
+    this.db.close()
+  }
+}
