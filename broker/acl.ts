@@ -12,6 +12,12 @@ import type { Principal } from './users.ts'
  * - responder (a household member's responder service): reads the house and household; writes its
  *   member's decisions and escalations (`household/<member>/fact/...`) and claims as its member,
  *   and nothing under a device's `state` (issue 9, least privilege).
+ * - shop (a shop clerk using the orders and customers HTTP APIs): reads the shop; publishes
+ *   nothing, because the Orders and Customers services own every shop subject (issue 10).
+ * - service also writes notification facts (`notify/...`); members and responders read their own.
+ *
+ * - nodered (the hub's Node-RED): reads the house, the household, the shop and the flows' facts; publishes
+ *   derived facts (`flows/<flow>/fact/<name>`) and claims only as its configured `members` (issue 11).
  *
  * Everyone may read their own dead-letter topic, to learn why a publish was refused.
  */
@@ -20,7 +26,7 @@ export function canPublish (who: Principal, topic: string): boolean {
   switch (who.role) {
     case 'admin': return true
     case 'service':
-      return /^(home|household|shop|homeassistant)\//.test(topic)
+      return /^(home|household|shop|notify|homeassistant)\//.test(topic)
     case 'device':
       return topic.startsWith('homeassistant/') || ownsThing(who, topic)
     case 'member':
@@ -29,6 +35,9 @@ export function canPublish (who: Principal, topic: string): boolean {
     case 'responder':
       return (who.member !== undefined && topic.startsWith(`household/${who.member}/fact/`)) ||
         topicMatches('home/+/+/claim', topic)
+    case 'shop': return false
+    case 'nodered':
+      return topicMatches('flows/+/fact/+', topic) || topicMatches('home/+/+/claim', topic)
   }
 }
 
@@ -41,7 +50,10 @@ export function canSubscribe (who: Principal, clientId: string, filter: string):
       return filter === HUB_STATE_TOPIC || filter === 'homeassistant/status' || ownsThing(who, filter)
     case 'member':
     case 'responder':
-      return filter === HUB_STATE_TOPIC || /^(home|household)(\/|$)/.test(filter)
+      return filter === HUB_STATE_TOPIC || /^(home|household)(\/|$)/.test(filter) ||
+        (who.member !== undefined && (filter === `notify/${who.member}/#` || filter.startsWith(`notify/${who.member}/`)))
+    case 'shop': return /^shop(\/|$)/.test(filter)
+    case 'nodered': return filter === HUB_STATE_TOPIC || /^(home|household|flows|shop)(\/|$)/.test(filter)
   }
 }
 

@@ -43,7 +43,7 @@ export class ClaimBook {
   publishClaim (who: Principal, subject: string, claim: Claim | null): Refusal | null {
     const held = this.#claims.get(subject)
     if (claim === null) {
-      if (held && who.role !== 'admin' && who.member !== held.by) {
+      if (held && who.role !== 'admin' && who.member !== held.by && !(who.role === 'nodered' && who.members?.includes(held.by))) {
         return { code: Codes.NOT_HOLDER, message: `only "${held.by}" (who holds the claim) or an admin may clear it`, issues: [{ path: '', message: `claimed by "${held.by}" for fact ${held.factId}` }] }
       }
       this.#claims.delete(subject)
@@ -51,6 +51,9 @@ export class ClaimBook {
     }
     if ((who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
       return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
+    }
+    if (who.role === 'nodered' && !who.members?.includes(claim.by)) {
+      return { code: Codes.NOT_AUTHORIZED, message: `Node-RED may only claim as its configured members (${(who.members ?? []).join(', ') || 'none'})`, issues: [{ path: 'by', message: `"${claim.by}" is not one of them` }] }
     }
     const state = this.#states.get(subject)
     if (state?.factId !== claim.factId) {

@@ -7,7 +7,7 @@ import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
 
-export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder'])
+export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered'])
 export type Role = z.infer<typeof Role>
 
 /** `area/thing`, where either part may be the single-level wildcard `+`. */
@@ -24,7 +24,9 @@ export const User = z.object({
   /** Devices: the things whose subtree they may write. */
   things: z.array(ThingPattern).optional(),
   /** Members and responders: the household member they speak for. */
-  member: z.string().regex(SEGMENT).optional()
+  member: z.string().regex(SEGMENT).optional(),
+  /** Node-RED (`nodered`): the household members its flows may claim as (issue 11). */
+  members: z.array(z.string().regex(SEGMENT)).optional()
 }).strict()
 export type User = z.infer<typeof User>
 

@@ -47,12 +47,31 @@ export type Availability = z.infer<typeof Availability>
 export const Presence = z.enum(['home', 'away', 'busy'])
 export type Presence = z.infer<typeof Presence>
 
-/** Retained on `shop/customers/<id>/profile`: the latest profile (a compacted topic). */
+/**
+ * An id in the shop (order, customer): one topic level, so lower-case kebab-case. The services
+ * mint lower-cased ULIDs, which sort by creation time and fit the topic rule.
+ */
+export const ShopId = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case kebab-case (e.g. a lower-cased ULID)')
+  .describe('Order or customer id: fits one topic level')
+
+/** How a customer can be reached. Push and ntfy ids are for the phones issue's channels. */
+export const ContactChannels = {
+  email: z.email().optional().describe('E-mail address'),
+  phone: z.string().regex(/^\+?[0-9][0-9 -]{2,}$/, 'must be a phone number').optional().describe('Phone number, e.g. +44 7700 900123'),
+  push: z.array(z.string().min(1)).optional().describe('Web Push subscription ids'),
+  ntfy: z.string().min(1).optional().describe('ntfy topic')
+}
+
+/**
+ * Retained on `shop/customers/<id>/profile`: the latest profile (a compacted topic). `seq` is the
+ * seq of the customer fact that set it: one source (Customers) owns each customer subject, so a
+ * consumer ignores any profile or fact whose seq is not higher than the one it holds.
+ */
 export const CustomerProfile = z.object({
-  customerId: z.string().min(1),
+  customerId: ShopId,
   name: z.string().min(1),
-  email: z.email().optional(),
-  phone: z.string().min(3).optional(),
+  ...ContactChannels,
+  seq: z.number().int().nonnegative().describe('seq of the customer fact that set this profile'),
   updatedAt: z.iso.datetime({ offset: true })
 }).strict()
 export type CustomerProfile = z.infer<typeof CustomerProfile>

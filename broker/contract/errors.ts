@@ -50,7 +50,13 @@ export const Codes = {
   /** A things file (or a device's options) is unreadable or invalid. */
   THINGS_FILE: 'HF_THINGS_FILE',
   /** A simulated device's script file is unreadable or invalid. */
-  DEVICE_SCRIPT: 'HF_DEVICE_SCRIPT'
+  DEVICE_SCRIPT: 'HF_DEVICE_SCRIPT',
+  /** An HTTP request body (or query) does not match its schema (answered 400 with the fields). */
+  BODY: 'HF_BODY',
+  /** An order or customer id that does not exist (answered 404). */
+  NOT_FOUND: 'HF_NOT_FOUND',
+  /** An action the order's current status does not allow, e.g. shipping a cancelled order (409). */
+  STATE_CONFLICT: 'HF_STATE_CONFLICT'
 } as const
 
 export type Code = (typeof Codes)[keyof typeof Codes]

@@ -9,6 +9,14 @@ import * as DoorOpened from './facts/door.opened.ts'
 import * as DoorClosed from './facts/door.closed.ts'
 import * as MotionDetected from './facts/motion.detected.ts'
 import * as MotionCleared from './facts/motion.cleared.ts'
+import * as OrderCreated from './facts/order.created.ts'
+import * as OrderPaid from './facts/order.paid.ts'
+import * as OrderShipped from './facts/order.shipped.ts'
+import * as OrderCancelled from './facts/order.cancelled.ts'
+import * as CustomerCreated from './facts/customer.created.ts'
+import * as CustomerUpdated from './facts/customer.updated.ts'
+import * as NotificationSent from './facts/notification.sent.ts'
+import * as AlertRaised from './facts/alert.raised.ts'
 
 /** One entry per fact type: its data schema and, for thing facts, the state value it sets. */
 export interface FactDefinition<S extends z.ZodType = z.ZodType> {
@@ -30,7 +38,15 @@ export const registry = {
   [DoorOpened.TYPE]: DoorOpened,
   [DoorClosed.TYPE]: DoorClosed,
   [MotionDetected.TYPE]: MotionDetected,
-  [MotionCleared.TYPE]: MotionCleared
+  [MotionCleared.TYPE]: MotionCleared,
+  [OrderCreated.TYPE]: OrderCreated,
+  [OrderPaid.TYPE]: OrderPaid,
+  [OrderShipped.TYPE]: OrderShipped,
+  [OrderCancelled.TYPE]: OrderCancelled,
+  [CustomerCreated.TYPE]: CustomerCreated,
+  [CustomerUpdated.TYPE]: CustomerUpdated,
+  [NotificationSent.TYPE]: NotificationSent,
+  [AlertRaised.TYPE]: AlertRaised
 } as const satisfies Record<string, FactDefinition>
 
 export type FactType = keyof typeof registry

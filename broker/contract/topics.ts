@@ -28,24 +28,30 @@ export const orderFactTopic = (orderId: string, name: string): string => `${orde
 export const customerSubject = (customerId: string): string => `shop/customers/${seg(customerId, 'customer id')}`
 export const customerFactTopic = (customerId: string, name: string): string => `${customerSubject(customerId)}/fact/${seg(name, 'fact name')}`
 export const customerProfileTopic = (customerId: string): string => `${customerSubject(customerId)}/profile`
+/** `notify/<recipient>`: the subject of notification facts about one recipient (a customer, a member). */
+export const notifySubject = (recipient: string): string => `notify/${seg(recipient, 'recipient')}`
+export const notifyFactTopic = (recipient: string, name: string): string => `${notifySubject(recipient)}/fact/${seg(name, 'fact name')}`
+/** `flows/<flow>`: the subject of the derived facts a Node-RED flow emits (issue 11). */
+export const flowSubject = (flow: string): string => `flows/${seg(flow, 'flow')}`
+export const flowFactTopic = (flow: string, name: string): string => `${flowSubject(flow)}/fact/${seg(name, 'fact name')}`
 /** Client ids are free-form, so `/`, `+` and `#` are replaced to keep this one topic level. */
 export const deadletterTopic = (clientId: string): string => DEADLETTER_PREFIX + clientId.replace(/[/+#]/g, '_')
 
-/** What a topic under `home/`, `household/` or `shop/` is, with its parts. */
+/** What a topic under `home/`, `household/`, `shop/` or `notify/` is, with its parts. */
 export type ParsedTopic =
   | { kind: 'state', subject: string, area: string, thing: string }
-  | { kind: 'fact', subject: string, name: string, area?: string, thing?: string, member?: string, orderId?: string, customerId?: string }
+  | { kind: 'fact', subject: string, name: string, area?: string, thing?: string, member?: string, orderId?: string, customerId?: string, recipient?: string, flow?: string }
   | { kind: 'availability', subject: string, area: string, thing: string }
   | { kind: 'claim', subject: string, area: string, thing: string }
   | { kind: 'presence', subject: string, member: string }
   | { kind: 'profile', subject: string, customerId: string }
 
 /** The roots whose every publish is checked against the contract. */
-export const CONTRACT_ROOTS = ['home', 'household', 'shop'] as const
+export const CONTRACT_ROOTS = ['home', 'household', 'shop', 'notify', 'flows'] as const
 
 /** True when the topic is under a root the contract governs. */
 export function isContractTopic (topic: string): boolean {
-  return topic.startsWith('home/') || topic.startsWith('household/') || topic.startsWith('shop/')
+  return topic.startsWith('home/') || topic.startsWith('household/') || topic.startsWith('shop/') || topic.startsWith('notify/') || topic.startsWith('flows/')
 }
 
 // One anchored pattern per root, built from SEGMENT: a topic is matched in one pass, with no split.
@@ -53,6 +59,8 @@ const S = '([a-z0-9]+(?:-[a-z0-9]+)*)'
 const HOME = new RegExp(`^home/${S}/${S}/(?:fact/${S}|(state|availability|claim))$`)
 const HOUSEHOLD = new RegExp(`^household/${S}/(?:fact/${S}|(presence))$`)
 const SHOP = new RegExp(`^shop/(?:orders/${S}/fact/${S}|customers/${S}/(?:fact/${S}|(profile)))$`)
+const NOTIFY = new RegExp(`^notify/${S}/fact/${S}$`)
+const FLOWS = new RegExp(`^flows/${S}/fact/${S}$`)
 
 /** Parses a topic name (no wildcards). Returns `null` when it matches no shape in the table. */
 export function parseTopic (topic: string): ParsedTopic | null {
@@ -75,6 +83,16 @@ export function parseTopic (topic: string): ParsedTopic | null {
     if (orderId !== undefined) return { kind: 'fact', subject: `shop/orders/${orderId}`, name: orderFact!, orderId }
     const subject = `shop/customers/${customerId}`
     return customerFact !== undefined ? { kind: 'fact', subject, name: customerFact, customerId } : { kind: 'profile', subject, customerId }
+  }
+  if (topic.startsWith('notify/')) {
+    if (!(m = NOTIFY.exec(topic))) return null
+    const [, recipient, name] = m as unknown as [string, string, string]
+    return { kind: 'fact', subject: `notify/${recipient}`, name, recipient }
+  }
+  if (topic.startsWith('flows/')) {
+    if (!(m = FLOWS.exec(topic))) return null
+    const [, flow, name] = m as unknown as [string, string, string]
+    return { kind: 'fact', subject: `flows/${flow}`, name, flow }
   }
   return null
 }

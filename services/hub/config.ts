@@ -3,6 +3,9 @@ import { z } from 'zod'
 import { Codes, HomefactsError, deepFreeze } from '#contract'
 import { BrokerConfig } from '../../broker/index.ts'
 import { HouseholdConfig } from '../household/config.ts'
+import { OrdersConfig } from '../orders/config.ts'
+import { CustomersConfig } from '../customers/config.ts'
+import { NotificationsConfig } from '../notifications/config.ts'
 
 /**
  * The one hub config schema. Every scalar key can come from the config file, from an
@@ -18,7 +21,16 @@ export const HubConfig = BrokerConfig.extend({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
     pretty: z.boolean().optional().describe('Human-readable logs; default: on when stdout is a terminal')
   }).prefault({}).describe('Logging'),
-  household: HouseholdConfig.prefault({})
+  household: HouseholdConfig.prefault({}),
+  nodeRed: z.strictObject({
+    enabled: z.boolean().default(true).describe('Run the Node-RED flow editor and flows as a child process'),
+    host: z.string().min(1).default('0.0.0.0').describe('Address the Node-RED editor binds'),
+    port: z.number().int().min(0).max(65535).default(1880).describe('Node-RED editor port (0 picks a free one)'),
+    claimAs: z.array(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)).default([]).describe('Household members the flows may claim as')
+  }).prefault({}).describe('Node-RED (issue 11)'),
+  orders: OrdersConfig.prefault({}),
+  customers: CustomersConfig.prefault({}),
+  notifications: NotificationsConfig.prefault({})
 }).describe('homefacts hub config')
 
 export type HubConfig = Readonly<z.infer<typeof HubConfig>>

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { registry, factName, Envelope, ThingState, Claim, Availability, Presence, CustomerProfile, HUB_STATE_TOPIC, type FactType } from '#contract'
+import { registry, factName, Envelope, ThingState, Claim, Availability, Presence, CustomerProfile, DeadLetter, DEADLETTER_PREFIX, HUB_STATE_TOPIC, type FactType } from '#contract'
 
 const json = (schema: z.ZodType): Record<string, unknown> => z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>
 
@@ -10,7 +10,9 @@ function factChannel (type: string): { address: string, parameters: string[] } {
   const name = factName(type)
   if (type.startsWith('order.')) return { address: `shop/orders/{orderId}/fact/${name}`, parameters: ['orderId'] }
   if (type.startsWith('customer.')) return { address: `shop/customers/{customerId}/fact/${name}`, parameters: ['customerId'] }
+  if (type.startsWith('notification.')) return { address: `notify/{recipient}/fact/${name}`, parameters: ['recipient'] }
   if (type.startsWith('household.')) return { address: `household/{member}/fact/${name}`, parameters: ['member'] }
+  if (type.startsWith('alert.')) return { address: `flows/{flow}/fact/${name}`, parameters: ['flow'] }
   return { address: `home/{area}/{thing}/fact/${name}`, parameters: ['area', 'thing'] }
 }
 
@@ -32,7 +34,9 @@ export function exportContract (outDir: string): string[] {
     thing: param('Thing in the area, kebab-case'),
     member: param('Household member, kebab-case'),
     orderId: param('Order id'),
-    customerId: param('Customer id')
+    customerId: param('Customer id'),
+    recipient: param('Who a notification is for (a customer id or a member), kebab-case'),
+    clientId: param('The client whose publish was refused')
   }
   const channels: Record<string, unknown> = {}
   const messages: Record<string, unknown> = {}
@@ -69,6 +73,7 @@ export function exportContract (outDir: string): string[] {
     write(`schemas/${id}.json`, payload)
     addChannel(id, address, parameters, id, payload, description, true)
   }
+  addChannel('deadletter', `${DEADLETTER_PREFIX}{clientId}`, ['clientId'], 'deadletter', json(DeadLetter), 'Publishes the broker refused, with the reason', false)
   addChannel('hub-state', HUB_STATE_TOPIC, [], 'hub-state', json(Availability), 'Hub availability', true)
   write('asyncapi.json', {
     asyncapi: '3.0.0',

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path'
 import { mkdirSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
@@ -11,12 +12,18 @@ import { listen, portOf } from '../../broker/listeners.ts'
 import type { HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
+import { registerProxy, type ProxyTargets } from './proxy.ts'
+import { NodeRed } from './node-red.ts'
 import type { Role } from '../../broker/index.ts'
 
 /** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
 export interface Account {
   role?: Role
   member?: string
+  /** For `nodered`: the members its flows may claim as. */
+  members?: readonly string[]
+  /** Keep the password already in secrets.json when the account changes (it is seeded into files). */
+  keepPassword?: boolean
 }
 import { services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
 
@@ -51,10 +58,13 @@ export class Hub {
   readonly secrets: Secrets
   readonly broker: HomefactsBroker
   readonly http: FastifyInstance
+  /** Node-RED, a child process (issue 11). */
+  readonly nodeRed: NodeRed
   #serviceDefs: ServiceDefinition[]
   #services: { name: string, service: Service }[] = []
   #client: MqttClient | null = null
   #started = false
+  #proxies: ProxyTargets
 
   constructor (config: HubConfig, opts: HubOptions = {}) {
     this.config = config
@@ -69,6 +79,14 @@ export class Hub {
     this.#serviceDefs = opts.services ?? registeredServices
     this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
+    this.#proxies = registerProxy(this.http)
+    this.nodeRed = new NodeRed({
+      config,
+      log: this.log.child({ part: 'node-red' }),
+      usersFile: files.users,
+      credentials: () => this.credentials('nodered', { role: 'nodered', members: config.nodeRed.claimAs, keepPassword: true }),
+      credentialSecret: () => this.#nodeRedSecret()
+    })
   }
 
   get urls (): { mqtt: string, http: string, ws: string } {
@@ -81,11 +99,11 @@ export class Hub {
    * A `responder` account speaks for one household member (`member`).
    */
   async credentials (name: string, account: Account = {}): Promise<Credentials> {
-    const { role = 'service', member } = account
+    const { role = 'service', member, members, keepPassword } = account
     const known = this.secrets.get(name)
     const user = known && this.users.get(known.username)
-    if (known && user && user.role === role && user.member === member) return known
-    const password = await this.users.add({ username: name, role, ...(member ? { member } : {}) })
+    if (known && user && user.role === role && user.member === member && String(user.members ?? '') === String(members ?? '')) return known
+    const password = await this.users.add({ username: name, role, ...(member ? { member } : {}), ...(members ? { members: [...members] } : {}), ...(keepPassword && known ? { password: known.password } : {}) })
     const creds = { username: name, password }
     this.secrets.set(name, creds)
     return creds
@@ -116,6 +134,7 @@ export class Hub {
         const service = def.create({ ...ctx, log: this.log.child({ service: def.name }) })
         await service.start()
         this.#services.push({ name: def.name, service })
+        if (service.proxy) this.#proxies.set(service.proxy.prefix, service.proxy.url)
       }
       // Only a start that succeeds creates the admin, so the start that prints its password is
       // the one that made it: a first start that failed (a taken port) leaves no account behind
@@ -123,6 +142,8 @@ export class Hub {
       if (!this.users.list().some((u) => u.role === 'admin' && u.username !== 'homefacts-hub')) {
         info.firstRunAdmin = await this.credentials('admin', { role: 'admin' })
       }
+      // The hub serves MQTT whatever Node-RED does: a Node-RED that cannot start is logged, not fatal.
+      await this.nodeRed.start(this.urls.mqtt).catch((err: unknown) => this.log.error({ err }, `Node-RED not started: ${(err as Error).message}`))
     } catch (err) {
       await this.stop()
       throw err
@@ -173,7 +194,17 @@ export class Hub {
   }
 
   /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
+  /** The key of Node-RED's credentials file, generated once and kept in secrets.json. */
+  #nodeRedSecret (): string {
+    const known = this.secrets.get('node-red-credential-secret')
+    if (known) return known.password
+    const password = randomBytes(24).toString('base64url')
+    this.secrets.set('node-red-credential-secret', { username: 'node-red', password })
+    return password
+  }
+
   async stop (): Promise<void> {
+    await this.nodeRed.stop()
     for (const { name, service } of this.#services.reverse()) {
       await service.stop().catch((err: unknown) => this.log.error({ err, service: name }, 'service failed to stop'))
     }

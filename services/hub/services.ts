@@ -3,6 +3,9 @@ import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import type { Account } from './hub.ts'
 import { householdService } from '../household/index.ts'
+import { ordersService } from '../orders/service.ts'
+import { customersService } from '../customers/service.ts'
+import { notificationsService } from '../notifications/service.ts'
 
 /** What the hub hands a service it starts: where the broker is and who to connect as. */
 export interface ServiceContext {
@@ -18,6 +21,8 @@ export interface ServiceContext {
 export interface Service {
   start: () => Promise<void>
   stop: () => Promise<void>
+  /** A service with its own HTTP API: the hub proxies `prefix` to `url` once it has started. */
+  readonly proxy?: { prefix: string, url: string }
 }
 
 export interface ServiceDefinition {
@@ -28,5 +33,8 @@ export interface ServiceDefinition {
 
 /** Every service `homefacts start` runs. A new service is one line here. */
 export const services: ServiceDefinition[] = [
-  householdService
+  householdService,
+  ordersService,
+  customersService,
+  notificationsService
 ]

@@ -14,7 +14,15 @@ const samples: Record<FactType, unknown> = {
   'door.opened': { raw: 0 },
   'door.closed': {},
   'motion.detected': { raw: 1 },
-  'motion.cleared': {}
+  'motion.cleared': {},
+  'order.created': { orderId: '01kb0000000000000000000000', customerId: 'c-7', lines: [{ sku: 'cup-blue', quantity: 2, unitPrice: 450 }], total: 900, currency: 'EUR' },
+  'order.paid': { orderId: 'o-1', customerId: 'c-7', amount: 900, currency: 'EUR' },
+  'order.shipped': { orderId: 'o-1', customerId: 'c-7', carrier: 'dhl' },
+  'order.cancelled': { orderId: 'o-1', customerId: 'c-7' },
+  'customer.created': { customerId: 'c-7', name: 'Ann', email: 'ann@example.org', phone: '+44 7700 900123', push: ['p1'], ntfy: 'ann' },
+  'customer.updated': { customerId: 'c-7', name: 'Ann', phone: '+44 7700 900999' },
+  'notification.sent': { recipient: 'c-7', channel: 'log', address: '+44 7700 900123', message: 'hi', about: { id: '01KB0000000000000000000000', type: 'order.created', subject: 'shop/orders/o-1' } },
+  'alert.raised': { reason: 'door-opened-while-away', severity: 'warning', detail: 'the front door opened while everyone is away', about: { factId: '01KB0000000000000000000000', factType: 'door.opened', subject: 'home/hall/front-door' } }
 }
 
 const validFact = (type: FactType): Record<string, unknown> =>

@@ -47,6 +47,8 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
       'http.port': 0,
       'log.level': process.env.HOMEFACTS_TEST_LOG ?? 'silent',
       ...(opts.anonymous ? { 'anonymous.port': 0 } : {}),
+      // Node-RED is on by default; a test that wants it turns it on (test/flows/hub-node-red.test.ts).
+      'nodeRed.enabled': false,
       ...opts.flags
     }
   })

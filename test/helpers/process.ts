@@ -22,7 +22,7 @@ export interface HubProcess {
  * command itself, so Node gets the flags on its shebang); resolves when it is up.
  */
 export async function startHubProcess (dir: string, extra: string[] = []): Promise<HubProcess> {
-  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--log-pretty', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString() })
   const exited = new Promise<number | NodeJS.Signals>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal!)))

@@ -1,0 +1,18 @@
+// Node-RED loads JavaScript: bundle the nodes' controllers with the contract (#contract) and the
+// client library (#client) into one CommonJS file. mqtt stays a dependency of the package.
+import { build } from 'esbuild'
+import { fileURLToPath } from 'node:url'
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url))
+
+await build({
+  entryPoints: [here('./src/index.ts')],
+  outfile: here('./nodes/lib/homefacts.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['mqtt'],
+  legalComments: 'none',
+  logLevel: 'warning'
+})
