@@ -1,7 +1,7 @@
 /** The IPC messages between the bench (parent) and a broker process (child). */
 
 /** `plain-level` (plain aedes on LevelDB, no hooks) is only for `--attribution`. */
-export type BrokerKind = 'homefacts' | 'plain' | 'plain-level'
+export type BrokerKind = 'homefacts' | 'homefacts-nodered' | 'plain' | 'plain-level'
 
 export interface BenchCredentials {
   username: string

@@ -62,6 +62,17 @@ async function catchUps (b: BrokerProcess): Promise<{ medianMs: number, trials: 
   }
   return { medianMs: median(trials.map((r) => r.elapsedMs)), trials }
 }
+/** Idle RSS of a second hub that runs Node-RED (default flows), hub and child together, after a GC; then it is stopped. */
+async function idleWithNodeRed (): Promise<number> {
+  const b = await BrokerProcess.start('homefacts-nodered')
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    return (await b.sample({ gc: true })).rss
+  } finally {
+    await b.stop().catch(() => b.kill())
+  }
+}
+
 const catchUpScenario = `responder catch-up, ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} queued facts on ${CATCH_UP.cups} cups (${(CATCH_UP.cups * (CATCH_UP.perCup - 1)).toLocaleString('en-US')} resolved), time to decide all`
 const catchUpRow = (cu: { hf: { medianMs: number }, plain: { medianMs: number } }): Row =>
   ({ scenario: catchUpScenario, unit: `ms, median of ${CATCH_UP.trials}`, homefacts: cu.hf.medianMs, plain: cu.plain.medianMs, digits: 0, target: { text: `< ${CATCH_UP_TARGET_MS / 1000} s`, met: cu.hf.medianMs < CATCH_UP_TARGET_MS } })
@@ -82,6 +93,8 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const idle = { hf: (await hf.sample({ gc: true })).rss, plain: (await plain.sample({ gc: true })).rss }
   log(`idle RSS: homefacts ${(idle.hf / MB).toFixed(1)} MB, plain ${(idle.plain / MB).toFixed(1)} MB`)
+  const withNodeRed = await idleWithNodeRed()
+  log(`idle RSS with Node-RED: homefacts ${(withNodeRed / MB).toFixed(1)} MB (hub and Node-RED processes)`)
 
   const conn = { hf: await connections(hf, { ...CLIENTS, tag: 'c' }), plain: await connections(plain, { ...CLIENTS, tag: 'c' }) }
   log(`${CLIENTS.count} clients: homefacts ${(conn.hf.rss / MB).toFixed(1)} MB (${conn.hf.connectMs.toFixed(0)} ms to connect), plain ${(conn.plain.rss / MB).toFixed(1)} MB (${conn.plain.connectMs.toFixed(0)} ms)`)
@@ -128,6 +141,7 @@ try {
     { scenario: `${RETAINED.count.toLocaleString('en-US')} retained states → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, homefacts: ret.hf.medianMs, plain: ret.plain.medianMs, digits: 1 },
     catchUpRow(cu),
     { scenario: 'broker RSS idle', unit: 'MB', homefacts: idle.hf / MB, plain: idle.plain / MB, digits: 1 },
+    { scenario: 'hub RSS idle with its Node-RED child (both processes)', unit: 'MB', homefacts: withNodeRed / MB, plain: idle.plain / MB, digits: 1 },
     { scenario: `broker RSS with ${CLIENTS.count.toLocaleString('en-US')} connected clients`, unit: 'MB', homefacts: conn.hf.rss / MB, plain: conn.plain.rss / MB, digits: 1 }
   ]
   const table = markdownTable(rows)
@@ -183,6 +197,8 @@ ${attributionNote}- retained: ${RETAINED.count.toLocaleString('en-US')} valid re
 - RSS: \`process.memoryUsage().rss\` of the broker process after a full GC; idle is before any
   load. ${CLIENTS.count.toLocaleString('en-US')} clients connect in batches of ${CLIENTS.batch} (homefacts: as the device user) and stay
   connected while it is read. Connecting them took homefacts ${conn.hf.connectMs.toFixed(0)} ms, plain ${conn.plain.connectMs.toFixed(0)} ms.
+  The broker rows are the hub without Node-RED; "with its Node-RED child" is a second hub with
+  Node-RED on (the default flows loaded, idle): the hub's RSS plus the child's VmRSS.
 `
   writeFileSync(join(import.meta.dirname, 'results.md'), md)
   log('wrote bench/results.md')
