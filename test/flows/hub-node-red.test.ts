@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import { makeFact, type Fact } from '#contract'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, Inbox, type WireMessage } from '../helpers/mqtt.ts'
+import { pino } from 'pino'
+import { runDevices } from '../../devices/runner.ts'
+import { ThingEntry, toSpec } from '../../devices/spec.ts'
 
 const withNodeRed = { 'nodeRed.enabled': true, 'nodeRed.port': 0, 'nodeRed.host': '127.0.0.1' }
 
@@ -52,22 +55,33 @@ describe('the hub with its Node-RED child', () => {
     expect(t.hub.users.get('nodered')).toMatchObject({ role: 'nodered', members: [] })
   })
 
-  it('turns a door opened while everyone is away into the default flow\'s alert.raised', async () => {
+  it('turns a simulated front door opened while everyone is away into the default flow\'s alert.raised', async () => {
     await doorSubscribed
     const inbox = new Inbox(admin)
-    await admin.subscribeAsync('flows/+/fact/+', { qos: 1 })
+    await admin.subscribeAsync(['flows/+/fact/+', 'home/hall/front-door/fact/+'], { qos: 1 })
     for (const member of ['mummy', 'daddy']) await admin.publishAsync(`household/${member}/presence`, 'away', { qos: 1, retain: true })
-    const door = makeFact('door.opened', { subject: 'home/hall/front-door', source: 'devices/front-door', seq: 1, data: {} })
-    await admin.publishAsync('home/hall/front-door/fact/opened', JSON.stringify(door), { qos: 1 })
-    await admin.publishAsync('home/hall/front-door/state', JSON.stringify({ value: 'open', seq: 1, since: door.time, factId: door.id }), { qos: 1, retain: true })
-    const [wire] = await inbox.wait('flows/door-away/fact/raised', 1, 15_000)
+    // A real device process's parts: the simulated door controller, its publisher, its outbox.
+    const creds = await t.addUser({ username: 'front-door', role: 'device', things: ['hall/front-door'] })
+    const stateDir = mkdtempSync(join(tmpdir(), 'homefacts-door-'))
+    const devices = await runDevices({ things: [toSpec(ThingEntry.parse({ kind: 'door', area: 'hall', thing: 'front-door' }), true)], broker: { url: t.mqttUrl, ...creds }, stateDir, log: pino({ level: 'silent' }), discovery: false })
+    let wire: WireMessage | undefined
+    let door: Fact | undefined
+    try {
+      devices.devices[0]!.source.set(1)
+      const [opened] = await inbox.wait('home/hall/front-door/fact/opened', 1, 15_000)
+      door = JSON.parse(opened!.payload) as Fact
+      ;[wire] = await inbox.wait('flows/door-away/fact/raised', 1, 15_000)
+    } finally {
+      await devices.stop()
+      rmSync(stateDir, { recursive: true, force: true })
+    }
     const alert = JSON.parse(wire!.payload) as Fact
     expect({ topic: wire!.topic, qos: wire!.qos, retain: wire!.retain }).toStrictEqual({ topic: 'flows/door-away/fact/raised', qos: 1, retain: false })
     expect(alert).toMatchObject({
       type: 'alert.raised',
       subject: 'flows/door-away',
-      causationid: door.id,
-      data: { reason: 'door-opened-while-away', severity: 'warning', about: { factId: door.id, factType: 'door.opened', subject: 'home/hall/front-door' } }
+      causationid: door!.id,
+      data: { reason: 'door-opened-while-away', severity: 'warning', about: { factId: door!.id, factType: 'door.opened', subject: 'home/hall/front-door' } }
     })
   }, 30_000)
 
