@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { MAX_LIMIT, type Ledger, type LedgerEntry } from './ledger.ts'
-import type { Principal, UserStore } from './users.ts'
+import type { UserStore } from './users.ts'
 import { canSubscribe } from './acl.ts'
 import { topicMatches } from '#contract'
 
@@ -11,16 +11,6 @@ const FactsQuery = z.strictObject({
   topic: z.string().min(1).optional().describe('MQTT topic filter, wildcards allowed'),
   follow: z.enum(['true', 'false', '1', '0']).optional().describe('Keep the response open and stream new facts as NDJSON')
 })
-
-/** HTTP Basic auth against the users file; the same identities and ACL as MQTT. */
-async function principalOf (users: UserStore, req: FastifyRequest): Promise<Principal | null> {
-  const h = req.headers.authorization
-  if (!h?.startsWith('Basic ')) return null
-  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8')
-  const i = decoded.indexOf(':')
-  if (i < 0) return null
-  return users.authenticate(decoded.slice(0, i), decoded.slice(i + 1))
-}
 
 function deny (reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Basic realm="homefacts"')
@@ -38,7 +28,7 @@ export function registerLedgerApi (app: FastifyInstance, deps: { ledger: Ledger,
     for (const end of [...following]) end()
   })
   app.get('/api/facts', async (req, reply) => {
-    const who = await principalOf(deps.users, req)
+    const who = await deps.users.authenticateBasic(req.headers.authorization)
     if (!who) return deny(reply, 401, 'HTTP Basic credentials of a homefacts user are required')
     const q = FactsQuery.safeParse(req.query)
     if (!q.success) {

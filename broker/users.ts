@@ -143,6 +143,15 @@ export class UserStore {
     return principal
   }
 
+  /** The user of an HTTP `Authorization: Basic ...` header, when the password is right; otherwise `null`. */
+  async authenticateBasic (header: string | undefined): Promise<Principal | null> {
+    if (!header?.startsWith('Basic ')) return null
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8')
+    const i = decoded.indexOf(':')
+    if (i < 0) return null
+    return this.authenticate(decoded.slice(0, i), decoded.slice(i + 1))
+  }
+
   /** Adds or replaces a user. Returns the password (generated when not given). */
   async add (user: Omit<User, 'password'> & { password?: string }): Promise<string> {
     const [password] = await this.addMany([user])

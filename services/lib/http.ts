@@ -18,19 +18,9 @@ const STATUS: Partial<Record<Code, number>> = {
   [Codes.NOT_AUTHORIZED]: 403
 }
 
-/** HTTP Basic against the hub's users file: the same accounts as MQTT. */
-async function principalOf (users: UserStore, req: FastifyRequest): Promise<Principal | null> {
-  const h = req.headers.authorization
-  if (!h?.startsWith('Basic ')) return null
-  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8')
-  const i = decoded.indexOf(':')
-  if (i < 0) return null
-  return users.authenticate(decoded.slice(0, i), decoded.slice(i + 1))
-}
-
 /** Throws `HF_BAD_CREDENTIALS` (401) or `HF_NOT_AUTHORIZED` (403) unless the caller has one of `roles`. */
 export async function authorize (users: UserStore, req: FastifyRequest, roles: readonly Role[]): Promise<Principal> {
-  const who = await principalOf(users, req)
+  const who = await users.authenticateBasic(req.headers.authorization)
   if (!who) throw new HomefactsError(Codes.BAD_CREDENTIALS, 'HTTP Basic credentials of a homefacts user are required')
   if (!roles.includes(who.role)) throw new HomefactsError(Codes.NOT_AUTHORIZED, `role "${who.role}" may not do this; one of: ${roles.join(', ')}`)
   return who
