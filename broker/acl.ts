@@ -1,6 +1,13 @@
 import { HUB_STATE_TOPIC, deadletterTopic, topicMatches } from '#contract'
 import type { Principal } from './users.ts'
 
+/** What each shop service may publish and subscribe to: topic patterns (issue 10, least privilege). */
+export const SHOP_GRANTS = Object.freeze({
+  orders: { publish: ['shop/orders/+/fact/+'], subscribe: [] },
+  customers: { publish: ['shop/customers/+/fact/+', 'shop/customers/+/profile'], subscribe: [] },
+  notifications: { publish: ['notify/+/fact/+'], subscribe: ['shop/orders/+/fact/+', 'shop/customers/+/fact/+', 'shop/customers/+/profile'] }
+} satisfies Record<string, { publish: string[], subscribe: string[] }>)
+
 /**
  * The ACL by role and topic pattern. Pure functions of (principal, clientId, topic).
  *
@@ -18,6 +25,10 @@ import type { Principal } from './users.ts'
  *
  * - nodered (the hub's Node-RED): reads the house, the household, the shop and the flows' facts; publishes
  *   derived facts (`flows/<flow>/fact/<name>`) and claims only as its configured `members` (issue 11).
+ *
+ * - orders, customers, notifications (the shop services' own MQTT users, issue 10: "the ACL gives
+ *   each service's MQTT user only what it publishes"): each publishes only its own facts (and
+ *   Customers its retained profiles) and reads only what it consumes (`SHOP_GRANTS`).
  *
  * Everyone may read their own dead-letter topic, to learn why a publish was refused.
  */
@@ -38,6 +49,10 @@ export function canPublish (who: Principal, topic: string): boolean {
     case 'shop': return false
     case 'nodered':
       return topicMatches('flows/+/fact/+', topic) || topicMatches('home/+/+/claim', topic)
+    case 'orders':
+    case 'customers':
+    case 'notifications':
+      return SHOP_GRANTS[who.role].publish.some((p) => topicMatches(p, topic))
   }
 }
 
@@ -54,6 +69,13 @@ export function canSubscribe (who: Principal, clientId: string, filter: string):
         (who.member !== undefined && (filter === `notify/${who.member}/#` || filter.startsWith(`notify/${who.member}/`)))
     case 'shop': return /^shop(\/|$)/.test(filter)
     case 'nodered': return filter === HUB_STATE_TOPIC || /^(home|household|flows|shop)(\/|$)/.test(filter)
+    case 'orders':
+    case 'customers':
+    case 'notifications': {
+      // A granted filter as it is, or a plain topic inside one; never a wider filter.
+      const grants: readonly string[] = SHOP_GRANTS[who.role].subscribe
+      return grants.includes(filter) || (!/[+#]/.test(filter) && grants.some((p) => topicMatches(p, filter)))
+    }
   }
 }
 

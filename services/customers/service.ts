@@ -12,7 +12,7 @@ export const customersService = {
     dataDir: resolve(ctx.config.dataDir),
     usersFile: usersFileOf(ctx.config.dataDir),
     mqttUrl: ctx.mqttUrl,
-    credentials: () => ctx.credentials('customers'),
+    credentials: () => ctx.credentials('customers', { role: 'customers' }),
     log: ctx.log
   })
 }

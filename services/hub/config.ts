@@ -28,6 +28,9 @@ export const HubConfig = BrokerConfig.extend({
     port: z.number().int().min(0).max(65535).default(1880).describe('Node-RED editor port (0 picks a free one)'),
     claimAs: z.array(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)).default([]).describe('Household members the flows may claim as')
   }).prefault({}).describe('Node-RED (issue 11)'),
+  shop: z.strictObject({
+    enabled: z.boolean().default(true).describe('Run Orders, Customers and Notifications as child processes of the hub, restarted with backoff')
+  }).prefault({}).describe('The shop services (issue 10)'),
   orders: OrdersConfig.prefault({}),
   customers: CustomersConfig.prefault({}),
   notifications: NotificationsConfig.prefault({})

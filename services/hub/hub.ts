@@ -25,7 +25,8 @@ export interface Account {
   /** Keep the password already in secrets.json when the account changes (it is seeded into files). */
   keepPassword?: boolean
 }
-import { services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
+import { childServices, services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
+import { Children } from './children.ts'
 
 /** Files the hub keeps in `dataDir`. */
 export const dataFiles = (dataDir: string) => ({
@@ -44,6 +45,11 @@ export interface HubOptions {
   log?: Logger
   /** Services to run; defaults to the registry in `services.ts`. */
   services?: ServiceDefinition[]
+  /**
+   * Services to run as child processes (when `shop.enabled`); defaults to `childServices`, or to
+   * none when `services` is given, so a hub built with `services: []` (demo, bench, tests) runs none.
+   */
+  children?: readonly string[]
 }
 
 /**
@@ -60,6 +66,8 @@ export class Hub {
   readonly http: FastifyInstance
   /** Node-RED, a child process (issue 11). */
   readonly nodeRed: NodeRed
+  /** Orders, Customers and Notifications, each a child process (issue 10), when `shop.enabled`. */
+  readonly children: Children
   #serviceDefs: ServiceDefinition[]
   #services: { name: string, service: Service }[] = []
   #client: MqttClient | null = null
@@ -86,6 +94,15 @@ export class Hub {
       usersFile: files.users,
       credentials: () => this.credentials('nodered', { role: 'nodered', members: config.nodeRed.claimAs, keepPassword: true }),
       credentialSecret: () => this.#nodeRedSecret()
+    })
+    this.children = new Children({
+      names: config.shop.enabled ? (opts.children ?? (opts.services ? [] : childServices)) : [],
+      config,
+      log: this.log.child({ part: 'children' }),
+      credentials: (name) => this.credentials(name, { role: name as Role })
+    })
+    this.children.on('started', (name: string, _pid: number, url?: string) => {
+      if (url && (name === 'orders' || name === 'customers')) this.#proxies.set(`/api/${name}`, url)
     })
   }
 
@@ -136,6 +153,7 @@ export class Hub {
         this.#services.push({ name: def.name, service })
         if (service.proxy) this.#proxies.set(service.proxy.prefix, service.proxy.url)
       }
+      await this.children.start(this.urls.mqtt)
       // Only a start that succeeds creates the admin, so the start that prints its password is
       // the one that made it: a first start that failed (a taken port) leaves no account behind
       // whose password nobody saw (issue 9).
@@ -205,6 +223,7 @@ export class Hub {
 
   async stop (): Promise<void> {
     await this.nodeRed.stop()
+    await this.children.stop()
     for (const { name, service } of this.#services.reverse()) {
       await service.stop().catch((err: unknown) => this.log.error({ err, service: name }, 'service failed to stop'))
     }

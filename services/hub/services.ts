@@ -3,9 +3,6 @@ import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import type { Account } from './hub.ts'
 import { householdService } from '../household/index.ts'
-import { ordersService } from '../orders/service.ts'
-import { customersService } from '../customers/service.ts'
-import { notificationsService } from '../notifications/service.ts'
 
 /** What the hub hands a service it starts: where the broker is and who to connect as. */
 export interface ServiceContext {
@@ -17,7 +14,7 @@ export interface ServiceContext {
   log: Logger
 }
 
-/** A service the hub runs in its own process, over its own MQTT connection. */
+/** A service the hub runs in the hub's process, over its own MQTT connection. */
 export interface Service {
   start: () => Promise<void>
   stop: () => Promise<void>
@@ -31,10 +28,13 @@ export interface ServiceDefinition {
   create: (ctx: ServiceContext) => Service
 }
 
-/** Every service `homefacts start` runs. A new service is one line here. */
+/** Every service `homefacts start` runs in its own process. A new service is one line here. */
 export const services: ServiceDefinition[] = [
-  householdService,
-  ordersService,
-  customersService,
-  notificationsService
+  householdService
 ]
+
+/**
+ * The services `homefacts start` runs as child processes (`homefacts service <name>`, see
+ * `children.ts`), each with its own MQTT user and role (`broker/acl.ts`, `SHOP_GRANTS`).
+ */
+export const childServices = ['orders', 'customers', 'notifications'] as const

@@ -5,7 +5,8 @@ import type { Logger } from 'pino'
 export interface ShopContext<C> {
   config: { dataDir: string } & C
   mqttUrl: string
-  credentials: (name: string) => Promise<{ username: string, password?: string }>
+  /** Credentials of the service's MQTT user, with its own role (least privilege, `broker/acl.ts`). */
+  credentials: (name: string, account: { role: 'orders' | 'customers' | 'notifications' }) => Promise<{ username: string, password?: string }>
   log: Logger
 }
 

@@ -11,7 +11,7 @@ export const notificationsService = {
     config: ctx.config.notifications,
     dataDir: resolve(ctx.config.dataDir),
     mqttUrl: ctx.mqttUrl,
-    credentials: () => ctx.credentials('notifications'),
+    credentials: () => ctx.credentials('notifications', { role: 'notifications' }),
     log: ctx.log
   })
 }

@@ -12,7 +12,7 @@ export const ordersService = {
     dataDir: resolve(ctx.config.dataDir),
     usersFile: usersFileOf(ctx.config.dataDir),
     mqttUrl: ctx.mqttUrl,
-    credentials: () => ctx.credentials('orders'),
+    credentials: () => ctx.credentials('orders', { role: 'orders' }),
     log: ctx.log
   })
 }

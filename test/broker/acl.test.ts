@@ -6,6 +6,9 @@ const device: Principal = { username: 'cup', role: 'device', things: ['kitchen/l
 const member: Principal = { username: 'mum', role: 'member', member: 'mummy' }
 const service: Principal = { username: 'svc', role: 'service' }
 const responder: Principal = { username: 'household-daddy', role: 'responder', member: 'daddy' }
+const orders: Principal = { username: 'orders', role: 'orders' }
+const customers: Principal = { username: 'customers', role: 'customers' }
+const notifications: Principal = { username: 'notifications', role: 'notifications' }
 
 describe('the ACL', () => {
   it.each([
@@ -29,7 +32,25 @@ describe('the ACL', () => {
     [responder, 'home/kitchen/lily-cup/claim', true],
     [responder, 'home/kitchen/lily-cup/state', false],
     [responder, 'home/kitchen/lily-cup/fact/empty', false],
-    [responder, 'shop/orders/1/fact/created', false]
+    [responder, 'shop/orders/1/fact/created', false],
+    [orders, 'shop/orders/01jdx/fact/created', true],
+    [orders, 'shop/orders/01jdx/fact/paid', true],
+    [orders, 'shop/orders/01jdx/state', false],
+    [orders, 'shop/customers/7/fact/updated', false],
+    [orders, 'shop/customers/7/profile', false],
+    [orders, 'notify/7/fact/sent', false],
+    [orders, 'home/kitchen/lily-cup/state', false],
+    [customers, 'shop/customers/7/fact/created', true],
+    [customers, 'shop/customers/7/fact/updated', true],
+    [customers, 'shop/customers/7/profile', true],
+    [customers, 'shop/orders/01jdx/fact/created', false],
+    [customers, 'notify/7/fact/sent', false],
+    [customers, 'household/mummy/presence', false],
+    [notifications, 'notify/7/fact/sent', true],
+    [notifications, 'notify/7/state', false],
+    [notifications, 'shop/orders/01jdx/fact/created', false],
+    [notifications, 'shop/customers/7/profile', false],
+    [notifications, 'home/kitchen/lily-cup/claim', false]
   ])('%o publishing on %s: %s', (who, topic, allowed) => {
     expect(canPublish(who, topic)).toBe(allowed)
   })
@@ -47,7 +68,21 @@ describe('the ACL', () => {
     [service, '#', true],
     [responder, 'home/+/+/state', true],
     [responder, 'household/+/presence', true],
-    [responder, 'shop/#', false]
+    [responder, 'shop/#', false],
+    [orders, 'homefacts/deadletter/cup-1', true],
+    [orders, 'shop/#', false],
+    [orders, 'shop/orders/+/fact/+', false],
+    [customers, 'shop/customers/+/fact/+', false],
+    [customers, '#', false],
+    [notifications, 'shop/orders/+/fact/+', true],
+    [notifications, 'shop/customers/+/fact/+', true],
+    [notifications, 'shop/customers/+/profile', true],
+    [notifications, 'shop/customers/7/profile', true],
+    [notifications, 'shop/#', false],
+    [notifications, 'shop/+/+/fact/+', false],
+    [notifications, 'home/#', false],
+    [notifications, 'notify/#', false],
+    [notifications, 'homefacts/deadletter/cup-1', true]
   ])('%o subscribing to %s: %s', (who, filter, allowed) => {
     expect(canSubscribe(who, 'cup-1', filter)).toBe(allowed)
   })

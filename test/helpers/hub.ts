@@ -49,6 +49,8 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
       ...(opts.anonymous ? { 'anonymous.port': 0 } : {}),
       // Node-RED is on by default; a test that wants it turns it on (test/flows/hub-node-red.test.ts).
       'nodeRed.enabled': false,
+      // So are the shop's child processes; a test that wants them runs a hub process (test/shop/children.test.ts).
+      'shop.enabled': false,
       ...opts.flags
     }
   })

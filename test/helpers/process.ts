@@ -15,6 +15,8 @@ export interface HubProcess {
   /** Resolves with the exit code (or signal) when the process ends. */
   exited: Promise<number | NodeJS.Signals>
   output: () => string
+  /** Resolves with the first JSON log line (already printed, or to come) that `match` accepts. */
+  waitForLog: <T = Record<string, unknown>>(match: (entry: T) => boolean, ms?: number) => Promise<T>
 }
 
 /**
@@ -22,8 +24,10 @@ export interface HubProcess {
  * command itself, so Node gets the flags on its shebang); resolves when it is up.
  */
 export async function startHubProcess (dir: string, extra: string[] = []): Promise<HubProcess> {
-  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', '--shop-enabled', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
+  const entries: Record<string, unknown>[] = []
+  const waiters = new Set<(entry: Record<string, unknown>) => void>()
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString() })
   const exited = new Promise<number | NodeJS.Signals>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal!)))
   const lines = createInterface({ input: proc.stdout! })
@@ -32,12 +36,28 @@ export async function startHubProcess (dir: string, extra: string[] = []): Promi
       out += line + '\n'
       if (!line.startsWith('{')) return
       const entry = JSON.parse(line) as { msg?: string, mqtt: string, http: string }
+      entries.push(entry)
+      for (const w of waiters) w(entry)
       if (entry.msg === 'hub started') resolve(entry)
     })
     void exited.then((code) => reject(new Error(`hub exited (${code}) before it started:\n${out}`)))
   })
   const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as Record<string, Credentials>
-  return { proc, mqttUrl: started.mqtt, httpUrl: started.http, admin: secrets.admin!, exited, output: () => out }
+  const waitForLog = <T>(match: (entry: T) => boolean, ms = 20_000): Promise<T> => {
+    const seen = entries.find((e) => match(e as T))
+    if (seen) return Promise.resolve(seen as T)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no such log line within ${ms} ms:\n${out}`)) }, ms)
+      const check = (e: Record<string, unknown>): void => {
+        if (!match(e as T)) return
+        clearTimeout(timer)
+        waiters.delete(check)
+        resolve(e as T)
+      }
+      waiters.add(check)
+    })
+  }
+  return { proc, mqttUrl: started.mqtt, httpUrl: started.http, admin: secrets.admin!, exited, output: () => out, waitForLog }
 }
 
 /** Runs the `homefacts` command to completion and returns its exit code and output. */

@@ -36,7 +36,7 @@ export async function startOrders (hub: TestHub, dir: string, opts: { mqttUrl?: 
     dataDir: dir,
     usersFile: join(hub.dir, 'users.json'),
     mqttUrl: opts.mqttUrl ?? hub.mqttUrl,
-    credentials: async () => opts.credentials ?? await hub.hub.credentials('orders'),
+    credentials: async () => opts.credentials ?? await hub.hub.credentials('orders', { role: 'orders' }),
     ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}),
     log
   })
@@ -50,7 +50,7 @@ export async function startCustomers (hub: TestHub, dir: string): Promise<HttpPr
     dataDir: dir,
     usersFile: join(hub.dir, 'users.json'),
     mqttUrl: hub.mqttUrl,
-    credentials: () => hub.hub.credentials('customers'),
+    credentials: () => hub.hub.credentials('customers', { role: 'customers' }),
     log
   })
   await customers.start()
@@ -62,7 +62,7 @@ export async function startNotifications (hub: TestHub, dir: string, webhook: st
     config: {},
     dataDir: dir,
     mqttUrl: hub.mqttUrl,
-    credentials: () => hub.hub.credentials('notifications'),
+    credentials: () => hub.hub.credentials('notifications', { role: 'notifications' }),
     log,
     channels: [new WebhookChannel(webhook)]
   })

@@ -60,5 +60,23 @@ export async function runShopService (name: ShopServiceName, opts: ShopServiceFl
       ? createCustomers({ ...base, config: config.customers, usersFile })
       : new Notifications({ ...base, config: config.notifications })
   stopOnSignals(() => service.stop())
+  if (process.send) superviseBy(name, service)
   await service.start()
+  // Orders and Customers log their own start, with their API's URL.
+  if (!('url' in service)) log.info(`${name} started`)
+  process.send?.({ started: name, ...('url' in service ? { url: service.url } : {}) })
+}
+
+/**
+ * Run by the hub (`services/hub/children.ts`), over an IPC channel: the hub learns the API's
+ * URL from it, and when the hub goes away, even by `kill -9`, the channel closes and the service
+ * stops rather than live on as an orphan. The channel alone keeps no process alive, so a start
+ * that fails still exits.
+ */
+function superviseBy (name: string, service: { stop: () => Promise<void> }): void {
+  process.channel?.unref()
+  process.once('disconnect', () => {
+    process.stderr.write(`homefacts: ${name}: the hub went away; stopping\n`)
+    service.stop().then(() => process.exit(0), () => process.exit(1))
+  })
 }

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import type { Logger } from 'pino'
+import type { HubConfig } from './config.ts'
+import type { Credentials } from './secrets.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/homefacts.js', import.meta.url))
+/** The flags on `bin/homefacts.js`'s shebang, which a spawn through `process.execPath` would skip. */
+const NODE_FLAGS = ['--max-semi-space-size=64']
+const FIRST_BACKOFF_MS = 1000
+const MAX_BACKOFF_MS = 30_000
+/** A child that ran this long before it exited starts again from the first backoff. */
+const HEALTHY_MS = 30_000
+
+/** What a supervised child tells the hub over its IPC channel once it serves (`shop-service.ts`). */
+export interface ChildStarted {
+  started: string
+  url?: string
+}
+
+export interface ChildrenOptions {
+  /** The services to run, each as `homefacts service <name>`. */
+  names: readonly string[]
+  config: HubConfig
+  log: Logger
+  /** The MQTT account of a service, created by the hub on first use. */
+  credentials: (name: string) => Promise<Credentials>
+  /** SIGTERM, then SIGKILL after this long. */
+  graceMs?: number
+}
+
+interface Slot {
+  name: string
+  child: ChildProcess | null
+  backoffMs: number
+  restart: ReturnType<typeof setTimeout> | null
+  spawnedAt: number
+}
+
+/**
+ * Runs the shop services as child processes of the hub (issue 10: "each runs as its own
+ * process", so "kill -9 Orders" means what it says). Each child gets its own MQTT account, is
+ * restarted with backoff (1 s doubling to 30 s) when it exits, and is stopped with the hub
+ * (SIGTERM, then SIGKILL after a grace). A child whose hub dies, even by `kill -9`, sees its IPC
+ * channel close and exits by itself. Emits `started` (name, pid, url) and `exit` (name, code,
+ * signal). Built here, started by `start()`; the constructor does no I/O.
+ */
+export class Children extends EventEmitter {
+  #opts: ChildrenOptions
+  #slots = new Map<string, Slot>()
+  #stopping = false
+  #mqttUrl = ''
+  #killOnExit = (): void => { for (const s of this.#slots.values()) s.child?.kill('SIGKILL') }
+
+  constructor (opts: ChildrenOptions) {
+    super()
+    this.#opts = opts
+  }
+
+  /** The process id of a running child. */
+  pid (name: string): number | undefined {
+    return this.#slots.get(name)?.child?.pid
+  }
+
+  /** Creates each account and spawns each child; resolves once spawned (they start in the background). */
+  async start (mqttUrl: string): Promise<void> {
+    this.#stopping = false
+    this.#mqttUrl = mqttUrl
+    process.on('exit', this.#killOnExit)
+    for (const name of this.#opts.names) {
+      const slot: Slot = { name, child: null, backoffMs: FIRST_BACKOFF_MS, restart: null, spawnedAt: 0 }
+      this.#slots.set(name, slot)
+      await this.#spawn(slot)
+    }
+  }
+
+  async #args (name: string): Promise<{ args: string[], password: string }> {
+    const { config } = this.#opts
+    const creds = await this.#opts.credentials(name)
+    const args = [...NODE_FLAGS, BIN, 'service', name, '--broker', this.#mqttUrl, '--username', creds.username, '--data-dir', config.dataDir]
+    if (name === 'orders' || name === 'customers') args.push('--host', config[name].host, '--port', String(config[name].port))
+    if (name === 'notifications' && config.notifications.webhookUrl) args.push('--webhook-url', config.notifications.webhookUrl)
+    return { args, password: creds.password }
+  }
+
+  async #spawn (slot: Slot): Promise<void> {
+    const { log } = this.#opts
+    let spec: { args: string[], password: string }
+    try {
+      spec = await this.#args(slot.name)
+    } catch (err) {
+      log.error({ err, service: slot.name }, `${slot.name} not started: ${(err as Error).message}`)
+      return this.#scheduleRestart(slot)
+    }
+    if (this.#stopping) return
+    // The password goes in the environment, not on the command line that `ps` shows.
+    const child = spawn(process.execPath, spec.args, {
+      env: { ...process.env, HOMEFACTS_SERVICE_PASSWORD: spec.password, HOMEFACTS_LOG_LEVEL: this.#opts.config.log.level },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    })
+    slot.child = child
+    slot.spawnedAt = Date.now()
+    child.on('message', (msg: ChildStarted) => {
+      if (msg?.started !== slot.name) return
+      log.info({ service: slot.name, pid: child.pid, url: msg.url }, `${slot.name} running as process ${child.pid}${msg.url ? ` at ${msg.url}` : ''}`)
+      this.emit('started', slot.name, child.pid, msg.url)
+    })
+    child.on('error', (err) => log.error({ err, service: slot.name }, `${slot.name} could not be started: ${err.message}`))
+    child.on('exit', (code, signal) => {
+      slot.child = null
+      this.emit('exit', slot.name, code, signal)
+      if (this.#stopping) return
+      if (Date.now() - slot.spawnedAt >= HEALTHY_MS) slot.backoffMs = FIRST_BACKOFF_MS
+      log.error({ service: slot.name, pid: child.pid, code, signal }, `${slot.name} (process ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${slot.backoffMs / 1000} s`)
+      this.#scheduleRestart(slot)
+    })
+  }
+
+  #scheduleRestart (slot: Slot): void {
+    if (this.#stopping) return
+    slot.restart = setTimeout(() => {
+      slot.restart = null
+      if (!this.#stopping) void this.#spawn(slot)
+    }, slot.backoffMs)
+    slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS)
+  }
+
+  /** Stops every child (SIGTERM, then SIGKILL after the grace) and waits for each to exit. */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    process.off('exit', this.#killOnExit)
+    const grace = this.#opts.graceMs ?? 10_000
+    await Promise.all([...this.#slots.values()].map(async (slot) => {
+      if (slot.restart) clearTimeout(slot.restart)
+      slot.restart = null
+      const child = slot.child
+      if (!child) return
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => {
+        this.#opts.log.warn({ service: slot.name, pid: child.pid }, `${slot.name} did not stop within ${grace / 1000} s; killing it`)
+        child.kill('SIGKILL')
+      }, grace)
+      await exited
+      clearTimeout(timer)
+    }))
+    this.#slots.clear()
+  }
+}
