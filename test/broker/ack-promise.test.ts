@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt'
 import { startHubProcess, type HubProcess } from '../helpers/process.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import type { Fact } from '#contract'
 
@@ -30,7 +30,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
   it(`delivers all ${FACTS} facts of ${PUBLISHERS} publishers and ${PLAIN} plain QoS 1 messages to an offline MQTT 5 session, once each and in order, in each of ${ROUNDS} rounds`, async () => {
     hub = await startHubProcess(dir)
     const session = { ...hub.admin, clientId: 'offline-daddy', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } }
-    let offline = await watchDisconnects(hub)
+    let offline = await watchDisconnects(hub.mqttUrl, hub.admin)
     const first = await connect(hub.mqttUrl, session)
     await first.subscribeAsync(['home/+/+/fact/+', 'homeassistant/#'], { qos: 1 })
     await first.endAsync()
@@ -75,7 +75,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
       expect(await hub.exited).toBe('SIGKILL')
       for (const c of publishers) c.end(true)
       hub = await startHubProcess(dir)
-      offline = await watchDisconnects(hub)
+      offline = await watchDisconnects(hub.mqttUrl, hub.admin)
 
       const back = await connect(hub.mqttUrl, session)
       const inbox = new Inbox(back)
@@ -154,20 +154,6 @@ describe('a clean session really starts clean', () => {
     })
   }
 })
-
-/** Follows `$SYS/<brokerId>/disconnect/clients` on a hub: `gone(id)` resolves once the broker has closed that client's connection. */
-async function watchDisconnects (hub: HubProcess): Promise<{ client: MqttClient, gone: (clientId: string) => Promise<void> }> {
-  const client = await connect(hub.mqttUrl, hub.admin)
-  const inbox = new Inbox(client)
-  await client.subscribeAsync('$SYS/+/disconnect/clients', { qos: 0 })
-  let seen = 0
-  return {
-    client,
-    gone: async (clientId) => {
-      await inbox.wait((m) => m.payload === clientId, ++seen, 10_000)
-    }
-  }
-}
 
 /** Connects with an inbox already listening (queued messages follow CONNACK at once), and returns CONNACK's session flag. */
 async function connectWithAck (url: string, opts: IClientOptions): Promise<{ client: MqttClient, inbox: Inbox, sessionPresent: boolean }> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startHubProcess, type HubProcess } from '../helpers/process.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
 describe('durability across kill -9 of the hub process', () => {
@@ -19,9 +19,13 @@ describe('durability across kill -9 of the hub process', () => {
       hub = await startHubProcess(dir)
       const admin = hub.admin
       const session = { ...admin, clientId: `daddy-v${protocolVersion}`, clean: false, protocolVersion, ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}) }
+      const offline = await watchDisconnects(hub.mqttUrl, admin)
       const daddy = await connect(hub.mqttUrl, session)
       await daddy.subscribeAsync('home/+/+/fact/+', { qos: 1 })
       await daddy.endAsync()
+      // Offline at the broker, not only at the client, before the facts it must queue.
+      await offline.gone(session.clientId)
+      await offline.client.endAsync()
 
       const cup = await connect(hub.mqttUrl, admin)
       const facts = Array.from({ length: 20 }, (_, i) => cupEmpty(i + 1, 'kitchen', `cup-v${protocolVersion}`))

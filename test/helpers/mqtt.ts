@@ -85,3 +85,24 @@ export function publishAck (client: MqttClient, topic: string, payload: string, 
     })
   })
 }
+
+/**
+ * Follows `$SYS/<brokerId>/disconnect/clients` (as an admin): `gone(id)` resolves once the broker
+ * has closed that client's connection, which may be well after the client sent DISCONNECT. A
+ * publish that meets the closing connection is delivered to it (and may be acknowledged by it),
+ * not queued for the session's next one.
+ */
+export async function watchDisconnects (url: string, admin: IClientOptions): Promise<{ client: MqttClient, gone: (clientId: string) => Promise<void> }> {
+  const client = await connect(url, admin)
+  const inbox = new Inbox(client)
+  await client.subscribeAsync('$SYS/+/disconnect/clients', { qos: 0 })
+  const seen = new Map<string, number>()
+  return {
+    client,
+    gone: async (clientId) => {
+      const n = (seen.get(clientId) ?? 0) + 1
+      seen.set(clientId, n)
+      await inbox.wait((m) => m.payload === clientId, n, 10_000)
+    }
+  }
+}
