@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestHub, type TestHub } from '../helpers/hub.ts'
+import { closedByBroker, startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
@@ -53,7 +53,9 @@ describe('retained state, WebSocket and MQTT 5', () => {
     // the states behind them must not overtake the facts (and be dropped) on the way out.
     const daddy = await connect(t.mqttUrl, { ...creds, clientId: 'daddy-session', clean: false })
     await daddy.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+    const daddyGone = closedByBroker(t, 'daddy-session')
     await daddy.endAsync()
+    await daddyGone
     const live = await connect(t.mqttUrl, creds)
     const inbox = new Inbox(live)
     await live.subscribeAsync('home/larder/+/#', { qos: 1 })
@@ -112,7 +114,9 @@ describe('MQTT 5 sessions across a hub restart', () => {
     const opts = { ...creds, clientId: 'dad-v5', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } }
     const phone = await connect(t.mqttUrl, opts)
     await phone.subscribeAsync('home/+/+/fact/+', { qos: 1 })
+    const phoneGone = closedByBroker(t, 'dad-v5')
     await phone.endAsync()
+    await phoneGone
     const cup = await connect(t.mqttUrl, pubCreds)
     const fact = JSON.stringify(cupEmpty(1))
     await cup.publishAsync('home/kitchen/lily-cup/fact/empty', fact, { qos: 1 })

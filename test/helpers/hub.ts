@@ -76,3 +76,20 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
     }
   }
 }
+
+/**
+ * Resolves once the hub's broker has closed the connection of `clientId` (aedes `clientDisconnect`).
+ * Call it before ending the client: a publish that meets the closing connection is delivered to
+ * it, not queued for the session's next connection.
+ */
+export function closedByBroker (t: TestHub, clientId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const aedes = t.hub.broker.aedes
+    const on = (client: { id: string }): void => {
+      if (client.id !== clientId) return
+      aedes.off('clientDisconnect', on)
+      resolve()
+    }
+    aedes.on('clientDisconnect', on)
+  })
+}
