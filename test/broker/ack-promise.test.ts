@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt'
 import { startHubProcess, type HubProcess } from '../helpers/process.ts'
-import { connect, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
+import { connect, connectInbox, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import type { Fact } from '#contract'
 
@@ -77,8 +77,7 @@ describe('an acknowledged fact survives kill -9 right after its PUBACK', () => {
       hub = await startHubProcess(dir)
       offline = await watchDisconnects(hub.mqttUrl, hub.admin)
 
-      const back = await connect(hub.mqttUrl, session)
-      const inbox = new Inbox(back)
+      const { client: back, inbox } = await connectInbox(hub.mqttUrl, session)
       await inbox.wait((m) => m.topic.endsWith('/fact/empty'), FACTS, 20_000)
       await inbox.wait('homeassistant/sensor/cup-0/state', PLAIN, 20_000)
       // A marker queued behind the backlog: once it is in, nothing more of the backlog can come.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startHubProcess, type HubProcess } from '../helpers/process.ts'
-import { connect, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
+import { connect, connectInbox, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
 describe('durability across kill -9 of the hub process', () => {
@@ -38,8 +38,7 @@ describe('durability across kill -9 of the hub process', () => {
       expect(await hub.exited).toBe('SIGKILL')
       hub = await startHubProcess(dir)
 
-      const back = await connect(hub.mqttUrl, session)
-      const inbox = new Inbox(back)
+      const { client: back, inbox } = await connectInbox(hub.mqttUrl, session)
       const got = await inbox.wait((m) => m.topic.endsWith('/fact/empty') && m.topic.includes(`cup-v${protocolVersion}`), 20)
       expect(got.map((m) => JSON.parse(m.payload).id)).toStrictEqual(facts.map((f) => f.id))
       expect(got.every((m) => m.qos === 1 && !m.retain)).toBe(true)

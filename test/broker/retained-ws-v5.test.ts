@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedByBroker, startTestHub, type TestHub } from '../helpers/hub.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, connectInbox, Inbox } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
 const state = (seq: number, factId: string) => JSON.stringify({ value: 'empty', seq, since: '2026-11-29T14:00:00.000Z', factId })
@@ -71,8 +71,7 @@ describe('retained state, WebSocket and MQTT 5', () => {
     expect(got.map((m) => `${m.topic.endsWith('/state') ? 'state' : 'fact'} ${JSON.parse(m.payload).seq}`)).toStrictEqual(sent)
     await pub.endAsync()
     await live.endAsync()
-    const back = await connect(t.mqttUrl, { ...creds, clientId: 'daddy-session', clean: false })
-    const queued = new Inbox(back)
+    const { client: back, inbox: queued } = await connectInbox(t.mqttUrl, { ...creds, clientId: 'daddy-session', clean: false })
     const facts = await queued.wait((m) => m.topic === 'home/larder/jug/fact/empty', 10)
     expect(facts.map((m) => JSON.parse(m.payload).seq)).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     await back.endAsync()
@@ -124,8 +123,7 @@ describe('MQTT 5 sessions across a hub restart', () => {
     await t.hub.stop()
     t = await startTestHub({ dir })
     try {
-      const back = await connect(t.mqttUrl, opts)
-      const inbox = new Inbox(back)
+      const { client: back, inbox } = await connectInbox(t.mqttUrl, opts)
       const [msg] = await inbox.wait('home/kitchen/lily-cup/fact/empty')
       expect(msg).toStrictEqual({ topic: 'home/kitchen/lily-cup/fact/empty', payload: fact, qos: 1, retain: false })
       // The subscription itself survived: a new fact arrives without subscribing again.

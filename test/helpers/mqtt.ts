@@ -106,3 +106,20 @@ export async function watchDisconnects (url: string, admin: IClientOptions): Pro
     }
   }
 }
+
+/**
+ * Connects with an inbox that listens from the start. A resumed session's queued messages follow
+ * CONNACK at once, often in the same read: an inbox made after `connect()` resolves misses them.
+ */
+export async function connectInbox (url: string, opts: IClientOptions = {}): Promise<{ client: MqttClient, inbox: Inbox }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+  const inbox = new Inbox(client)
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', (err) => {
+      client.end(true)
+      reject(err)
+    })
+  })
+  return { client, inbox }
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, connectInbox, Inbox } from '../helpers/mqtt.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
 import { call, removeDir, startOrders, tempDir } from './shop.ts'
 
@@ -59,8 +59,7 @@ describe('the Orders service', () => {
     }
     expect(orders.outbox.counts()).toStrictEqual({ pending: 5, sent: 0, failed: 0 })
     hub = await startTestHub({ dir: hub.dir, flags: { 'mqtt.port': port } })
-    const again = await connect(hub.mqttUrl, { clientId: 'audit', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, username: 'homefacts-hub', password: hub.hub.secrets.get('homefacts-hub')!.password })
-    const inbox = new Inbox(again)
+    const { client: again, inbox } = await connectInbox(hub.mqttUrl, { clientId: 'audit', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, username: 'homefacts-hub', password: hub.hub.secrets.get('homefacts-hub')!.password })
     await inbox.wait((m) => m.topic.startsWith('shop/orders/'), 5)
     await orders.relay.idle()
     expect(orders.outbox.counts()).toStrictEqual({ pending: 0, sent: 5, failed: 0 })
