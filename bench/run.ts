@@ -7,7 +7,7 @@
  * profile in bench/profiles/. `npm run bench -- --attribution` also runs the fan-in against plain
  * aedes on LevelDB persistence (no hooks), to tell the session store's cost from the hooks'.
  * `npm run bench -- --only catch-up` runs only the responder catch-up scenario, prints its row
- * and leaves bench/results.md alone.
+ * and leaves bench/results.md alone; `--only notify` does the same for the escalation → phone row.
  */
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { BrokerProcess, hubNodeFlags } from './brokers.ts'
 import { connections, fanIn, latency, retained, type FanInResult } from './scenarios.ts'
 import { catchUp, type CatchUpResult } from './catch-up.ts'
+import { notifyLatency, type NotifyResult } from './notify.ts'
 import { markdownTable, MB, type Row } from './table.ts'
 
 const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
@@ -25,6 +26,8 @@ const RETAINED = { count: 1_000, trials: 3 }
 const CLIENTS = { count: 2_000, batch: 100 }
 const CATCH_UP = { cups: 100, perCup: 10, trials: 3 }
 const CATCH_UP_TARGET_MS = 2000
+const NOTIFY = { rate: 100, count: 1_000, warmup: 100 }
+const NOTIFY_P99_TARGET_MS = 20
 const P99_TARGET_MS = 5
 const THROUGHPUT_TARGET = 0.8
 /** A hard stop, so the bench always ends by itself. */
@@ -32,7 +35,7 @@ const DEADLINE_MS = 6 * 60_000
 
 const profile = process.argv.includes('--profile')
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
-if (only !== undefined && only !== 'catch-up') throw new Error(`--only: no scenario "${only}" (one of: catch-up)`)
+if (only !== undefined && only !== 'catch-up' && only !== 'notify') throw new Error(`--only: no scenario "${only}" (one of: catch-up, notify)`)
 const attribution = process.argv.includes('--attribution')
 const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
 const t0 = Date.now()
@@ -78,11 +81,31 @@ const catchUpRow = (cu: { hf: { medianMs: number }, plain: { medianMs: number } 
   ({ scenario: catchUpScenario, unit: `ms, median of ${CATCH_UP.trials}`, homefacts: cu.hf.medianMs, plain: cu.plain.medianMs, digits: 0, target: { text: `< ${CATCH_UP_TARGET_MS / 1000} s`, met: cu.hf.medianMs < CATCH_UP_TARGET_MS } })
 const catchUpLine = (r: { trials: CatchUpResult[] }): string => r.trials.map((t) => t.elapsedMs.toFixed(0)).join('/')
 
+const notifyScenario = `household.escalated published → notification handed to the channel at ${NOTIFY.rate}/s`
+const notifyRows = (n: { hf: NotifyResult, plain: NotifyResult }): Row[] => [
+  { scenario: `${notifyScenario}, p50`, unit: 'ms', homefacts: n.hf.p50, plain: n.plain.p50, digits: 2 },
+  { scenario: `${notifyScenario}, p99`, unit: 'ms', homefacts: n.hf.p99, plain: n.plain.p99, digits: 2, target: { text: `< ${NOTIFY_P99_TARGET_MS} ms`, met: n.hf.p99 < NOTIFY_P99_TARGET_MS } }
+]
+const notifyLine = (r: NotifyResult): string => `p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(2)} ms over ${r.count}`
+const notifies = async (): Promise<{ hf: NotifyResult, plain: NotifyResult }> =>
+  ({ hf: await notifyLatency(hf, { ...NOTIFY, tag: 'n' }), plain: await notifyLatency(plain, { ...NOTIFY, tag: 'n' }) })
+
 if (only === 'catch-up') {
   try {
     const cu = { hf: await catchUps(hf), plain: await catchUps(plain) }
     log(`catch-up: homefacts ${catchUpLine(cu.hf)} ms, plain ${catchUpLine(cu.plain)} ms`)
     process.stdout.write(`\n${markdownTable([catchUpRow(cu)])}\n\n`)
+  } finally {
+    await Promise.all([hf, plain].map((b) => b.stop().catch(() => b.kill())))
+  }
+  process.exit(0)
+}
+
+if (only === 'notify') {
+  try {
+    const n = await notifies()
+    log(`notify: homefacts ${notifyLine(n.hf)}; plain ${notifyLine(n.plain)}`)
+    process.stdout.write(`\n${markdownTable(notifyRows(n))}\n\n`)
   } finally {
     await Promise.all([hf, plain].map((b) => b.stop().catch(() => b.kill())))
   }
@@ -127,6 +150,9 @@ try {
   const cu = { hf: await catchUps(hf), plain: await catchUps(plain) }
   log(`catch-up: homefacts ${catchUpLine(cu.hf)} ms, plain ${catchUpLine(cu.plain)} ms`)
 
+  const notify = await notifies()
+  log(`notify: homefacts ${notifyLine(notify.hf)}; plain ${notifyLine(notify.plain)}`)
+
   const hfRounds = rounds.get(hf)!
   const plainRounds = rounds.get(plain)!
   const fan = {
@@ -140,6 +166,7 @@ try {
     { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p99`, unit: 'ms', homefacts: lat.hf.p99, plain: lat.plain.p99, digits: 2, target: { text: `< ${P99_TARGET_MS} ms`, met: lat.hf.p99 < P99_TARGET_MS } },
     { scenario: `${RETAINED.count.toLocaleString('en-US')} retained states → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, homefacts: ret.hf.medianMs, plain: ret.plain.medianMs, digits: 1 },
     catchUpRow(cu),
+    ...notifyRows(notify),
     { scenario: 'broker RSS idle', unit: 'MB', homefacts: idle.hf / MB, plain: idle.plain / MB, digits: 1 },
     { scenario: 'hub RSS idle with its Node-RED child (both processes)', unit: 'MB', homefacts: withNodeRed / MB, plain: idle.plain / MB, digits: 1 },
     { scenario: `broker RSS with ${CLIENTS.count.toLocaleString('en-US')} connected clients`, unit: 'MB', homefacts: conn.hf.rss / MB, plain: conn.plain.rss / MB, digits: 1 }
@@ -194,6 +221,10 @@ ${attributionNote}- retained: ${RETAINED.count.toLocaleString('en-US')} valid re
   ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} \`household.decided\` facts received by another client; every decision is checked
   (skip/resolved for a refilled cup, claim/open for each cup's last fact). Fresh cups per trial. Trials:
   homefacts ${catchUpLine(cu.hf)} ms; plain ${catchUpLine(cu.plain)} ms.
+- escalation → phone: the phones notifier (\`services/phones\`, MQTT 5, in the bench process; homefacts:
+  as a \`service\` user) with one webhook channel to a local HTTP receiver; ${NOTIFY.count.toLocaleString('en-US')} open \`cup.empty\` facts
+  with their states first, then one \`household.escalated\` per fact at ${NOTIFY.rate}/s after ${NOTIFY.warmup} warm-up ones; latency
+  from the publish call to the receiver's answer to the channel's send. Homefacts ${notifyLine(notify.hf)}; plain ${notifyLine(notify.plain)}.
 - RSS: \`process.memoryUsage().rss\` of the broker process after a full GC; idle is before any
   load. ${CLIENTS.count.toLocaleString('en-US')} clients connect in batches of ${CLIENTS.batch} (homefacts: as the device user) and stay
   connected while it is read. Connecting them took homefacts ${conn.hf.connectMs.toFixed(0)} ms, plain ${conn.plain.connectMs.toFixed(0)} ms.

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Server, Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import { Aedes, type Client } from 'aedes'
 import { Level } from 'level'
 import stats from 'aedes-stats'
@@ -17,11 +18,13 @@ import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, portOf } from './listeners.ts'
 import { HubPersistence } from './persistence.ts'
 import { ClaimBook } from './claims.ts'
+import type { MqttTokens } from './tokens.ts'
 
 export { BrokerConfig } from './config.ts'
 export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
 export { UserStore, Role, type Principal, type User } from './users.ts'
 export type { DeadLetter, Refusal } from './deadletter.ts'
+export { MqttTokens } from './tokens.ts'
 
 export interface BrokerDeps {
   log: Logger
@@ -29,6 +32,8 @@ export interface BrokerDeps {
   ledger: Ledger
   /** Where sessions, retained messages and in-flight QoS 1 messages are kept (a LevelDB folder). */
   persistenceDir: string
+  /** Short-lived MQTT passwords the web app logs in with (issue 12). */
+  tokens?: MqttTokens
 }
 
 /** The embedded broker: aedes with the homefacts hooks, durable in LevelDB. Built, not started. */
@@ -40,7 +45,7 @@ export class HomefactsBroker {
   #db: Level | null = null
   #tcp: Server | undefined
   #anonymous: Server | undefined
-  #wss: WebSocketServer | undefined
+  #wss: WebSocketServer[] = []
   #anonymousSockets = new WeakSet<object>()
   #statsTimer: NodeJS.Timeout | undefined
   #claims = new ClaimBook()
@@ -78,6 +83,7 @@ export class HomefactsBroker {
         principals,
         isAnonymous: (client: Client) => this.#anonymousSockets.has(client.conn),
         anonymousRole: config.anonymous.role,
+        ...(this.#deps.tokens ? { tokens: this.#deps.tokens } : {}),
         log
       }),
       authorizePublish: authorizePublish({
@@ -163,10 +169,10 @@ export class HomefactsBroker {
     return null
   }
 
-  /** Serves MQTT over WebSocket on the hub's HTTP server. */
-  attachWebSocket (http: HttpServer): void {
+  /** Serves MQTT over WebSocket on one of the hub's HTTP servers (plain HTTP, and HTTPS for WSS). */
+  attachWebSocket (http: HttpServer | HttpsServer): void {
     if (!this.config.ws.enabled) return
-    this.#wss = attachWebSocket(http, this.config.ws.path, this.aedes.handle)
+    this.#wss.push(attachWebSocket(http, this.config.ws.path, this.aedes.handle))
   }
 
   #publishStats (): void {
@@ -188,8 +194,11 @@ export class HomefactsBroker {
   /** Closes the listeners and every client, then the persistence. Idempotent. */
   async stop (): Promise<void> {
     clearInterval(this.#statsTimer)
-    for (const c of this.#wss?.clients ?? []) c.terminate()
-    this.#wss?.close()
+    for (const wss of this.#wss) {
+      for (const c of wss.clients) c.terminate()
+      wss.close()
+    }
+    this.#wss = []
     const aedes = this.#aedes
     this.#aedes = null
     const closing = [closeServer(this.#tcp), closeServer(this.#anonymous)]

@@ -313,6 +313,37 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     return this.#rows(q.after ?? 0, upTo, Math.min(q.limit ?? 100, MAX_LIMIT), q.topic)
   }
 
+  /** The entry of a fact by its id. */
+  byId (id: string): LedgerEntry | undefined {
+    const r = this.#open().prepare<[string], Row>('SELECT offset, topic, received_at, client_id, payload FROM facts WHERE id = ?').get(id)
+    return r ? toEntry(r) : undefined
+  }
+
+  /**
+   * A fact's story (issue 12, the trace view): every later fact caused by it, directly or
+   * through others (`causationid`), in offset order, and the first later fact on its subject
+   * with a higher seq (the one that resolved it). One pass from the fact's offset: a cause is
+   * always written before its effects. At most `scan` later entries are read.
+   */
+  story (id: string, scan = 50_000): { fact: LedgerEntry, steps: LedgerEntry[], resolution: LedgerEntry | null } | undefined {
+    const root = this.byId(id)
+    if (!root) return undefined
+    const db = this.#open()
+    const ids = new Set([id])
+    const steps: LedgerEntry[] = []
+    const caused = db.prepare<[number, number], Row & { causationid: string, id: string }>(`SELECT offset, topic, received_at, client_id, payload, id, json_extract(payload, '$.causationid') AS causationid
+      FROM facts WHERE offset > ? AND offset <= ? AND json_extract(payload, '$.causationid') IS NOT NULL ORDER BY offset`)
+    for (const r of caused.iterate(root.offset, root.offset + scan)) {
+      if (!ids.has(r.causationid)) continue
+      ids.add(r.id)
+      steps.push(toEntry(r))
+    }
+    const next = db.prepare<[number, number, string, number], Row>(`SELECT offset, topic, received_at, client_id, payload FROM facts
+      WHERE offset > ? AND offset <= ? AND json_extract(payload, '$.subject') = ? AND json_extract(payload, '$.seq') > ? ORDER BY offset LIMIT 1`)
+      .get(root.offset, root.offset + scan, root.fact.subject, root.fact.seq)
+    return { fact: root, steps, resolution: next ? toEntry(next) : null }
+  }
+
   /** True between `open()` and `close()`. */
   get isOpen (): boolean {
     return this.#db !== null

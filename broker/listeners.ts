@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { Codes, HomefactsError } from '#contract'
@@ -38,7 +39,7 @@ export function listen<S extends Server | HttpServer> (server: S, port: number, 
 export const portOf = (server: Server | HttpServer): number => (server.address() as AddressInfo).port
 
 /** MQTT over WebSocket on an existing HTTP server, at `path` (subprotocol `mqtt`). */
-export function attachWebSocket (http: HttpServer, path: string, handle: Handle): WebSocketServer {
+export function attachWebSocket (http: HttpServer | HttpsServer, path: string, handle: Handle): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost')

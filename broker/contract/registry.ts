@@ -16,6 +16,9 @@ import * as OrderCancelled from './facts/order.cancelled.ts'
 import * as CustomerCreated from './facts/customer.created.ts'
 import * as CustomerUpdated from './facts/customer.updated.ts'
 import * as NotificationSent from './facts/notification.sent.ts'
+import * as NotificationFailed from './facts/notification.failed.ts'
+import * as NotificationWithdrawn from './facts/notification.withdrawn.ts'
+import * as HouseholdClaimed from './facts/household.claimed.ts'
 import * as AlertRaised from './facts/alert.raised.ts'
 
 /** One entry per fact type: its data schema and, for thing facts, the state value it sets. */
@@ -46,6 +49,9 @@ export const registry = {
   [CustomerCreated.TYPE]: CustomerCreated,
   [CustomerUpdated.TYPE]: CustomerUpdated,
   [NotificationSent.TYPE]: NotificationSent,
+  [NotificationFailed.TYPE]: NotificationFailed,
+  [NotificationWithdrawn.TYPE]: NotificationWithdrawn,
+  [HouseholdClaimed.TYPE]: HouseholdClaimed,
   [AlertRaised.TYPE]: AlertRaised
 } as const satisfies Record<string, FactDefinition>
 

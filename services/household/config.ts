@@ -9,11 +9,25 @@ const Name = z.string().regex(SEGMENT, 'must be lower-case kebab-case')
 const FactTypeName = z.string().refine((t): boolean => isFactType(t), 'must be a fact type in the contract registry')
 const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM" (24 h)')
 
-/** One way to reach a member's phone; the notification service uses these. */
-export const PhoneChannel = z.strictObject({
-  kind: z.enum(['push', 'sms', 'ntfy', 'email']).describe('Which channel'),
-  address: z.string().min(1).describe('Where on that channel: a push endpoint, a number, a topic, an address')
-}).describe('A phone channel of a member')
+/**
+ * One way to reach a member's phone besides Web Push, which needs no config: the member turns
+ * it on in the web app (issue 12). Only kinds that really deliver are offered; `sms` and
+ * `email` are refused with a hint, since homefacts sends neither itself.
+ */
+const REFUSED_KINDS: Record<string, string> = {
+  push: 'Web Push needs no config: open the web app on the phone and tap "Notify me on this phone"',
+  sms: 'homefacts sends no SMS itself: use {"kind":"webhook","address":"<your SMS gateway URL>"}',
+  email: 'homefacts sends no e-mail itself: use {"kind":"webhook","address":"<your mail relay URL>"} or ntfy'
+}
+export const PhoneChannel = z.object({
+  kind: z.string().superRefine((k, ctx) => {
+    if (k === 'ntfy' || k === 'webhook') return
+    ctx.addIssue({ code: 'custom', message: REFUSED_KINDS[k] ?? `unknown channel kind "${k}": use "ntfy" or "webhook"` })
+  }).describe('Which channel: "ntfy" or "webhook"'),
+  address: z.url({ protocol: /^https?$/ }).describe('ntfy: the topic URL, e.g. "https://ntfy.sh/our-kitchen-x7"; webhook: the URL that gets the JSON'),
+  token: z.string().min(1).optional().describe('ntfy: an access token for a protected topic (sent as a Bearer token)')
+}).strict().transform((c) => c as { kind: 'ntfy' | 'webhook', address: string, token?: string }).describe('A phone channel of a member')
+export type PhoneChannel = z.infer<typeof PhoneChannel>
 
 /** A household member and what they respond to. */
 export const Member = z.strictObject({

@@ -84,6 +84,7 @@ function escalate (s: ResponderState, f: OpenFact, seen: MirrorView, now: number
         member: s.me.name,
         factId: f.factId,
         factType: f.type,
+        factSeq: f.seq,
         subject: f.subject,
         step: done,
         priority: step.priority,

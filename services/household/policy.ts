@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto'
 import type { EscalationStep, Policy, Priority, QuietHours } from './config.ts'
+
+export { stableId } from '../lib/stable-id.ts'
 
 /** Pure helpers over a policy: who a step notifies, quiet hours, deadlines and stable ids. */
 
@@ -51,24 +52,4 @@ export function stepDue (factTime: number, step: EscalationStep, quiet: Quiet): 
   const due = factTime + Math.round(step.afterSeconds * 1000)
   if (PRIORITY_RANK[step.priority] >= PRIORITY_RANK[quiet.bypassQuietHours]) return due
   return quietUntil(due, quiet.quietHours) ?? due
-}
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
-
-/**
- * A ULID whose time part is `time` and whose random part is derived from `key`: the same
- * escalation step of the same fact for the same member always gets the same id, so a step
- * fired again after a crash is one fact to every consumer that dedups by id.
- */
-export function stableId (time: number, key: string): string {
-  let t = Math.max(0, Math.floor(time))
-  let head = ''
-  for (let i = 0; i < 10; i++) {
-    head = CROCKFORD[t % 32] + head
-    t = Math.floor(t / 32)
-  }
-  const hash = createHash('sha256').update(key).digest()
-  let tail = ''
-  for (let i = 0; i < 16; i++) tail += CROCKFORD[hash[i]! % 32]
-  return head + tail
 }

@@ -6,6 +6,7 @@ import { HouseholdConfig } from '../household/config.ts'
 import { OrdersConfig } from '../orders/config.ts'
 import { CustomersConfig } from '../customers/config.ts'
 import { NotificationsConfig } from '../notifications/config.ts'
+import { PhonesConfig } from '../phones/config.ts'
 
 /**
  * The one hub config schema. Every scalar key can come from the config file, from an
@@ -17,6 +18,13 @@ export const HubConfig = BrokerConfig.extend({
     host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server (API, MQTT over WebSocket) binds'),
     port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port (0 picks a free one)')
   }).prefault({}).describe('The HTTP server'),
+  https: z.strictObject({
+    enabled: z.boolean().default(true).describe('Serve the web app, the API and MQTT over WebSocket (WSS) over HTTPS too: phones need it for the service worker, Web Push and installing the app'),
+    host: z.string().min(1).default('0.0.0.0').describe('Address the HTTPS server binds'),
+    port: z.number().int().min(0).max(65535).default(8443).describe('HTTPS port (0 picks a free one)'),
+    cert: z.string().min(1).optional().describe('PEM certificate (chain) file to serve instead of the one the hub makes in <dataDir>/certs (homefacts certs)'),
+    key: z.string().min(1).optional().describe('PEM private key file that goes with https.cert')
+  }).prefault({}).refine((h) => (h.cert === undefined) === (h.key === undefined), 'https.cert and https.key go together: give both or neither').describe('The HTTPS server'),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
     pretty: z.boolean().optional().describe('Human-readable logs; default: on when stdout is a terminal')
@@ -33,7 +41,8 @@ export const HubConfig = BrokerConfig.extend({
   }).prefault({}).describe('The shop services (issue 10)'),
   orders: OrdersConfig.prefault({}),
   customers: CustomersConfig.prefault({}),
-  notifications: NotificationsConfig.prefault({})
+  notifications: NotificationsConfig.prefault({}),
+  phones: PhonesConfig.prefault({})
 }).describe('homefacts hub config')
 
 export type HubConfig = Readonly<z.infer<typeof HubConfig>>

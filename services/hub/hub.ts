@@ -1,19 +1,24 @@
 import { join, resolve } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { existsSync, readFileSync } from 'node:fs'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HUB_STATE_TOPIC, presenceTopic } from '#contract'
 import { parseHousehold } from '../household/index.ts'
-import { createBroker, Ledger, UserStore, type HomefactsBroker } from '../../broker/index.ts'
+import { createBroker, Ledger, MqttTokens, UserStore, type HomefactsBroker } from '../../broker/index.ts'
 import { registerLedgerApi } from '../../broker/api.ts'
-import { listen, portOf } from '../../broker/listeners.ts'
+import { closeServer, listen, portOf } from '../../broker/listeners.ts'
+import { ensureCertificates } from './certs.ts'
 import type { HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
 import { registerProxy, type ProxyTargets } from './proxy.ts'
 import { NodeRed } from './node-red.ts'
+import { openPhoneStore, registerPhoneApp, vapidOf, type PhoneStore } from '../phones/index.ts'
 import type { Role } from '../../broker/index.ts'
 
 /** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
@@ -73,6 +78,11 @@ export class Hub {
   #client: MqttClient | null = null
   #started = false
   #proxies: ProxyTargets
+  /** The web app's own connection to `phones.sqlite` (sessions, push subscriptions), opened at start. */
+  #phones: { store: PhoneStore, close: () => void } | null = null
+  readonly tokens: MqttTokens
+  #handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
+  #https: HttpsServer | null = null
 
   constructor (config: HubConfig, opts: HubOptions = {}) {
     this.config = config
@@ -81,19 +91,50 @@ export class Hub {
     this.users = new UserStore(files.users, (err) => this.log.error({ code: err.code, issues: err.issues }, `${err.message}; keeping the users loaded before`))
     this.ledger = new Ledger(files.ledger, (err) => this.log.error({ err }, 'ledger writer failed; its pending facts were refused'))
     this.secrets = new Secrets(files.secrets)
-    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions })
+    this.tokens = new MqttTokens(() => Buffer.from(this.#secret('mqtt-token-secret'), 'base64url'), config.phones.tokenMinutes * 60_000)
+    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions, tokens: this.tokens })
     // Request lines are info-level; the HTTP child logs warnings and errors only.
-    this.http = Fastify({ loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger, forceCloseConnections: true })
+    this.http = Fastify({
+      loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+      forceCloseConnections: true,
+      // One app on two servers: plain HTTP, and HTTPS for phones (issue 12) with the same routes.
+      serverFactory: (handler) => {
+        this.#handler = handler
+        return createHttpServer(handler)
+      }
+    })
     this.#serviceDefs = opts.services ?? registeredServices
     this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
     this.#proxies = registerProxy(this.http)
+    // A phone fetches the hub's CA over plain HTTP once, to trust it (README, "Phones: HTTPS").
+    this.http.get('/ca.crt', async (_req, reply) => {
+      const file = join(resolve(config.dataDir), 'certs', 'ca.crt')
+      if (!config.https.enabled || config.https.cert || !existsSync(file)) return reply.code(404).send({ error: 'HF_NOT_FOUND', message: 'this hub serves no certificate of its own CA (https.enabled is off, or https.cert names your own certificate)' })
+      return reply.type('application/x-x509-ca-cert').header('content-disposition', 'attachment; filename="homefacts-ca.crt"').send(readFileSync(file))
+    })
+    if (config.phones.enabled) {
+      registerPhoneApp(this.http, {
+        config: config.phones,
+        household: parseHousehold(config.household),
+        wsPath: config.ws.path,
+        users: this.users,
+        ledger: this.ledger,
+        tokens: this.tokens,
+        store: () => {
+          if (!this.#phones) throw new Error('the hub is not started')
+          return this.#phones.store
+        },
+        vapidPublicKey: () => vapidOf(resolve(config.dataDir), config.phones).publicKey,
+        log: this.log.child({ part: 'phones' })
+      })
+    }
     this.nodeRed = new NodeRed({
       config,
       log: this.log.child({ part: 'node-red' }),
       usersFile: files.users,
       credentials: () => this.credentials('nodered', { role: 'nodered', members: config.nodeRed.claimAs, keepPassword: true }),
-      credentialSecret: () => this.#nodeRedSecret()
+      credentialSecret: () => this.#secret('node-red-credential-secret')
     })
     this.children = new Children({
       names: config.shop.enabled ? (opts.children ?? (opts.services ? [] : childServices)) : [],
@@ -106,9 +147,10 @@ export class Hub {
     })
   }
 
-  get urls (): { mqtt: string, http: string, ws: string } {
+  get urls (): { mqtt: string, http: string, ws: string, https?: string } {
     const http = `http://127.0.0.1:${portOf(this.http.server)}`
-    return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}` }
+    const https = this.#https?.listening ? { https: `https://127.0.0.1:${portOf(this.#https)}` } : {}
+    return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}`, ...https }
   }
 
   /**
@@ -135,11 +177,17 @@ export class Hub {
     const hubCreds = await this.credentials('homefacts-hub', { role: 'admin' })
     this.ledger.open()
     try {
+      if (this.config.phones.enabled) {
+        const { store, db } = openPhoneStore(resolve(this.config.dataDir))
+        this.#phones = { store, close: () => db.close() }
+        vapidOf(resolve(this.config.dataDir), this.config.phones)
+      }
       await this.broker.start()
       await this.#retainDefaultPresence()
       await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
       await this.http.ready()
       this.broker.attachWebSocket(this.http.server)
+      await this.#listenHttps()
       await this.#connectHubClient(hubCreds)
       const ctx = {
         config: this.config,
@@ -167,6 +215,30 @@ export class Hub {
       throw err
     }
     return info
+  }
+
+  /**
+   * The HTTPS server (issue 12): the same app and WSS, with the certificate the config names or
+   * the one the hub makes in `<dataDir>/certs` from its own local CA (`homefacts certs`).
+   */
+  async #listenHttps (): Promise<void> {
+    const { https } = this.config
+    if (!https.enabled) return
+    let cert: Buffer
+    let key: Buffer
+    if (https.cert && https.key) {
+      cert = readFileSync(https.cert)
+      key = readFileSync(https.key)
+    } else {
+      const files = await ensureCertificates(join(resolve(this.config.dataDir), 'certs'), { log: this.log.child({ part: 'certs' }) })
+      cert = readFileSync(files.cert)
+      key = readFileSync(files.key)
+    }
+    const server = createHttpsServer({ cert, key }, this.#handler!)
+    this.#https = server
+    await listen(server, https.port, https.host, 'https.port')
+    this.broker.attachWebSocket(server)
+    this.log.info({ url: `https://${https.host === '0.0.0.0' ? '<this host>' : https.host}:${portOf(server)}/` }, 'web app on HTTPS')
   }
 
   /**
@@ -211,15 +283,19 @@ export class Hub {
     })
   }
 
-  /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
-  /** The key of Node-RED's credentials file, generated once and kept in secrets.json. */
-  #nodeRedSecret (): string {
-    const known = this.secrets.get('node-red-credential-secret')
+  /**
+   * A random key kept in secrets.json under `name`, generated on first use: Node-RED's
+   * credentials key, the MQTT token key (so tokens outlive a restart).
+   */
+  #secret (name: string): string {
+    const known = this.secrets.get(name)
     if (known) return known.password
     const password = randomBytes(24).toString('base64url')
-    this.secrets.set('node-red-credential-secret', { username: 'node-red', password })
+    this.secrets.set(name, { username: name, password })
     return password
   }
+
+  /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
 
   async stop (): Promise<void> {
     await this.nodeRed.stop()
@@ -234,9 +310,13 @@ export class Hub {
     await client?.endAsync()
     // Follow streams are long-lived responses; end them rather than wait for their clients.
     this.http.server.closeAllConnections()
-    await this.http.close()
+    this.#https?.closeAllConnections()
+    await Promise.all([this.http.close(), closeServer(this.#https ?? undefined)])
+    this.#https = null
     await this.broker.stop()
     await this.ledger.close()
+    this.#phones?.close()
+    this.#phones = null
     if (this.#started) this.log.info('hub stopped')
     this.#started = false
   }

@@ -3,6 +3,7 @@ import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import type { Account } from './hub.ts'
 import { householdService } from '../household/index.ts'
+import { phonesService } from '../phones/index.ts'
 
 /** What the hub hands a service it starts: where the broker is and who to connect as. */
 export interface ServiceContext {
@@ -30,7 +31,8 @@ export interface ServiceDefinition {
 
 /** Every service `homefacts start` runs in its own process. A new service is one line here. */
 export const services: ServiceDefinition[] = [
-  householdService
+  householdService,
+  phonesService
 ]
 
 /**

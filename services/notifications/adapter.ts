@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { checkPublish, parseTopic, HomefactsError, type Checked, type Fact } from '#contract'
-import type { Channel } from './channels.ts'
+import { withRetry, type Channel, type Notice } from '../lib/channels/index.ts'
 import { contactOf, isOrderFact, newerContact, noticeFor, type Contact, type OrderFact } from './core.ts'
 import type { NotificationStore } from './store.ts'
 
@@ -112,24 +111,20 @@ export class Consumer {
     const notice = noticeFor(fact, contact)
     const deliveries: { channel: string, address: string }[] = []
     for (const channel of this.#opts.channels) {
-      deliveries.push({ channel: channel.name, ...(await this.#send(channel, notice)) })
+      await this.#send(channel, notice)
+      // The log channel has no address of its own: the contact it would reach stands in.
+      deliveries.push({ channel: channel.name, address: channel.name === 'log' ? (notice.to?.phone ?? notice.to?.email ?? notice.recipient) : channel.address })
     }
     this.#opts.store.sent(notice, deliveries, new Date())
   }
 
   /** Sends on one channel, trying again with backoff until it works or the consumer stops. */
-  async #send (channel: Channel, notice: ReturnType<typeof noticeFor>): Promise<{ address: string }> {
-    let wait = this.#opts.retryMs ?? 500
-    for (;;) {
-      try {
-        return await channel.send(notice)
-      } catch (err) {
-        if (this.#stopping.signal.aborted) throw err
-        this.#opts.log.warn({ err: (err as Error).message, channel: channel.name, factId: notice.fact.id }, `send failed; trying again in ${wait} ms`)
-        await sleep(wait, undefined, { signal: this.#stopping.signal }).catch(() => {})
-        wait = Math.min(wait * 2, 30_000)
-      }
-    }
+  async #send (channel: Channel, notice: Notice): Promise<void> {
+    await withRetry(() => channel.send(notice), {
+      firstMs: this.#opts.retryMs ?? 500,
+      signal: this.#stopping.signal,
+      onRetry: (err, wait) => this.#opts.log.warn({ err: (err as Error).message, channel: channel.name, factId: notice.fact.id }, `send failed; trying again in ${wait} ms`)
+    })
   }
 
   async stop (): Promise<void> {

@@ -1,18 +1,13 @@
 import type { CustomerProfile, Fact } from '#contract'
+import type { Notice } from '../lib/channels/index.ts'
+
+export type { Notice } from '../lib/channels/index.ts'
 
 /** How to reach a customer, as Notifications keeps it: the latest profile it has seen, by seq. */
 export type Contact = Omit<CustomerProfile, 'updatedAt'>
 
 /** The order facts Notifications tells customers about. */
 export type OrderFact = Fact<'order.created' | 'order.paid' | 'order.shipped' | 'order.cancelled'>
-
-/** What goes out on every channel for one fact. */
-export interface Notice {
-  recipient: string
-  message: string
-  contact: Contact
-  fact: { id: string, type: string, subject: string }
-}
 
 export const isOrderFact = (f: Fact): f is OrderFact =>
   f.type === 'order.created' || f.type === 'order.paid' || f.type === 'order.shipped' || f.type === 'order.cancelled'
@@ -42,5 +37,6 @@ export function noticeFor (fact: OrderFact, contact: Contact): Notice {
     case 'order.shipped': message = `${contact.name}, your order ${id} is on its way${fact.data.carrier ? ` with ${fact.data.carrier}` : ''}`; break
     case 'order.cancelled': message = `${contact.name}, your order ${id} was cancelled`; break
   }
-  return { recipient: contact.customerId, message, contact, fact: { id: fact.id, type: fact.type, subject: fact.subject } }
+  const to = { name: contact.name, ...(contact.phone ? { phone: contact.phone } : {}), ...(contact.email ? { email: contact.email } : {}) }
+  return { recipient: contact.customerId, title: `Your order ${id}`, message, priority: 'normal', to, fact: { id: fact.id, type: fact.type, subject: fact.subject } }
 }

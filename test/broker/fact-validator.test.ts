@@ -8,7 +8,7 @@ const samples: Record<FactType, unknown> = {
   'cup.empty': { level: 0.02, raw: 103 },
   'cup.filled': { level: 0.95 },
   'household.decided': { member: 'mom', decision: 'claim', reason: 'open', detail: 'free to act', fact: { id: '01KB0000000000000000000000', type: 'cup.empty', subject: 'home/kitchen/lily-cup', seq: 3 } },
-  'household.escalated': { member: 'dad', factId: '01KB0000000000000000000000', factType: 'cup.empty', subject: 'home/kitchen/lily-cup', step: 1, priority: 'high', due: '2026-11-29T17:00:00.000Z', detail: 'nobody claimed it' },
+  'household.escalated': { member: 'dad', factId: '01KB0000000000000000000000', factType: 'cup.empty', factSeq: 3, subject: 'home/kitchen/lily-cup', step: 1, priority: 'high', due: '2026-11-29T17:00:00.000Z', detail: 'nobody claimed it' },
   'button.pressed': { raw: 1 },
   'button.released': {},
   'door.opened': { raw: 0 },
@@ -22,6 +22,9 @@ const samples: Record<FactType, unknown> = {
   'customer.created': { customerId: 'c-7', name: 'Ann', email: 'ann@example.org', phone: '+44 7700 900123', push: ['p1'], ntfy: 'ann' },
   'customer.updated': { customerId: 'c-7', name: 'Ann', phone: '+44 7700 900999' },
   'notification.sent': { recipient: 'c-7', channel: 'log', address: '+44 7700 900123', message: 'hi', about: { id: '01KB0000000000000000000000', type: 'order.created', subject: 'shop/orders/o-1' } },
+  'notification.failed': { recipient: 'mummy', channel: 'ntfy', address: 'https://ntfy.example/mummy', message: 'hi', reason: 'ntfy answered 500', attempts: 6, about: { id: '01KB0000000000000000000000', type: 'household.escalated', subject: 'household/mummy' } },
+  'notification.withdrawn': { recipient: 'mummy', channel: 'push', address: 'https://push.example/x', reason: 'resolved', detail: 'the cup was filled', about: { id: '01KB0000000000000000000000', type: 'household.escalated', subject: 'household/mummy' } },
+  'household.claimed': { factId: '01KB0000000000000000000000', subject: 'home/kitchen/lily-cup', by: 'mummy', at: '2026-11-29T17:00:00.000Z' },
   'alert.raised': { reason: 'door-opened-while-away', severity: 'warning', detail: 'the front door opened while everyone is away', about: { factId: '01KB0000000000000000000000', factType: 'door.opened', subject: 'home/hall/front-door' } }
 }
 

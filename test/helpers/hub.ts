@@ -45,6 +45,8 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
       'mqtt.port': 0,
       'http.host': '127.0.0.1',
       'http.port': 0,
+      'https.host': '127.0.0.1',
+      'https.port': 0,
       'log.level': process.env.HOMEFACTS_TEST_LOG ?? 'silent',
       ...(opts.anonymous ? { 'anonymous.port': 0 } : {}),
       // Node-RED is on by default; a test that wants it turns it on (test/flows/hub-node-red.test.ts).

@@ -44,6 +44,7 @@ describe('escalation when nobody claims', () => {
         member: m.topic.split('/')[1],
         factId: empty.id,
         factType: 'cup.empty',
+        factSeq: empty.seq,
         subject: 'home/kitchen/lily-cup',
         step: data.step,
         priority: after.priority,

@@ -15,7 +15,7 @@ describe('escalation and recovery, from the mirror', () => {
     const esc = payloads(d) as Fact[]
     expect(d.publish.map((p) => [p.topic, p.qos, p.retain])).toStrictEqual([['household/mummy/fact/escalated', 1, false]])
     expect(esc.map((x) => x.data)).toStrictEqual([{
-      member: 'mummy', factId: f.id, factType: 'cup.empty', subject: 'home/kitchen/lily-cup', step: 1, priority: 'high', due: new Date(T0 + 60_000).toISOString(), detail: 'nobody claimed cup.empty on home/kitchen/lily-cup within 60 s'
+      member: 'mummy', factId: f.id, factType: 'cup.empty', factSeq: f.seq, subject: 'home/kitchen/lily-cup', step: 1, priority: 'high', due: new Date(T0 + 60_000).toISOString(), detail: 'nobody claimed cup.empty on home/kitchen/lily-cup within 60 s'
     }])
     expect(esc[0]!.id).toBe(stableId(T0 + 60_000, `${f.id}/mummy/1`))
     s = d.state

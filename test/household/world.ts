@@ -52,7 +52,7 @@ export interface World {
   stop: () => Promise<void>
 }
 
-const OBSERVED = ['home/+/+/fact/+', 'home/+/+/state', 'home/+/+/claim', 'household/+/fact/+', 'household/+/presence', 'homefacts/deadletter/#']
+const OBSERVED = ['home/+/+/fact/+', 'home/+/+/state', 'home/+/+/claim', 'household/+/fact/+', 'household/+/presence', 'notify/+/fact/+', 'homefacts/deadletter/#']
 
 /** A real hub, a device, a phone and an observer on the wire. */
 export async function startWorld (): Promise<World> {

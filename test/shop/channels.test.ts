@@ -20,10 +20,12 @@ describe('notification channels', () => {
   it('webhook: sends the fact id as the Idempotency-Key, and the contact in the body', async () => {
     const receiver = new Receiver()
     const url = await receiver.start()
-    expect(await new WebhookChannel(url).send(notice)).toStrictEqual({ address: url })
+    const channel = new WebhookChannel(url)
+    await channel.send(notice)
+    expect(channel.address).toBe(url)
     expect(receiver.got).toStrictEqual([{
       key: '01KB0000000000000000000000',
-      body: { recipient: 'c-7', message: notice.message, to: { name: 'Ann', phone: '+44 7700 900123' }, fact: notice.fact }
+      body: { event: 'notify', recipient: 'c-7', title: 'Your order o-1', message: notice.message, priority: 'normal', to: { name: 'Ann', phone: '+44 7700 900123' }, fact: notice.fact }
     }])
     await receiver.stop()
   })

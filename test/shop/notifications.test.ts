@@ -68,8 +68,11 @@ describe('the Notifications service', () => {
     expect(receiver.got.map((g) => g.key)).toStrictEqual(hub.hub.ledger.read({ topic: 'shop/orders/#', limit: 1000 }).map((e) => e.fact.id))
     expect(receiver.got.map((g) => g.body.fact.subject)).toStrictEqual(ids.map((id) => `shop/orders/${id}`))
     expect(receiver.got[100]!.body).toStrictEqual({
+      event: 'notify',
       recipient: customerId,
+      title: `Your order ${ids[100]}`,
       message: `Ann, we have your order ${ids[100]} (3.00 EUR)`,
+      priority: 'normal',
       to: { name: 'Ann', phone: '+44 7700 900123' },
       fact: { id: receiver.got[100]!.key, type: 'order.created', subject: `shop/orders/${ids[100]}` }
     })
@@ -118,8 +121,11 @@ describe('the Notifications service', () => {
     await admin.endAsync()
     await receiver.until(2)
     expect(receiver.got[1]!.body).toStrictEqual({
+      event: 'notify',
       recipient: 'c-late',
+      title: `Your order ${early}`,
       message: `Cat, we have your order ${early} (3.00 EUR)`,
+      priority: 'normal',
       to: { name: 'Cat', phone: '+44 7700 900555' },
       fact: { id: receiver.got[1]!.key, type: 'order.created', subject: `shop/orders/${early}` }
     })

@@ -73,7 +73,7 @@ export async function startNotifications (hub: TestHub, dir: string, webhook: st
 /** What the webhook receiver got: the body and the Idempotency-Key of each POST. */
 export interface Received {
   key: string
-  body: { recipient: string, message: string, to: { name: string, phone?: string, email?: string }, fact: { id: string, type: string, subject: string } }
+  body: { event: string, recipient: string, title: string, message: string, priority: string, to: { name: string, phone?: string, email?: string }, fact: { id: string, type: string, subject: string } }
 }
 
 /** A real local HTTP receiver that counts every POST, duplicates included, and lets a test await them. */

@@ -11,6 +11,7 @@ export const Schema = z.object({
   member: z.string().min(1).describe('Who is to be notified'),
   factId: z.string().min(1).describe('The open fact nobody claimed'),
   factType: z.string().min(1),
+  factSeq: z.number().int().nonnegative().describe('seq of the open fact: the evidence rule needs it to tell open from resolved'),
   subject: z.string().min(1).describe('The thing the fact is about'),
   step: z.number().int().positive().describe('Escalation step of the policy, from 1'),
   priority: z.enum(['low', 'normal', 'high', 'urgent']).describe('How loudly to notify'),

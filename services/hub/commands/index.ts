@@ -7,6 +7,7 @@ import * as device from './device.ts'
 import * as simulate from './simulate.ts'
 import * as demo from './demo.ts'
 import * as service from './service.ts'
+import * as certs from './certs.ts'
 
 /** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -17,5 +18,6 @@ export const commands: ((program: Command) => void)[] = [
   device.register,
   simulate.register,
   demo.register,
-  service.register
+  service.register,
+  certs.register
 ]

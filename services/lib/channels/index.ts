@@ -1,0 +1,6 @@
+export { ChannelGoneError, type Channel, type Notice, type NoticePriority } from './channel.ts'
+export { LogChannel } from './log.ts'
+export { WebhookChannel } from './webhook.ts'
+export { NtfyChannel, type NtfyOptions } from './ntfy.ts'
+export { WebPushChannel, loadOrCreateVapid, type PushSubscriptionJson, type Vapid, type WebPushOptions } from './webpush.ts'
+export { withRetry, type RetryOptions } from './retry.ts'

@@ -1,0 +1,65 @@
+import type { Channel, Notice, NoticePriority } from './channel.ts'
+import { request } from './http.ts'
+
+/** ntfy's priorities: 1 (min) to 5 (max), 3 is the default. */
+const PRIORITY: Record<NoticePriority, number> = { low: 2, normal: 3, high: 4, urgent: 5 }
+
+export interface NtfyOptions {
+  /** The topic URL, e.g. `https://ntfy.sh/our-house-x7`. */
+  url: string
+  /** An access token for a protected topic (Bearer). */
+  token?: string
+  timeoutMs?: number
+}
+
+/**
+ * Publishes to an ntfy topic. The fact id is the message's sequence id, so sending again
+ * updates the one notification instead of adding one, and a withdraw deletes it. From ntfy's
+ * docs (https://docs.ntfy.sh/publish/#updating-deleting-notifications, ntfy 2.16+): publish to
+ * `/<topic>/<sequence_id>` to start or update a sequence; `DELETE /<topic>/<sequence_id>`
+ * removes the notification from the drawer and from the clients.
+ */
+export class NtfyChannel implements Channel {
+  readonly name = 'ntfy'
+  readonly address: string
+  #token: string | undefined
+  #timeoutMs: number
+
+  constructor (opts: NtfyOptions) {
+    this.address = opts.url.replace(/\/+$/, '')
+    this.#token = opts.token
+    this.#timeoutMs = opts.timeoutMs ?? 5000
+  }
+
+  async send (notice: Notice): Promise<void> {
+    const tags = [notice.fact.type, ...(PRIORITY[notice.priority] >= 4 ? ['warning'] : [])]
+    const headers: Record<string, string> = {
+      ...this.#auth(),
+      'x-title': notice.title,
+      'x-priority': String(PRIORITY[notice.priority]),
+      'x-tags': tags.join(','),
+      ...(notice.click ? { 'x-click': notice.click } : {})
+    }
+    const res = await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: this.#timeoutMs })
+    await res.arrayBuffer()
+  }
+
+  async withdraw (notice: Notice): Promise<void> {
+    try {
+      const res = await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: this.#timeoutMs })
+      await res.arrayBuffer()
+    } catch (err) {
+      // Nothing under that sequence id (never sent, or expired from the cache): nothing to remove.
+      if ((err as { status?: number }).status === 404) return
+      throw err
+    }
+  }
+
+  #sequenceUrl (notice: Notice): string {
+    return `${this.address}/${encodeURIComponent(notice.fact.id)}`
+  }
+
+  #auth (): Record<string, string> {
+    return this.#token ? { authorization: `Bearer ${this.#token}` } : {}
+  }
+}
