@@ -1,160 +1,270 @@
-import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { hostname, networkInterfaces } from 'node:os'
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { join } from 'node:path'
+import { hostname, networkInterfaces } from 'node:os'
+import { join, resolve } from 'node:path'
 import forge from 'node-forge'
 import type { Logger } from 'pino'
+import { HomefactsError, type Code } from '#contract'
 
-/** The files `homefacts certs` and the hub keep in `<dataDir>/certs`. */
+/**
+ * The hub's local CA and the HTTPS certificate it issues (issue 12). Phones need HTTPS (a secure
+ * context) for service workers, Web Push and installing the web app; they trust the CA once.
+ */
+
+/** Stable code of every certificate error. */
+export const CERTS: 'HF_CERTS' = 'HF_CERTS'
+
+/**
+ * A missing, broken or unwritable certificate file. It extends `HomefactsError` so the CLI prints
+ * its one-line message; `HF_CERTS` is not in `Codes` yet, hence the cast.
+ */
+export class CertError extends HomefactsError {
+  constructor (message: string) {
+    super(CERTS as unknown as Code, message)
+    this.name = 'CertError'
+  }
+}
+
+/** The certificate files in `dir` and what the server certificate covers. */
 export interface CertFiles {
   dir: string
   caCert: string
   caKey: string
   cert: string
   key: string
-  /** SHA-256 of the CA certificate, colon-separated hex: what a phone shows before it trusts it. */
+  /** SHA-256 of the CA certificate, colon hex (as phones and `openssl x509 -fingerprint -sha256` show it). */
   caFingerprint: string
-  /** The names and addresses the server certificate covers. */
+  /** The server certificate's subject alternative names: DNS names, then IP addresses. */
   names: string[]
+  /** What this call made: a new CA, a new server certificate. */
+  issued: { ca: boolean, server: boolean }
 }
 
-/** A certificate problem a user can fix, with how. */
-export class CertError extends Error {
-  readonly code = 'HF_CERTS'
+export interface CertOptions {
+  /** Extra DNS names for the server certificate. */
+  names?: string[]
+  /** Extra IP addresses for the server certificate. */
+  addresses?: string[]
+  log?: Logger
 }
 
-const CA_DAYS = 3650
-/** iOS refuses TLS server certificates valid for more than 825 days. */
+const DAY = 86_400_000
+/** iOS refuses TLS server certificates valid for more than 825 days (Apple, HT210176). */
 const SERVER_DAYS = 825
+const CA_YEARS = 10
+/** Re-issue this long before the server certificate expires, so a phone never sees it lapse. */
 const RENEW_DAYS = 30
+/** Phones with a clock a little behind still accept a certificate issued just now. */
+const BACKDATE_MS = 3_600_000
 
-/** Every name and address the hub is reached by: localhost, its host name (and `.local`), its interfaces. */
-export function hubNames (extra: readonly string[] = []): string[] {
-  const host = hostname().toLowerCase()
-  const addresses = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal).map((i) => i!.address.replace(/%.*$/, ''))
-  return [...new Set(['localhost', host, ...(host.includes('.') ? [] : [`${host}.local`]), '127.0.0.1', '::1', ...addresses, ...extra])]
-}
-
-const files = (dir: string) => ({ caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') })
-
-function fingerprint (pem: string): string {
-  return createHash('sha256').update(Buffer.from(new X509Certificate(pem).raw)).digest('hex').toUpperCase().match(/../g)!.join(':')
-}
-
-function newKeys (): { privateKey: forge.pki.rsa.PrivateKey, publicKey: forge.pki.rsa.PublicKey, pem: string } {
-  // node:crypto makes the key (native, fast); forge only builds the certificate around it.
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
-  const key = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey
-  return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), pem: privateKey }
-}
-
-function serial (): string {
-  // Positive, 16 random bytes (RFC 5280 §4.1.2.2).
-  return '01' + forge.util.bytesToHex(forge.random.getBytesSync(15))
-}
-
-function makeCa (): { cert: string, key: string } {
-  const keys = newKeys()
-  const cert = forge.pki.createCertificate()
-  cert.publicKey = keys.publicKey
-  cert.serialNumber = serial()
-  cert.validity.notBefore = new Date(Date.now() - 60_000)
-  cert.validity.notAfter = new Date(Date.now() + CA_DAYS * 86_400_000)
-  const subject = [{ name: 'commonName', value: `homefacts local CA (${hostname()})` }, { name: 'organizationName', value: 'homefacts' }]
-  cert.setSubject(subject)
-  cert.setIssuer(subject)
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' }
-  ])
-  cert.sign(keys.privateKey, forge.md.sha256.create())
-  return { cert: forge.pki.certificateToPem(cert), key: keys.pem }
-}
-
-function makeServer (ca: { cert: string, key: string }, names: readonly string[]): { cert: string, key: string } {
-  const caCert = forge.pki.certificateFromPem(ca.cert)
-  const caKey = forge.pki.privateKeyFromPem(ca.key)
-  const keys = newKeys()
-  const cert = forge.pki.createCertificate()
-  cert.publicKey = keys.publicKey
-  cert.serialNumber = serial()
-  cert.validity.notBefore = new Date(Date.now() - 60_000)
-  cert.validity.notAfter = new Date(Date.now() + SERVER_DAYS * 86_400_000)
-  cert.setSubject([{ name: 'commonName', value: names.find((n) => !isIP(n) && n !== 'localhost') ?? 'localhost' }])
-  cert.setIssuer(caCert.subject.attributes)
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: names.map((n) => isIP(n) ? { type: 7, ip: n } : { type: 2, value: n }) },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() }
-  ])
-  cert.sign(caKey, forge.md.sha256.create())
-  return { cert: forge.pki.certificateToPem(cert), key: keys.pem }
-}
-
-function read (path: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new CertError(`cannot read ${path}: ${(err as Error).message}`)
-  }
-}
-
-/** The names a certificate's SAN lists, as `hubNames` spells them. */
-function coveredNames (pem: string): Set<string> {
-  const san = new X509Certificate(pem).subjectAltName ?? ''
-  return new Set(san.split(', ').map((entry) => entry.replace(/^(DNS|IP Address):/, '').toLowerCase()).map((n) => n === '0:0:0:0:0:0:0:1' ? '::1' : n))
+const files = (dir: string): Omit<CertFiles, 'caFingerprint' | 'names' | 'issued'> => {
+  const d = resolve(dir)
+  return { dir: d, caCert: join(d, 'ca.crt'), caKey: join(d, 'ca.key'), cert: join(d, 'server.crt'), key: join(d, 'server.key') }
 }
 
 /**
- * What the hub serves over HTTPS: a local CA (made once and always kept, so phones that trust
- * it keep trusting it) and a server certificate it signs for every name and address of the
- * hub. The server certificate is issued again when it is missing, expires within 30 days, or
- * does not cover a current name or address (a new Wi-Fi address, say), or when `renew` is set.
+ * The names the server certificate covers: localhost, this host's name and its mDNS name,
+ * loopback and every non-internal address of this machine, plus the extras.
  */
-export async function ensureCertificates (dir: string, opts: { names?: readonly string[], renew?: boolean, newCa?: boolean, log?: Logger } = {}): Promise<CertFiles> {
-  const f = files(dir)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  let ca: { cert: string, key: string }
-  if (!opts.newCa && existsSync(f.caCert) && existsSync(f.caKey)) {
-    ca = { cert: read(f.caCert), key: read(f.caKey) }
-    try {
-      forge.pki.certificateFromPem(ca.cert)
-      forge.pki.privateKeyFromPem(ca.key)
-    } catch (err) {
-      throw new CertError(`the hub's CA in ${dir} is damaged (${(err as Error).message}); restore ca.crt and ca.key from a backup, or run "homefacts certs --new-ca" and trust the new CA on every phone again`)
-    }
-  } else {
-    ca = makeCa()
-    writeFileSync(f.caKey, ca.key, { mode: 0o600 })
-    writeFileSync(f.caCert, ca.cert)
-    opts.log?.info({ file: f.caCert, fingerprint: fingerprint(ca.cert) }, 'made a local CA for HTTPS; trust it on each phone (README, "Phones: HTTPS and trusting the hub")')
+export function subjectNames (opts: Pick<CertOptions, 'names' | 'addresses'> = {}): { dns: string[], ips: string[] } {
+  const host = hostname().toLowerCase()
+  const dns = ['localhost', host, `${host.split('.')[0]}.local`, ...(opts.names ?? []).map((n) => n.toLowerCase())]
+  for (const n of dns) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(n)) throw new CertError(`"${n}" is not a DNS name (--name)`)
   }
-  const names = hubNames(opts.names)
-  if (opts.renew || opts.newCa || !serverIsCurrent(f, ca.cert, names)) {
-    const server = makeServer(ca, names)
-    writeFileSync(f.key, server.key, { mode: 0o600 })
-    writeFileSync(f.cert, server.cert)
-    opts.log?.info({ file: f.cert, names }, 'issued the HTTPS server certificate')
+  const ips = ['127.0.0.1', '::1']
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal) ips.push(a.address)
   }
-  return { dir, ...f, caFingerprint: fingerprint(ca.cert), names: [...coveredNames(read(f.cert))] }
+  for (const a of opts.addresses ?? []) {
+    if (isIP(a) === 0) throw new CertError(`"${a}" is not an IP address (--ip)`)
+    ips.push(a)
+  }
+  return { dns: [...new Set(dns)], ips: [...new Set(ips)] }
 }
 
-function serverIsCurrent (f: ReturnType<typeof files>, caPem: string, names: readonly string[]): boolean {
-  if (!existsSync(f.cert) || !existsSync(f.key)) return false
-  let cert: X509Certificate
-  try {
-    cert = new X509Certificate(readFileSync(f.cert))
-  } catch {
-    // A damaged server certificate is only a product of the CA: issue it again.
-    return false
+/**
+ * Makes what is missing in `dir`: the CA (`ca.crt`, `ca.key`) and the server certificate
+ * (`server.crt`, `server.key`). An existing CA is always kept, since phones trust it. The server
+ * certificate is re-issued when it is missing, expires within 30 days, was not issued by this CA,
+ * or does not cover the current names. A file that cannot be read or parsed is an error, never
+ * silently replaced: `homefacts certs` is the way to issue a new one.
+ */
+export async function ensureCertificates (dir: string, opts: CertOptions = {}): Promise<CertFiles> {
+  return await issue(dir, opts, { newCa: false, newServer: false })
+}
+
+/**
+ * What `homefacts certs` does: always issues a new server certificate; keeps the CA unless
+ * `newCa`, which every phone must then trust again.
+ */
+export async function regenerateCertificates (dir: string, opts: CertOptions & { newCa?: boolean } = {}): Promise<CertFiles> {
+  return await issue(dir, opts, { newCa: opts.newCa === true, newServer: true })
+}
+
+/** The response for `GET /ca.crt`: the CA in DER, which Android and iOS both install from a download. */
+export function caDownload (dir: string): { headers: Record<string, string>, body: Buffer } {
+  const f = files(dir)
+  const ca = parseCert(f.caCert, read(f.caCert, 'homefacts certs'), 'homefacts certs --new-ca')
+  return {
+    headers: { 'content-type': 'application/x-x509-ca-cert', 'content-disposition': 'attachment; filename="homefacts-ca.crt"', 'cache-control': 'no-store' },
+    body: ca.raw
   }
-  if (!cert.verify(new X509Certificate(caPem).publicKey)) return false
-  if (Date.parse(cert.validTo) - Date.now() < RENEW_DAYS * 86_400_000) return false
-  const covered = coveredNames(cert.toString())
-  return names.every((n) => covered.has(n.toLowerCase()))
+}
+
+async function issue (dir: string, opts: CertOptions, force: { newCa: boolean, newServer: boolean }): Promise<CertFiles> {
+  const f = files(dir)
+  const { dns, ips } = subjectNames(opts)
+  const names = [...dns, ...ips]
+  try {
+    mkdirSync(f.dir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new CertError(`cannot create the certificates folder ${f.dir}: ${(err as Error).message}`)
+  }
+  const issued = { ca: false, server: false }
+  let ca = force.newCa ? undefined : loadCa(f)
+  if (!ca) {
+    ca = makeCa()
+    writePair(f.caKey, ca.keyPem, f.caCert, ca.certPem)
+    issued.ca = true
+    opts.log?.info({ file: f.caCert, fingerprint: ca.cert.fingerprint256 }, 'created the local CA')
+  }
+  if (issued.ca || force.newServer || !serverIsGood(f, ca.cert, dns, ips)) {
+    const server = makeServer(ca, dns, ips)
+    writePair(f.key, server.keyPem, f.cert, server.certPem)
+    issued.server = true
+    opts.log?.info({ file: f.cert, names, validTo: new X509Certificate(server.certPem).validTo }, 'issued the HTTPS certificate')
+  }
+  return { ...f, caFingerprint: ca.cert.fingerprint256, names, issued }
+}
+
+interface Ca { cert: X509Certificate, certPem: string, keyPem: string }
+
+function loadCa (f: ReturnType<typeof files>): Ca | undefined {
+  const certPem = read(f.caCert, undefined)
+  const keyPem = read(f.caKey, undefined)
+  if (certPem === undefined && keyPem === undefined) return undefined
+  const fix = 'restore it from a backup, or run `homefacts certs --new-ca` for a new CA (every phone must then trust the new one)'
+  if (certPem === undefined) throw new CertError(`${f.caCert} is missing but ${f.caKey} exists: ${fix}`)
+  if (keyPem === undefined) throw new CertError(`${f.caKey} is missing but ${f.caCert} exists: ${fix}`)
+  const cert = parseCert(f.caCert, certPem, fix)
+  const key = parseKey(f.caKey, keyPem, fix)
+  if (!cert.checkPrivateKey(key)) throw new CertError(`${f.caKey} is not the key of ${f.caCert}: ${fix}`)
+  return { cert, certPem, keyPem }
+}
+
+function serverIsGood (f: ReturnType<typeof files>, ca: X509Certificate, dns: string[], ips: string[]): boolean {
+  const certPem = read(f.cert, undefined)
+  const keyPem = read(f.key, undefined)
+  if (certPem === undefined || keyPem === undefined) return false
+  const fix = `run \`homefacts certs\` to issue a new one (or delete ${join(f.dir, 'server.*')})`
+  const cert = parseCert(f.cert, certPem, fix)
+  const key = parseKey(f.key, keyPem, fix)
+  if (!cert.checkPrivateKey(key)) throw new CertError(`${f.key} is not the key of ${f.cert}: ${fix}`)
+  if (Date.parse(cert.validTo) - Date.now() < RENEW_DAYS * DAY) return false
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return false
+  return dns.every((n) => cert.checkHost(n, { wildcards: false }) === n) && ips.every((ip) => cert.checkIP(ip) !== undefined)
+}
+
+function makeCa (): Ca {
+  const host = hostname()
+  const { key, keyPem } = newKey()
+  const c = newCert(key, CA_YEARS * 365 * DAY)
+  const subject = [{ name: 'commonName', value: `homefacts local CA (${host})` }, { name: 'organizationName', value: 'homefacts' }]
+  c.setSubject(subject)
+  c.setIssuer(subject)
+  c.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' }
+  ])
+  c.sign(key, forge.md.sha256.create())
+  const certPem = forge.pki.certificateToPem(c)
+  return { cert: new X509Certificate(certPem), certPem, keyPem }
+}
+
+function makeServer (ca: Ca, dns: string[], ips: string[]): { certPem: string, keyPem: string } {
+  const caCert = forge.pki.certificateFromPem(ca.certPem)
+  const caKey = forge.pki.privateKeyFromPem(pkcs1(ca.keyPem))
+  const { key, keyPem } = newKey()
+  const c = newCert(key, SERVER_DAYS * DAY)
+  c.setSubject([{ name: 'commonName', value: dns[1] ?? 'localhost' }, { name: 'organizationName', value: 'homefacts' }])
+  c.setIssuer(caCert.subject.attributes)
+  c.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [...dns.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() }
+  ])
+  c.sign(caKey, forge.md.sha256.create())
+  return { certPem: forge.pki.certificateToPem(c), keyPem }
+}
+
+/** node:crypto makes the RSA key (forge's pure-JS generation takes seconds); forge signs. */
+function newKey (): { key: forge.pki.rsa.PrivateKey, keyPem: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  return { key: forge.pki.privateKeyFromPem(pkcs1(keyPem)), keyPem }
+}
+
+function newCert (key: forge.pki.rsa.PrivateKey, lifetimeMs: number): forge.pki.Certificate {
+  const c = forge.pki.createCertificate()
+  c.publicKey = forge.pki.setRsaPublicKey(key.n, key.e)
+  // A positive 128-bit serial: the top bit clear so DER does not read it as negative.
+  const serial = randomBytes(16)
+  serial[0] = serial[0]! & 0x7f | 0x01
+  c.serialNumber = serial.toString('hex')
+  const notBefore = new Date(Date.now() - BACKDATE_MS)
+  c.validity.notBefore = notBefore
+  c.validity.notAfter = new Date(notBefore.getTime() + lifetimeMs)
+  return c
+}
+
+const pkcs1 = (pem: string): string => createPrivateKey(pem).export({ type: 'pkcs1', format: 'pem' }).toString()
+
+/** The file's text, or undefined when it does not exist (and `missingFix` is undefined). */
+function read (path: string, missingFix: string): string
+function read (path: string, missingFix: undefined): string | undefined
+function read (path: string, missingFix: string | undefined): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && missingFix === undefined) return undefined
+    if (code === 'ENOENT') throw new CertError(`${path} does not exist: run \`${missingFix}\``)
+    throw new CertError(`cannot read ${path} (${code ?? (err as Error).message})`)
+  }
+}
+
+function parseCert (path: string, pem: string, fix: string): X509Certificate {
+  try {
+    return new X509Certificate(pem)
+  } catch {
+    throw new CertError(`${path} is not a PEM certificate: ${fix}`)
+  }
+}
+
+function parseKey (path: string, pem: string, fix: string): KeyObject {
+  try {
+    return createPrivateKey(pem)
+  } catch {
+    throw new CertError(`${path} is not a PEM private key: ${fix}`)
+  }
+}
+
+/** Writes the key (0600) then its certificate, each through a temporary file so no reader sees half a file. */
+function writePair (keyPath: string, keyPem: string, certPath: string, certPem: string): void {
+  for (const [path, text, mode] of [[keyPath, keyPem, 0o600], [certPath, certPem, 0o644]] as const) {
+    const tmp = `${path}.${process.pid}.tmp`
+    try {
+      writeFileSync(tmp, text, { mode })
+      chmodSync(tmp, mode) // the umask may have narrowed or (for an existing tmp) not applied the mode
+      renameSync(tmp, path)
+    } catch (err) {
+      throw new CertError(`cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    }
+  }
 }

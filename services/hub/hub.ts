@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -12,7 +12,6 @@ import { parseHousehold } from '../household/index.ts'
 import { createBroker, Ledger, MqttTokens, UserStore, type HomefactsBroker } from '../../broker/index.ts'
 import { registerLedgerApi } from '../../broker/api.ts'
 import { closeServer, listen, portOf } from '../../broker/listeners.ts'
-import { ensureCertificates } from './certs.ts'
 import type { HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
@@ -111,7 +110,9 @@ export class Hub {
     this.http.get('/ca.crt', async (_req, reply) => {
       const file = join(resolve(config.dataDir), 'certs', 'ca.crt')
       if (!config.https.enabled || config.https.cert || !existsSync(file)) return reply.code(404).send({ error: 'HF_NOT_FOUND', message: 'this hub serves no certificate of its own CA (https.enabled is off, or https.cert names your own certificate)' })
-      return reply.type('application/x-x509-ca-cert').header('content-disposition', 'attachment; filename="homefacts-ca.crt"').send(readFileSync(file))
+      const { caDownload } = await import('./certs.ts')
+      const ca = caDownload(dirname(file))
+      return reply.headers(ca.headers).send(ca.body)
     })
     if (config.phones.enabled) {
       registerPhoneApp(this.http, {
@@ -230,6 +231,8 @@ export class Hub {
       cert = readFileSync(https.cert)
       key = readFileSync(https.key)
     } else {
+      // Loaded only when needed: node-forge is a large module for a start that never makes a certificate.
+      const { ensureCertificates } = await import('./certs.ts')
       const files = await ensureCertificates(join(resolve(this.config.dataDir), 'certs'), { log: this.log.child({ part: 'certs' }) })
       cert = readFileSync(files.cert)
       key = readFileSync(files.key)

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { Agent } from 'node:https'
 import type { Database } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { openDatabase } from '../lib/db.ts'
@@ -40,6 +41,8 @@ export interface PhonesOptions {
   credentials: () => Promise<{ username: string, password?: string }>
   log: Logger
   onSent?: (notice: Notice, channel: Channel) => void
+  /** The HTTPS agent for push services (a proxy, or the CA of a private push service such as a test's). */
+  pushAgent?: Agent
 }
 
 /**
@@ -65,7 +68,7 @@ export class Phones {
     const vapid = vapidOf(dataDir, config)
     const members = new Map(household.members.map((m) => [m.name, m]))
     const channelsFor = (member: string): Channel[] => [
-      ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid })),
+      ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid, ...(this.#opts.pushAgent ? { agent: this.#opts.pushAgent } : {}) })),
       ...(members.get(member)?.phones ?? []).map((p): Channel => p.kind === 'ntfy'
         ? new NtfyChannel({ url: p.address, ...(p.token ? { token: p.token } : {}) })
         : new WebhookChannel(p.address))

@@ -47,6 +47,8 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
       'http.port': 0,
       'https.host': '127.0.0.1',
       'https.port': 0,
+      // Making the hub's CA and certificate costs a second or more; a test that wants HTTPS turns it on.
+      'https.enabled': false,
       'log.level': process.env.HOMEFACTS_TEST_LOG ?? 'silent',
       ...(opts.anonymous ? { 'anonymous.port': 0 } : {}),
       // Node-RED is on by default; a test that wants it turns it on (test/flows/hub-node-red.test.ts).

@@ -1,27 +1,26 @@
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { ensureCertificates } from '../certs.ts'
 import { configFrom, withConfigOptions } from './options.ts'
-
-const collect = (v: string, all: string[]): string[] => [...all, v]
 
 export function register (program: Command): void {
   withConfigOptions(program.command('certs')
-    .description('Make (or renew) the local CA and the HTTPS certificate the hub serves to phones')
-    .option('--name <dns>', 'another DNS name the hub is reached by (repeatable)', collect, [])
-    .option('--ip <address>', 'another address the hub is reached by (repeatable)', collect, [])
-    .option('--new-ca', 'replace the CA too (every phone must then trust the new one)'), ['dataDir', 'https.port'])
-    .action(async (opts: { name: string[], ip: string[], newCa?: boolean }, cmd: Command) => {
+    .description('Issue a new HTTPS certificate for the hub from its local CA (made on first use), for phones')
+    .option('--name <dns...>', 'more DNS names the hub is reached by')
+    .option('--ip <address...>', 'more IP addresses the hub is reached by')
+    .option('--new-ca', 'replace the CA too (every phone must then trust the new one)'), ['dataDir', 'http.port', 'https.port'])
+    .action(async (opts: { name?: string[], ip?: string[], newCa?: boolean }, cmd: Command) => {
       const config = configFrom(cmd)
       const dir = join(resolve(config.dataDir), 'certs')
-      const c = await ensureCertificates(dir, { names: [...opts.name, ...opts.ip], renew: true, newCa: opts.newCa === true })
+      const { regenerateCertificates } = await import('../certs.ts')
+      const c = await regenerateCertificates(dir, { names: opts.name ?? [], addresses: opts.ip ?? [], newCa: opts.newCa === true })
       process.stdout.write([
-        `CA certificate:     ${c.caCert}`,
-        `CA fingerprint:     SHA-256 ${c.caFingerprint}`,
-        `server certificate: ${c.cert} (for ${c.names.join(', ')})`,
-        '',
-        `Next: open http://<hub>:${config.http.port}/ca.crt on each phone and trust it (README, "Phones: HTTPS and trusting the hub");`,
-        `then use the web app at https://<hub>:${config.https.port}/. A running hub serves the new certificate after a restart.`
+        `certificates in ${c.dir}`,
+        `CA: ${c.caCert} (${c.issued.ca ? 'new: every phone must trust it' : 'kept'})`,
+        `CA SHA-256 fingerprint: ${c.caFingerprint}`,
+        `server certificate: ${c.cert}, key ${c.key}`,
+        `names: ${c.names.join(', ')}`,
+        `next: open http://<hub>:${config.http.port}/ca.crt on the phone, then see README "Phones: HTTPS and trusting the hub";`,
+        `the web app is then at https://<hub>:${config.https.port}/ (a running hub serves the new certificate after a restart)`
       ].join('\n') + '\n')
     })
 }
