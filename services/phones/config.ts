@@ -15,6 +15,6 @@ export const PhonesConfig = z.strictObject({
   retryAttempts: z.number().int().positive().default(5).describe('Attempts per channel before a notification counts as failed'),
   retryFirstMs: z.number().int().positive().default(1000).describe('Pause after the first failed attempt; it doubles each time'),
   evidenceTimeoutMs: z.number().int().positive().default(2000)
-    .describe('How long the notifier waits for the state (and presence) an escalation needs before it logs that it is waiting; it never notifies without it')
+    .describe('How long the notifier waits for the state (and presence) an escalation needs before it parks it; it never notifies without that evidence, and decides when it arrives')
 }).describe('Phones: the web app and notifications (issue 12)')
 export type PhonesConfig = z.infer<typeof PhonesConfig>
