@@ -127,6 +127,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     ledger.appendDeferred(packet.topic, fact, raw, client.id, (err) => {
       if (!err) {
         counters.accepted++
+        withContractMetadata(packet, fact)
         return settle(null)
       }
       if (err instanceof HomefactsError && err.code === Codes.DUPLICATE_ID) {
@@ -188,3 +189,23 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
   }
 }
 
+
+/** The content type of a fact's payload (a structured-mode CloudEvent), as MQTT 5 subscribers see it. */
+export const FACT_CONTENT_TYPE = 'application/cloudevents+json'
+
+/**
+ * Issue 13: an accepted fact carries its metadata as MQTT 5 properties, taken from the envelope
+ * the broker validated, so a v5 subscriber can route on them without parsing the payload: the
+ * user properties `type` and `id` (set by the broker, over any the publisher sent under those
+ * names), the content type, and the payload format indicator (UTF-8) [MQTT-3.3.2.3.2]. The
+ * payload stays the full CloudEvent, and 3.1.1 subscribers get the same bytes without them.
+ */
+function withContractMetadata (packet: PublishPacket, fact: Fact): void {
+  const given = packet.properties?.userProperties ?? {}
+  packet.properties = {
+    ...packet.properties,
+    payloadFormatIndicator: true,
+    contentType: FACT_CONTENT_TYPE,
+    userProperties: { ...given, type: fact.type, id: fact.id }
+  }
+}

@@ -41,8 +41,22 @@ export function exportContract (outDir: string): string[] {
   const channels: Record<string, unknown> = {}
   const messages: Record<string, unknown> = {}
   const operations: Record<string, unknown> = {}
-  const addChannel = (id: string, address: string, parameters: string[], message: string, payload: Record<string, unknown>, description: string, retained: boolean): void => {
-    messages[message] = { name: message, contentType: 'application/json', payload, description }
+  const addChannel = (id: string, address: string, parameters: string[], message: string, payload: Record<string, unknown>, description: string, retained: boolean, fact?: string): void => {
+    messages[message] = fact
+      ? {
+          name: message,
+          contentType: 'application/cloudevents+json',
+          payload,
+          description: `${description}. The broker adds MQTT 5 properties from the validated envelope: user properties \`type\` ("${fact}") and \`id\`, content type application/cloudevents+json, payload format indicator 1 (UTF-8); the payload is the full CloudEvent.`,
+          headers: {
+            type: 'object',
+            description: 'MQTT 5 user properties the broker sets on every accepted fact',
+            properties: { type: { const: fact }, id: { type: 'string', description: 'The fact id (a ULID)' } },
+            required: ['type', 'id']
+          },
+          bindings: { mqtt: { contentType: 'application/cloudevents+json', payloadFormatIndicator: 1, bindingVersion: '0.2.0' } }
+        }
+      : { name: message, contentType: 'application/json', payload, description }
     channels[id] = {
       address,
       description: `${description}${retained ? ' (retained)' : ' (never retained)'}`,
@@ -59,7 +73,7 @@ export function exportContract (outDir: string): string[] {
     write(`schemas/${type}.json`, data)
     const payload = { ...envelope, properties: { ...(envelope.properties as object), type: { const: type }, data } }
     const { address, parameters } = factChannel(type)
-    addChannel(`fact-${type}`, address, parameters, type, payload, `Fact ${type}: ${registry[type].Schema.description ?? ''}`.trim(), false)
+    addChannel(`fact-${type}`, address, parameters, type, payload, `Fact ${type}: ${registry[type].Schema.description ?? ''}`.trim(), false, type)
   }
   const states: [string, string, string[], z.ZodType, string][] = [
     ['state', 'home/{area}/{thing}/state', ['area', 'thing'], ThingState, 'Current state of a thing'],
