@@ -1,6 +1,9 @@
 import { HUB_STATE_TOPIC, deadletterTopic, topicMatches } from '#contract'
 import type { Principal } from './users.ts'
 
+/** Home Assistant's birth and will topic (its MQTT integration's default). */
+const HA_STATUS_TOPIC = 'homeassistant/status'
+
 /** What each shop service may publish and subscribe to: topic patterns (issue 10, least privilege). */
 export const SHOP_GRANTS = Object.freeze({
   orders: { publish: ['shop/orders/+/fact/+'], subscribe: [] },
@@ -30,6 +33,10 @@ export const SHOP_GRANTS = Object.freeze({
  *   each service's MQTT user only what it publishes"): each publishes only its own facts (and
  *   Customers its retained profiles) and reads only what it consumes (`SHOP_GRANTS`).
  *
+ * - homeassistant (Home Assistant's MQTT integration, issue 13): publishes only its birth and will
+ *   on `homeassistant/status`; reads discovery (`homeassistant/...`), the house (states,
+ *   availability, claims) and the hub state. It writes no device's state.
+ *
  * Everyone may read their own dead-letter topic, to learn why a publish was refused.
  */
 export function canPublish (who: Principal, topic: string): boolean {
@@ -53,6 +60,7 @@ export function canPublish (who: Principal, topic: string): boolean {
     case 'customers':
     case 'notifications':
       return SHOP_GRANTS[who.role].publish.some((p) => topicMatches(p, topic))
+    case 'homeassistant': return topic === HA_STATUS_TOPIC
   }
 }
 
@@ -69,6 +77,7 @@ export function canSubscribe (who: Principal, clientId: string, filter: string):
         (who.member !== undefined && (filter === `notify/${who.member}/#` || filter.startsWith(`notify/${who.member}/`)))
     case 'shop': return /^shop(\/|$)/.test(filter)
     case 'nodered': return filter === HUB_STATE_TOPIC || /^(home|household|flows|shop)(\/|$)/.test(filter)
+    case 'homeassistant': return filter === HUB_STATE_TOPIC || /^(home|homeassistant)(\/|$)/.test(filter)
     case 'orders':
     case 'customers':
     case 'notifications': {

@@ -7,7 +7,7 @@ import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
 
-export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications'])
+export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant'])
 export type Role = z.infer<typeof Role>
 
 /** `area/thing`, where either part may be the single-level wildcard `+`. */
