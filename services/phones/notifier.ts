@@ -32,12 +32,14 @@ type Out = { topic: string, fact: Fact }
  * The household's notifier (issue 12): turns `household.escalated` facts into notifications on
  * each of the member's channels, and withdraws them once their fact is resolved or claimed.
  *
- * - Escalations come on a persistent session and are acknowledged only once handled and
- *   committed with their delivery facts (`notification.sent` / `failed`), so a crash means a
- *   redelivery, which the processed ids make a no-op (the channels dedupe a repeated send).
+ * - Escalations come on a persistent session. Each is kept in the store (`parked`) before it is
+ *   acknowledged, and leaves it only in the transaction that commits its delivery facts
+ *   (`notification.sent` / `failed`), so a crash in between means it is decided again at the
+ *   next start; the processed ids make a redelivery a no-op, and the channels dedupe a repeated
+ *   send. Escalations are decided concurrently: a slow channel holds back none of the others.
  * - Decisions read the mirror (states, claims, presence) on positive evidence: an escalation
- *   whose state has not arrived is parked in the store and acknowledged, then decided when it
- *   arrives. It is never sent on silence.
+ *   whose state has not arrived stays parked, and is decided when it arrives. It is never sent
+ *   on silence.
  * - Every claim the broker retains becomes a `household.claimed` fact, so the ledger keeps it.
  */
 export class Notifier {
@@ -49,6 +51,7 @@ export class Notifier {
   /** Withdrawals and parked decisions run one at a time, in the order their changes came. */
   #chain: Promise<unknown> = Promise.resolve()
   #parked = new Map<string, Escalation>()
+  #inflight = new Set<Promise<void>>()
 
   constructor (opts: NotifierOptions) {
     this.#opts = opts
@@ -101,6 +104,7 @@ export class Notifier {
 
   async stop (): Promise<void> {
     this.#stopping.abort()
+    await Promise.allSettled([...this.#inflight])
     const clients = [this.#inbox, this.#conn]
     this.#inbox = null
     this.#conn = null
@@ -124,15 +128,23 @@ export class Notifier {
       return
     }
     if (this.#opts.store.processed(e.id) || this.#parked.has(e.id)) return
+    // Kept in the store, then acknowledged: a crash from here on finds it at the next start. The
+    // session moves on at once, so one slow channel does not hold back the next escalation.
+    this.#opts.store.park(e.id, JSON.stringify(e))
+    this.#parked.set(e.id, e)
+    const task = this.#process(e)
+    this.#inflight.add(task)
+    void task.finally(() => this.#inflight.delete(task)).catch((err: unknown) => this.#opts.log.error({ err, escalation: e.id }, 'escalation not decided; it is tried again at the next start'))
+  }
+
+  /** Gives the mirror its bound to bring the evidence; without it the escalation stays parked, decided when it comes. */
+  async #process (e: Escalation): Promise<void> {
     const mirror = this.#mirror!
-    // Give the mirror its bound to bring the evidence; then park rather than block the session.
     const ready = await mirror.waitFor(() => verdictOf(e, mirror).verdict === 'wait' ? undefined : true, { timeoutMs: this.#opts.evidenceTimeoutMs, signal: this.#stopping.signal })
-    if (this.#stopping.signal.aborted) throw new Error('stopping')
+    if (this.#stopping.signal.aborted || !this.#parked.has(e.id)) return
     if (!ready) {
       const v = verdictOf(e, mirror)
       this.#opts.log.info({ escalation: e.id, factId: e.data.factId, reason: v.verdict === 'wait' ? v.reason : undefined }, 'escalation waits for its evidence; it is decided when it arrives')
-      this.#opts.store.park(e.id, JSON.stringify(e))
-      this.#parked.set(e.id, e)
       return
     }
     await this.#decide(e)

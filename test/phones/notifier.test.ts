@@ -27,6 +27,8 @@ interface Setup {
   presence?: Record<string, string>
   priority?: 'normal' | 'high'
   retryAttempts?: number
+  /** When the policy's one escalation step is due (default 0.3 s). */
+  afterSeconds?: number
 }
 
 /**
@@ -42,7 +44,7 @@ async function setup (opts: Setup = {}): Promise<{ w: World, ntfy: NtfyReceiver,
       { name: 'mummy', phones: [{ kind: 'ntfy', address: `${ntfy.url}/mummy-phone` }] },
       { name: 'daddy', phones: [{ kind: 'ntfy', address: `${ntfy.url}/daddy-phone` }] }
     ],
-    policies: { 'cup.empty': { mayClaim: ['nobody'], escalation: [{ afterSeconds: 0.3, notify: {}, priority: opts.priority ?? 'high' }] } }
+    policies: { 'cup.empty': { mayClaim: ['nobody'], escalation: [{ afterSeconds: opts.afterSeconds ?? 0.3, notify: {}, priority: opts.priority ?? 'high' }] } }
   }
   w = await startWorld()
   for (const [member, value] of Object.entries(opts.presence ?? {})) await w.presence(member, value)
@@ -100,14 +102,25 @@ describe('the phones notifier', () => {
   })
 
   it('never sends a notification about a fact that is already resolved', async () => {
-    const { w, ntfy, cup } = await setup()
+    // The responders' own step is an hour away: the escalations here are the test's.
+    const { w, ntfy, cup } = await setup({ afterSeconds: 3600 })
     const first = await cup.empty()
-    // Refilled before the escalation step is due: the responders drop it, and the notifier would too.
     await cup.filled()
     const second = await cup.empty()
+    const escalate = async (f: Fact) => {
+      const e = makeFact('household.escalated', {
+        subject: 'household/mummy', source: 'test/escalator', seq: f.seq, causationid: f.id,
+        data: { member: 'mummy', factId: f.id, factType: 'cup.empty', factSeq: f.seq, subject: cup.subject, step: 1, priority: 'high', due: new Date().toISOString(), detail: 'nobody claimed it' }
+      })
+      await w.phone.publishAsync('household/mummy/fact/escalated', JSON.stringify(e), { qos: 1 })
+    }
+    // The stale one first, then one for the open fact as a sentinel on the same session.
+    await escalate(first)
+    await escalate(second)
     await w.wire.wait(onTopic('notify/mummy/fact/sent', second.id), 1, 10_000)
+    await ntfy.next((r) => r.sequenceId === second.id)
     expect(ntfy.requests.filter((r) => r.sequenceId === first.id)).toStrictEqual([])
-    expect(w.wire.messages.filter(onTopic('notify/mummy/fact/sent', first.id))).toStrictEqual([])
+    expect(w.wire.messages.filter((m) => m.topic.startsWith('notify/') && (fact(m).data as { about: { id: string } }).about.id === first.id)).toStrictEqual([])
   })
 
   it('does not wake a busy member for a normal fact, but does for a high one', async () => {
