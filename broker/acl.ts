@@ -16,7 +16,8 @@ export const SHOP_GRANTS = Object.freeze({
  *
  * - admin: everything.
  * - service: reads everything; writes the house, the household, the shop and Home Assistant discovery.
- * - device: writes only its own `home/<area>/<thing>/` subtree and discovery; reads its subtree,
+ * - device: writes only its own `home/<area>/<thing>/` subtree (not its claim) and discovery (not
+ *   Home Assistant's status); reads its subtree,
  *   `homeassistant/status` and the hub state.
  * - member (a phone): reads the house and household; writes claims and its own `household/<member>/` subtree.
  * - responder (a household member's responder service): reads the house and household; writes its
@@ -46,7 +47,8 @@ export function canPublish (who: Principal, topic: string): boolean {
     case 'service':
       return /^(home|household|shop|notify|homeassistant)\//.test(topic)
     case 'device':
-      return topic.startsWith('homeassistant/') || ownsThing(who, topic)
+      // Not the claim: who handles a fact is for people to say, and the broker checks it as theirs.
+      return (topic.startsWith('homeassistant/') && topic !== HA_STATUS_TOPIC) || (ownsThing(who, topic) && !topic.endsWith('/claim'))
     case 'member':
       return (who.member !== undefined && topic.startsWith(`household/${who.member}/`)) ||
         topicMatches('home/+/+/claim', topic)
