@@ -1,8 +1,29 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Aedes, type AedesOptions } from 'aedes'
-import type { IPublishPacket } from 'mqtt'
-import { connect } from '../helpers/mqtt.ts'
+import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import { Level } from 'level'
+import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
+import { connect, Inbox } from '../helpers/mqtt.ts'
+
+/** The two stores the broker runs on: aedes's in-memory one and aedes-persistence-level. */
+const stores: Record<string, (dir: string) => AedesOptions> = {
+  memory: () => ({}),
+  level: (dir) => ({ persistence: new LevelPersistence(new Level(dir, { valueEncoding: 'buffer' })) as unknown as AedesOptions['persistence'] })
+}
+
+/** Connects with an inbox that listens from the start, and resolves with the CONNACK's Session Present flag. */
+function resume (url: string, opts: IClientOptions): Promise<{ client: MqttClient, inbox: Inbox, sessionPresent: boolean }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+  const inbox = new Inbox(client)
+  return new Promise((resolve, reject) => {
+    client.once('connect', (connack: IConnackPacket) => resolve({ client, inbox, sessionPresent: connack.sessionPresent }))
+    client.once('error', reject)
+  })
+}
 
 /**
  * The MQTT 5 parts of the aedes 2.0.0-beta.1 patch (patches/aedes+2.0.0-beta.1.patch), on plain
@@ -11,12 +32,14 @@ import { connect } from '../helpers/mqtt.ts'
 describe('patched aedes, MQTT 5', () => {
   let broker: Aedes | undefined
   let server: Server | undefined
+  const dirs: string[] = []
   afterEach(async () => {
     // The broker first: it closes the connections a failed test left open, which server.close() waits for.
     await new Promise<void>((resolve) => broker ? broker.close(() => resolve()) : resolve())
     await new Promise<void>((resolve) => server ? server.close(() => resolve()) : resolve())
     broker = undefined
     server = undefined
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   })
 
   async function start (opts: AedesOptions = {}): Promise<string> {
@@ -33,7 +56,7 @@ describe('patched aedes, MQTT 5', () => {
     })
   }
 
-  it('forwards only the PUBLISH properties of a will, not its Will Delay Interval [MQTT-3.1.3-9]', async () => {
+  it('forwards only the PUBLISH properties of a will, not its Will Delay Interval (MQTT 5 §3.1.3.2)', async () => {
     const url = await start()
     const sub = await connect(url, { protocolVersion: 5 })
     await sub.subscribeAsync('dev/status', { qos: 1 })
@@ -72,4 +95,55 @@ describe('patched aedes, MQTT 5', () => {
     })
     await sub.endAsync()
   })
+
+  for (const [store, options] of Object.entries(stores)) {
+    describe(`on the ${store} store`, () => {
+      function startOn (): Promise<string> {
+        const dir = mkdtempSync(join(tmpdir(), 'aedes-store-'))
+        dirs.push(dir)
+        return start(options(dir))
+      }
+
+      /** Ends a connection abruptly, and resolves once the broker has closed it. */
+      async function drop (client: MqttClient): Promise<void> {
+        const gone = new Promise<void>((resolve) => broker!.once('clientDisconnect', () => resolve()))
+        client.stream.destroy()
+        await gone
+      }
+
+      it('resumes a session with Clean Start 0 and no Session Expiry, with its queued messages, and ends it at that disconnect [MQTT-3.1.2-5]', async () => {
+        const url = await startOn()
+        const first = await connect(url, { protocolVersion: 5, clientId: 'resumer', clean: false, properties: { sessionExpiryInterval: 3600 } })
+        await first.subscribeAsync('q/t', { qos: 1 })
+        await drop(first)
+        const pub = await connect(url, { protocolVersion: 5 })
+        await pub.publishAsync('q/t', 'queued', { qos: 1 })
+        // No Session Expiry: the session ends when this connection does [MQTT-3.1.2-23].
+        const second = await resume(url, { protocolVersion: 5, clientId: 'resumer', clean: false })
+        expect(second.sessionPresent).toBe(true)
+        expect(await second.inbox.wait('q/t')).toStrictEqual([{ topic: 'q/t', payload: 'queued', qos: 1, retain: false }])
+        await drop(second.client)
+        const third = await resume(url, { protocolVersion: 5, clientId: 'resumer', clean: false })
+        expect(third.sessionPresent).toBe(false)
+        await Promise.all([pub.endAsync(), third.client.endAsync()])
+      })
+
+      it('has no session for a client whose last connection had no Session Expiry, and restores none of its subscriptions [MQTT-3.1.2-23]', async () => {
+        const url = await startOn()
+        const first = await connect(url, { protocolVersion: 5, clientId: 'brief', clean: false })
+        await first.subscribeAsync('q/t', { qos: 1 })
+        await drop(first)
+        const pub = await connect(url, { protocolVersion: 5 })
+        await pub.publishAsync('q/t', 'while away', { qos: 1 })
+        const again = await resume(url, { protocolVersion: 5, clientId: 'brief', clean: false })
+        expect(again.sessionPresent).toBe(false)
+        await again.client.subscribeAsync('sentinel', { qos: 1 })
+        await pub.publishAsync('q/t', 'now', { qos: 1 })
+        await pub.publishAsync('sentinel', 'last', { qos: 1 })
+        await again.inbox.wait('sentinel')
+        expect(again.inbox.messages).toStrictEqual([{ topic: 'sentinel', payload: 'last', qos: 1, retain: false }])
+        await Promise.all([pub.endAsync(), again.client.endAsync()])
+      })
+    })
+  }
 })
