@@ -96,6 +96,23 @@ describe('patched aedes, MQTT 5', () => {
     await sub.endAsync()
   })
 
+  it('does not send a PUBLISH larger than the client\'s Maximum Packet Size, at any QoS [MQTT-3.1.2-24]', async () => {
+    const url = await start()
+    const sub = await connect(url, { protocolVersion: 5, properties: { maximumPacketSize: 100 } })
+    const inbox = new Inbox(sub)
+    const discarded: string[] = []
+    broker!.on('packetDiscarded', (packet) => discarded.push(`${packet.topic}@${packet.qos}`))
+    await sub.subscribeAsync('big/#', { qos: 1 })
+    const pub = await connect(url, { protocolVersion: 5 })
+    await pub.publishAsync('big/0', 'x'.repeat(200), { qos: 0 })
+    await pub.publishAsync('big/1', 'x'.repeat(200), { qos: 1 })
+    await pub.publishAsync('big/sentinel', 'small', { qos: 1 })
+    await inbox.wait('big/sentinel')
+    expect(inbox.messages).toStrictEqual([{ topic: 'big/sentinel', payload: 'small', qos: 1, retain: false }])
+    expect(discarded).toStrictEqual(['big/0@0', 'big/1@1'])
+    await Promise.all([sub.endAsync(), pub.endAsync()])
+  })
+
   for (const [store, options] of Object.entries(stores)) {
     describe(`on the ${store} store`, () => {
       function startOn (): Promise<string> {
@@ -125,6 +142,27 @@ describe('patched aedes, MQTT 5', () => {
         await drop(second.client)
         const third = await resume(url, { protocolVersion: 5, clientId: 'resumer', clean: false })
         expect(third.sessionPresent).toBe(false)
+        await Promise.all([pub.endAsync(), third.client.endAsync()])
+      })
+
+      it('discards a queued QoS 1 message too large for the resumed client and counts it as delivered, so it never comes later [MQTT-3.1.2-25]', async () => {
+        const url = await startOn()
+        const session = { protocolVersion: 5 as const, clientId: 'small', clean: false, properties: { sessionExpiryInterval: 3600, maximumPacketSize: 100 } }
+        const first = await connect(url, session)
+        await first.subscribeAsync('q/#', { qos: 1 })
+        await drop(first)
+        const pub = await connect(url, { protocolVersion: 5 })
+        await pub.publishAsync('q/big', 'x'.repeat(200), { qos: 1 })
+        await pub.publishAsync('q/small', 'fits', { qos: 1 })
+        const second = await resume(url, session)
+        expect(await second.inbox.wait('q/small')).toStrictEqual([{ topic: 'q/small', payload: 'fits', qos: 1, retain: false }])
+        await second.client.endAsync()
+        // With no limit now, a message still in flight would be sent again [MQTT-4.4.0-1].
+        const third = await resume(url, { ...session, properties: { sessionExpiryInterval: 3600 } })
+        await pub.publishAsync('q/sentinel', 'last', { qos: 1 })
+        await third.inbox.wait('q/sentinel')
+        expect(second.inbox.messages.map((m) => m.topic)).toStrictEqual(['q/small'])
+        expect(third.inbox.messages.map((m) => m.topic)).toStrictEqual(['q/sentinel'])
         await Promise.all([pub.endAsync(), third.client.endAsync()])
       })
 
