@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Aedes, type AedesOptions } from 'aedes'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
+import mqttPacket from 'mqtt-packet'
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 
@@ -29,6 +30,36 @@ function resume (url: string, opts: IClientOptions): Promise<{ client: MqttClien
  * The MQTT 5 parts of the aedes 2.0.0-beta.1 patch (patches/aedes+2.0.0-beta.1.patch), on plain
  * aedes with its in-memory store, as they would be offered upstream.
  */
+/** A decoded MQTT packet, loosely typed: the fields a test reads. */
+type RawPacket = { cmd: string, topic?: string, qos?: number, messageId?: number, [field: string]: unknown }
+
+/** A client made of raw MQTT packets (mqtt-packet), which acknowledges nothing by itself. */
+async function rawConnect (url: string, connectPacket: RawPacket): Promise<{ socket: Socket, received: RawPacket[], send: (p: RawPacket) => void, next: (test: (p: RawPacket) => boolean) => Promise<RawPacket>, publishes: () => string[] }> {
+  const { hostname, port } = new URL(url)
+  const socket = netConnect(Number(port), hostname)
+  const parser = mqttPacket.parser({ protocolVersion: 5 })
+  const received: RawPacket[] = []
+  const waiters: { test: (p: RawPacket) => boolean, resolve: (p: RawPacket) => void }[] = []
+  parser.on('packet', (packet) => {
+    received.push(packet as unknown as RawPacket)
+    for (const w of waiters.splice(0)) {
+      if (w.test(packet as unknown as RawPacket)) w.resolve(packet as unknown as RawPacket)
+      else waiters.push(w)
+    }
+  })
+  socket.on('data', (data) => parser.parse(data))
+  const send = (p: RawPacket): void => { socket.write(mqttPacket.generate(p as unknown as mqttPacket.Packet, { protocolVersion: 5 })) }
+  /** Resolves with the first packet, already received or still to come, that passes `test`. */
+  const next = (test: (p: RawPacket) => boolean): Promise<RawPacket> => {
+    const seen = received.find(test)
+    return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ test, resolve }))
+  }
+  const publishes = (): string[] => received.filter((p) => p.cmd === 'publish').map((p) => `${p.topic}@${p.qos}`)
+  send(connectPacket)
+  await next((p) => p.cmd === 'connack')
+  return { socket, received, send, next, publishes }
+}
+
 describe('patched aedes, MQTT 5', () => {
   let broker: Aedes | undefined
   let server: Server | undefined
@@ -111,6 +142,27 @@ describe('patched aedes, MQTT 5', () => {
     expect(inbox.messages).toStrictEqual([{ topic: 'big/sentinel', payload: 'small', qos: 1, retain: false }])
     expect(discarded).toStrictEqual(['big/0@0', 'big/1@1'])
     await Promise.all([sub.endAsync(), pub.endAsync()])
+  })
+
+  it('keeps at most Receive Maximum QoS 1 PUBLISHes in flight to a client, and sends the held ones in order as PUBACKs free slots [MQTT-3.3.4-9]', async () => {
+    const url = await start()
+    const raw = await rawConnect(url, { cmd: 'connect', protocolVersion: 5, clientId: 'window', clean: true, keepalive: 0, properties: { receiveMaximum: 2 } })
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'w/#', qos: 1 }] })
+    await raw.next((p) => p.cmd === 'suback')
+    const pub = await connect(url, { protocolVersion: 5 })
+    for (const n of [1, 2, 3, 4]) await pub.publishAsync(`w/${n}`, `m${n}`, { qos: 1 })
+    // QoS 0 is not held back [MQTT-3.3.4-10]: it comes after the two in flight, ahead of the held ones.
+    await pub.publishAsync('w/sentinel', 's', { qos: 0 })
+    await raw.next((p) => p.topic === 'w/sentinel')
+    expect(raw.publishes()).toStrictEqual(['w/1@1', 'w/2@1', 'w/sentinel@0'])
+    const [first, second] = raw.received.filter((p) => p.qos === 1)
+    raw.send({ cmd: 'puback', messageId: first!.messageId, reasonCode: 0 })
+    await raw.next((p) => p.topic === 'w/3')
+    raw.send({ cmd: 'puback', messageId: second!.messageId, reasonCode: 0 })
+    await raw.next((p) => p.topic === 'w/4')
+    expect(raw.publishes()).toStrictEqual(['w/1@1', 'w/2@1', 'w/sentinel@0', 'w/3@1', 'w/4@1'])
+    raw.socket.destroy()
+    await pub.endAsync()
   })
 
   for (const [store, options] of Object.entries(stores)) {
