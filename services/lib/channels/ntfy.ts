@@ -40,14 +40,12 @@ export class NtfyChannel implements Channel {
       'x-tags': tags.join(','),
       ...(notice.click ? { 'x-click': notice.click } : {})
     }
-    const res = await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: this.#timeoutMs })
-    await res.arrayBuffer()
+    await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: this.#timeoutMs })
   }
 
   async withdraw (notice: Notice): Promise<void> {
     try {
-      const res = await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: this.#timeoutMs })
-      await res.arrayBuffer()
+      await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: this.#timeoutMs })
     } catch (err) {
       // Nothing under that sequence id (never sent, or expired from the cache): nothing to remove.
       if ((err as { status?: number }).status === 404) return

@@ -25,13 +25,12 @@ export class WebhookChannel implements Channel {
   }
 
   async #post (payload: unknown, key: string): Promise<void> {
-    const res = await request(this.address, {
+    await request(this.address, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': key },
       body: JSON.stringify(payload),
       timeoutMs: this.#timeoutMs
     })
-    await res.arrayBuffer()
   }
 }
 
