@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Agent } from 'node:https'
-import { generateKeyPairSync } from 'node:crypto'
+import { createRequire } from 'node:module'
 import type webpush from 'web-push'
 import { ChannelGoneError, type Channel, type Notice, type NoticePriority } from './channel.ts'
 
@@ -27,7 +27,8 @@ export function loadOrCreateVapid (file: string, subject: string): Vapid {
     raw = readFileSync(file, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    const keys = generateVapidKeys()
+    // web-push makes the keys; it is loaded here, on first run, and for the first push, not at every start.
+    const keys = (createRequire(import.meta.url)('web-push') as typeof webpush).generateVAPIDKeys()
     mkdirSync(dirname(file), { recursive: true })
     writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })
     return { subject, ...keys }
@@ -103,14 +104,3 @@ export class WebPushChannel implements Channel {
 /** A Topic is at most 32 characters of the URL-safe base64 alphabet (RFC 8030 §5.4); a ULID is 26. */
 const topicOf = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32)
 
-/**
- * A VAPID key pair as `web-push` writes it (RFC 8292 §3.2): the P-256 public key uncompressed and
- * the private scalar, both base64url; made with node:crypto so that a start does not load web-push.
- */
-function generateVapidKeys (): { publicKey: string, privateKey: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-  const pub = publicKey.export({ format: 'jwk' })
-  const priv = privateKey.export({ format: 'jwk' })
-  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(pub.x!, 'base64url'), Buffer.from(pub.y!, 'base64url')])
-  return { publicKey: raw.toString('base64url'), privateKey: priv.d! }
-}
