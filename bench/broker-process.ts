@@ -50,6 +50,7 @@ async function startHomefacts (): Promise<Running> {
       'http.host': '127.0.0.1',
       'http.port': 0,
       'https.enabled': false,
+      'mqtts.enabled': false,
       'log.level': 'silent',
       // The broker figures are the hub's own; `homefacts-nodered` measures the hub with its Node-RED child.
       'nodeRed.enabled': kind === 'homefacts-nodered',

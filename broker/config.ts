@@ -9,6 +9,11 @@ export const BrokerConfig = z.strictObject({
     host: host.default('0.0.0.0').describe('Address the MQTT TCP listener binds'),
     port: port.default(1883).describe('MQTT TCP port (0 picks a free one)')
   }).prefault({}).describe('The MQTT TCP listener'),
+  mqtts: z.strictObject({
+    enabled: z.boolean().default(true).describe('MQTT over TLS, with the certificate the hub serves over HTTPS (its own CA\'s, or https.cert)'),
+    host: host.default('0.0.0.0').describe('Address the MQTT TLS listener binds'),
+    port: port.default(8883).describe('MQTT TLS port (0 picks a free one)')
+  }).prefault({}).describe('The MQTT TLS listener (issue 13)'),
   ws: z.strictObject({
     enabled: z.boolean().default(true).describe('Serve MQTT over WebSocket on the HTTP port'),
     path: z.string().startsWith('/').default('/mqtt').describe('WebSocket path on the HTTP server')

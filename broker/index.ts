@@ -15,7 +15,7 @@ import type { Principals } from './principals.ts'
 import { authenticate } from './hooks/authenticate.ts'
 import { authorizePublish } from './hooks/authorize-publish.ts'
 import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
-import { attachWebSocket, closeServer, listenTcp, portOf } from './listeners.ts'
+import { attachWebSocket, closeServer, listenTcp, listenTls, portOf } from './listeners.ts'
 import { HubPersistence } from './persistence.ts'
 import { ClaimBook } from './claims.ts'
 import type { MqttTokens } from './tokens.ts'
@@ -45,6 +45,7 @@ export class HomefactsBroker {
   #db: Level | null = null
   #tcp: Server | undefined
   #anonymous: Server | undefined
+  #tls: Server | undefined
   #wss: WebSocketServer[] = []
   #anonymousSockets = new WeakSet<object>()
   #statsTimer: NodeJS.Timeout | undefined
@@ -62,8 +63,13 @@ export class HomefactsBroker {
   }
 
   /** The bound MQTT ports (useful when configured as 0). */
-  get ports (): { mqtt: number, anonymous?: number } {
-    return { mqtt: this.#tcp ? portOf(this.#tcp) : 0, ...(this.#anonymous ? { anonymous: portOf(this.#anonymous) } : {}) }
+  get ports (): { mqtt: number, anonymous?: number, mqtts?: number } {
+    return { mqtt: this.#tcp ? portOf(this.#tcp) : 0, ...(this.#anonymous ? { anonymous: portOf(this.#anonymous) } : {}), ...(this.#tls ? { mqtts: portOf(this.#tls) } : {}) }
+  }
+
+  /** Opens the MQTT TLS listener (`mqtts`) with the hub's certificate; called after `start()`. */
+  async listenTls (creds: { cert: Buffer, key: Buffer }): Promise<void> {
+    this.#tls = await listenTls(this.aedes.handle, creds, this.config.mqtts.port, this.config.mqtts.host, 'mqtts.port')
   }
 
   async start (): Promise<void> {
@@ -201,7 +207,8 @@ export class HomefactsBroker {
     this.#wss = []
     const aedes = this.#aedes
     this.#aedes = null
-    const closing = [closeServer(this.#tcp), closeServer(this.#anonymous)]
+    const closing = [closeServer(this.#tcp), closeServer(this.#anonymous), closeServer(this.#tls)]
+    this.#tls = undefined
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await Promise.all(closing)
     await this.#persistence?.flush()

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
@@ -12,6 +13,15 @@ export function listenTcp (handle: Handle, port: number, host: string, key: stri
   const server = createServer({ noDelay: true }, (socket) => {
     socket.setNoDelay(true)
     onSocket?.(socket)
+    handle(socket)
+  })
+  return listen(server, port, host, key)
+}
+
+/** Starts a TLS listener for MQTT (8883), TCP_NODELAY on each connection, as on the plain one. */
+export function listenTls (handle: Handle, creds: { cert: Buffer, key: Buffer }, port: number, host: string, key: string): Promise<TlsServer> {
+  const server = createTlsServer({ cert: creds.cert, key: creds.key }, (socket) => {
+    socket.setNoDelay(true)
     handle(socket)
   })
   return listen(server, port, host, key)

@@ -148,10 +148,11 @@ export class Hub {
     })
   }
 
-  get urls (): { mqtt: string, http: string, ws: string, https?: string } {
+  get urls (): { mqtt: string, http: string, ws: string, https?: string, mqtts?: string } {
     const http = `http://127.0.0.1:${portOf(this.http.server)}`
     const https = this.#https?.listening ? { https: `https://127.0.0.1:${portOf(this.#https)}` } : {}
-    return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}`, ...https }
+    const mqtts = this.broker.ports.mqtts ? { mqtts: `mqtts://127.0.0.1:${this.broker.ports.mqtts}` } : {}
+    return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}`, ...https, ...mqtts }
   }
 
   /**
@@ -219,29 +220,31 @@ export class Hub {
   }
 
   /**
-   * The HTTPS server (issue 12): the same app and WSS, with the certificate the config names or
-   * the one the hub makes in `<dataDir>/certs` from its own local CA (`homefacts certs`).
+   * The HTTPS server (issue 12): the same app and WSS, and the MQTT TLS listener (issue 13), with
+   * the certificate the config names or the one the hub makes in `<dataDir>/certs` from its own
+   * local CA (`homefacts certs`).
    */
   async #listenHttps (): Promise<void> {
-    const { https } = this.config
+    const { https, mqtts } = this.config
+    if (!https.enabled && !mqtts.enabled) return
+    const creds = await this.#tlsCredentials()
+    if (mqtts.enabled) await this.broker.listenTls(creds)
     if (!https.enabled) return
-    let cert: Buffer
-    let key: Buffer
-    if (https.cert && https.key) {
-      cert = readFileSync(https.cert)
-      key = readFileSync(https.key)
-    } else {
-      // Loaded only when needed: node-forge is a large module for a start that never makes a certificate.
-      const { ensureCertificates } = await import('./certs.ts')
-      const files = await ensureCertificates(join(resolve(this.config.dataDir), 'certs'), { log: this.log.child({ part: 'certs' }) })
-      cert = readFileSync(files.cert)
-      key = readFileSync(files.key)
-    }
-    const server = createHttpsServer({ cert, key }, this.#handler!)
+    const server = createHttpsServer(creds, this.#handler!)
     this.#https = server
     await listen(server, https.port, https.host, 'https.port')
     this.broker.attachWebSocket(server)
     this.log.info({ url: `https://${https.host === '0.0.0.0' ? '<this host>' : https.host}:${portOf(server)}/` }, 'web app on HTTPS')
+  }
+
+  /** The certificate HTTPS and MQTT over TLS serve: the config's, or the one the hub makes from its own CA. */
+  async #tlsCredentials (): Promise<{ cert: Buffer, key: Buffer }> {
+    const { https } = this.config
+    if (https.cert && https.key) return { cert: readFileSync(https.cert), key: readFileSync(https.key) }
+    // Loaded only when needed: node-forge is a large module for a start that never makes a certificate.
+    const { ensureCertificates } = await import('./certs.ts')
+    const files = await ensureCertificates(join(resolve(this.config.dataDir), 'certs'), { log: this.log.child({ part: 'certs' }) })
+    return { cert: readFileSync(files.cert), key: readFileSync(files.key) }
   }
 
   /**

@@ -49,6 +49,9 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
       'https.port': 0,
       // Making the hub's CA and certificate costs a second or more; a test that wants HTTPS turns it on.
       'https.enabled': false,
+      'mqtts.host': '127.0.0.1',
+      'mqtts.port': 0,
+      'mqtts.enabled': false,
       'log.level': process.env.HOMEFACTS_TEST_LOG ?? 'silent',
       ...(opts.anonymous ? { 'anonymous.port': 0 } : {}),
       // Node-RED is on by default; a test that wants it turns it on (test/flows/hub-node-red.test.ts).

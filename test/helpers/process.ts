@@ -24,7 +24,7 @@ export interface HubProcess {
  * command itself, so Node gets the flags on its shebang); resolves when it is up.
  */
 export async function startHubProcess (dir: string, extra: string[] = []): Promise<HubProcess> {
-  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--https-host', '127.0.0.1', '--https-port', '0', '--https-enabled', 'false', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', '--shop-enabled', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--https-host', '127.0.0.1', '--https-port', '0', '--https-enabled', 'false', '--mqtts-enabled', 'false', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', '--shop-enabled', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const entries: Record<string, unknown>[] = []
   const waiters = new Set<(entry: Record<string, unknown>) => void>()

@@ -87,7 +87,7 @@ describe('the homefacts command', () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
-    const r = await runCli(['start', '--data-dir', join(dir, 'busy'), '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-port', '0', '--https-port', '0', '--log-level', 'silent'])
+    const r = await runCli(['start', '--data-dir', join(dir, 'busy'), '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-port', '0', '--https-port', '0', '--mqtts-port', '0', '--log-level', 'silent'])
     blocker.close()
     expect(r.code).toBe(1)
     expect(r.stderr).toBe(`homefacts: port ${port} on 127.0.0.1 is already in use (mqtt.port); choose another port with --mqtt-port or HOMEFACTS_MQTT_PORT\n`)
@@ -98,7 +98,7 @@ describe('the homefacts command', () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
-    const failed = await runCli(['start', '--data-dir', data, '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-host', '127.0.0.1', '--http-port', '0', '--https-port', '0', '--log-pretty', 'false'])
+    const failed = await runCli(['start', '--data-dir', data, '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-host', '127.0.0.1', '--http-port', '0', '--https-port', '0', '--mqtts-port', '0', '--log-pretty', 'false'])
     await new Promise((resolve) => blocker.close(resolve))
     expect(failed.code).toBe(1)
     expect(failed.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`)

@@ -85,7 +85,7 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'homefacts-demo-'))
   mkdirSync(dataDir, { recursive: true })
   const configFile = join(dataDir, 'demo.config.json')
-  writeFileSync(configFile, JSON.stringify({ dataDir, mqtt: { host: '127.0.0.1', port: opts.mqttPort }, http: { host: '127.0.0.1', port: 0 }, https: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, household: demoHousehold(pace) }, null, 2) + '\n')
+  writeFileSync(configFile, JSON.stringify({ dataDir, mqtt: { host: '127.0.0.1', port: opts.mqttPort }, http: { host: '127.0.0.1', port: 0 }, https: { host: '127.0.0.1', port: 0 }, mqtts: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, household: demoHousehold(pace) }, null, 2) + '\n')
   const config = loadConfig({ file: configFile, env: {} })
   const log = pino({ level: 'warn' })
   const hub = createHub(config, { log, services: [] })
