@@ -78,7 +78,7 @@ export class Hub {
   #started = false
   #proxies: ProxyTargets
   /** The web app's own connection to `phones.sqlite` (sessions, push subscriptions), opened at start. */
-  #phones: { store: PhoneStore, close: () => void } | null = null
+  #phones: { store: PhoneStore, vapidPublicKey: string, close: () => void } | null = null
   readonly tokens: MqttTokens
   #handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
   #https: HttpsServer | null = null
@@ -122,11 +122,8 @@ export class Hub {
         users: this.users,
         ledger: this.ledger,
         tokens: this.tokens,
-        store: () => {
-          if (!this.#phones) throw new Error('the hub is not started')
-          return this.#phones.store
-        },
-        vapidPublicKey: () => vapidOf(resolve(config.dataDir), config.phones).publicKey,
+        store: () => this.#phoneApp().store,
+        vapidPublicKey: () => this.#phoneApp().vapidPublicKey,
         log: this.log.child({ part: 'phones' })
       })
     }
@@ -181,8 +178,9 @@ export class Hub {
     try {
       if (this.config.phones.enabled) {
         const { store, db } = openPhoneStore(resolve(this.config.dataDir))
-        this.#phones = { store, close: () => db.close() }
-        vapidOf(resolve(this.config.dataDir), this.config.phones)
+        // Made (or read) once here, the key the web app hands to each phone that subscribes.
+        const { publicKey } = vapidOf(resolve(this.config.dataDir), this.config.phones)
+        this.#phones = { store, vapidPublicKey: publicKey, close: () => db.close() }
       }
       await this.broker.start()
       await this.#retainDefaultPresence()
@@ -245,6 +243,12 @@ export class Hub {
     const { ensureCertificates } = await import('./certs.ts')
     const files = await ensureCertificates(join(resolve(this.config.dataDir), 'certs'), { log: this.log.child({ part: 'certs' }) })
     return { cert: readFileSync(files.cert), key: readFileSync(files.key) }
+  }
+
+  /** The web app's part of a started hub; its routes are registered before the hub starts. */
+  #phoneApp (): { store: PhoneStore, vapidPublicKey: string } {
+    if (!this.#phones) throw new Error('the hub is not started')
+    return this.#phones
   }
 
   /**
