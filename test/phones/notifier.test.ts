@@ -36,7 +36,7 @@ interface Setup {
  * 0.3 s. Nobody's role may claim, so every cup.empty escalates. The phones service starts once
  * the household is up.
  */
-async function setup (opts: Setup = {}): Promise<{ w: World, ntfy: NtfyReceiver, cup: TestCup }> {
+async function setup (opts: Setup = {}): Promise<{ w: World, ntfy: NtfyReceiver, cup: TestCup, restartPhones: () => Promise<void> }> {
   ntfy = new NtfyReceiver()
   await ntfy.start()
   const household = {
@@ -50,12 +50,18 @@ async function setup (opts: Setup = {}): Promise<{ w: World, ntfy: NtfyReceiver,
   for (const [member, value] of Object.entries(opts.presence ?? {})) await w.presence(member, value)
   const house = await w.household(household)
   await house.start()
-  const config = { ...w.t.config, household, phones: PhonesConfig.parse({ retryAttempts: opts.retryAttempts ?? 3, retryFirstMs: 50 }) }
-  const phones = phonesService.create({ config, mqttUrl: w.t.mqttUrl, credentials: (name, account) => w!.t.hub.credentials(name, account), log: w.t.hub.log })
+  const config = { ...w.t.config, household, phones: PhonesConfig.parse({ retryAttempts: opts.retryAttempts ?? 3, retryFirstMs: 50, evidenceTimeoutMs: 300 }) }
+  const create = () => phonesService.create({ config, mqttUrl: w!.t.mqttUrl, credentials: (name, account) => w!.t.hub.credentials(name, account), log: w!.t.hub.log })
+  let phones = create()
   await phones.start()
   const stop = w.stop
   w.stop = async () => { await phones.stop(); await stop() }
-  return { w, ntfy, cup: w.newCup() }
+  const restartPhones = async (): Promise<void> => {
+    await phones.stop()
+    phones = create()
+    await phones.start()
+  }
+  return { w, ntfy, cup: w.newCup(), restartPhones }
 }
 
 describe('the phones notifier', () => {
@@ -121,6 +127,37 @@ describe('the phones notifier', () => {
     await ntfy.next((r) => r.sequenceId === second.id)
     expect(ntfy.requests.filter((r) => r.sequenceId === first.id)).toStrictEqual([])
     expect(w.wire.messages.filter((m) => m.topic.startsWith('notify/') && (fact(m).data as { about: { id: string } }).about.id === first.id)).toStrictEqual([])
+  })
+
+  it('keeps an escalation whose state has not come across a restart, and notifies once when the state arrives', async () => {
+    const { w, ntfy, cup, restartPhones } = await setup({ afterSeconds: 3600 })
+    const escalate = async (f: Fact) => {
+      const e = makeFact('household.escalated', {
+        subject: 'household/mummy', source: 'test/escalator', seq: f.seq, causationid: f.id,
+        data: { member: 'mummy', factId: f.id, factType: 'cup.empty', factSeq: f.seq, subject: f.subject, step: 1, priority: 'high', due: new Date().toISOString(), detail: 'nobody claimed it' }
+      })
+      await w.phone.publishAsync('household/mummy/fact/escalated', JSON.stringify(e), { qos: 1 })
+    }
+    // The escalation is about a fact whose state the broker has not got yet: silence, not absence.
+    const late = w.newCup('late-cup')
+    const lateEmpty = makeFact('cup.empty', { subject: late.subject, source: 'devices/kitchen-late-cup', seq: 1, data: { level: 0.02 } })
+    await escalate(lateEmpty)
+    // A sentinel behind it on the same session: once it is sent, the first one is acknowledged and kept.
+    const open = await cup.empty()
+    await escalate(open)
+    await w.wire.wait(onTopic('notify/mummy/fact/sent', open.id), 1, 10_000)
+    expect(ntfy.requests.filter((r) => r.sequenceId === lateEmpty.id)).toStrictEqual([])
+    await restartPhones()
+    await w.device.publishAsync('home/kitchen/late-cup/fact/empty', JSON.stringify(lateEmpty), { qos: 1 })
+    await w.device.publishAsync('home/kitchen/late-cup/state', JSON.stringify({ value: 'empty', seq: 1, since: lateEmpty.time, factId: lateEmpty.id }), { qos: 1, retain: true })
+    await w.wire.wait(onTopic('notify/mummy/fact/sent', lateEmpty.id), 1, 10_000)
+    await ntfy.next((r) => r.sequenceId === lateEmpty.id)
+    // A sentinel after the restart: the late one was sent once, not again by the restarted session.
+    const after = await w.newCup('after-cup').empty()
+    await escalate(after)
+    await w.wire.wait(onTopic('notify/mummy/fact/sent', after.id), 1, 10_000)
+    expect(w.wire.messages.filter(onTopic('notify/mummy/fact/sent', lateEmpty.id))).toHaveLength(1)
+    expect(ntfy.requests.filter((r) => r.sequenceId === lateEmpty.id).map((r) => r.topic)).toStrictEqual(['mummy-phone'])
   })
 
   it('does not wake a busy member for a normal fact, but does for a high one', async () => {
