@@ -8,7 +8,7 @@ interface Sub { clientId: string }
 /** What `outgoingStream` reads of an aedes client. */
 interface StreamClient { id: string, clean?: boolean, _cleanStart?: boolean, broker?: { clients: Record<string, unknown> } }
 /** A retained PUBLISH as the publish hook sees it. */
-export interface RetainedPublish { topic: string, payload: Buffer | string, qos: number, properties?: object | undefined }
+export interface RetainedPublish { topic: string, payload: Buffer | string, qos: number, properties?: { messageExpiryInterval?: number } | undefined }
 
 /**
  * aedes-persistence-level whose writes on the publish path never reorder deliveries.
@@ -105,8 +105,18 @@ export class HubPersistence extends LevelPersistence {
   storeRetainedNow (packet: RetainedPublish): Promise<void> {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     if (typeof packet.payload !== 'string') this.#storedEarly.add(payload)
-    // The fields aedes reads back when it sends a retained message to a new subscriber.
-    const stored = { cmd: 'publish', topic: packet.topic, payload, qos: packet.qos, retain: true, ...(packet.properties ? { properties: packet.properties } : {}) }
+    // The fields aedes reads back when it sends a retained message to a new subscriber; aedes
+    // stamps `messageExpiry` only after this hook, so it is stamped here the same way.
+    const interval = packet.properties?.messageExpiryInterval
+    const stored = {
+      cmd: 'publish',
+      topic: packet.topic,
+      payload,
+      qos: packet.qos,
+      retain: true,
+      ...(packet.properties ? { properties: packet.properties } : {}),
+      ...(interval ? { messageExpiry: Date.now() + interval * 1000 } : {})
+    }
     return this.#enqueue(() => super.storeRetained(stored))
   }
 

@@ -60,6 +60,11 @@ async function rawConnect (url: string, connectPacket: RawPacket): Promise<{ soc
   return { socket, received, send, next, publishes }
 }
 
+/** Resolves once `seconds` of Message Expiry have passed for a message published before the call. */
+function pastExpiry (seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100))
+}
+
 describe('patched aedes, MQTT 5', () => {
   let broker: Aedes | undefined
   let server: Server | undefined
@@ -216,6 +221,45 @@ describe('patched aedes, MQTT 5', () => {
         expect(second.inbox.messages.map((m) => m.topic)).toStrictEqual(['q/small'])
         expect(third.inbox.messages.map((m) => m.topic)).toStrictEqual(['q/sentinel'])
         await Promise.all([pub.endAsync(), third.client.endAsync()])
+      })
+
+      it('keeps a queued message\'s MQTT 5 properties, and drops one whose Message Expiry passed while it was queued [MQTT-3.3.2-5]', async () => {
+        const url = await startOn()
+        const session = { protocolVersion: 5 as const, clientId: 'away', clean: false, properties: { sessionExpiryInterval: 3600 } }
+        const first = await connect(url, session)
+        await first.subscribeAsync('q/#', { qos: 1 })
+        await drop(first)
+        const pub = await connect(url, { protocolVersion: 5 })
+        const properties = { userProperties: { type: 'cup.emptied' }, contentType: 'application/json', payloadFormatIndicator: true, correlationData: Buffer.from('c1') }
+        await pub.publishAsync('q/short', 'gone', { qos: 1, properties: { messageExpiryInterval: 1 } })
+        await pub.publishAsync('q/long', 'kept', { qos: 1, properties: { ...properties, messageExpiryInterval: 3600 } })
+        await pastExpiry(1)
+        const second = await resume(url, session)
+        const packet = await nextPublish(second.client, 'q/long')
+        // The queue is sent in order: had the expired one been sent, it would have come first.
+        expect(second.inbox.messages.map((m) => m.topic)).toStrictEqual(['q/long'])
+        expect(packet.properties).toMatchObject(properties)
+        // The interval left, not the one it was published with [MQTT-3.3.2-6].
+        expect(packet.properties?.messageExpiryInterval).toBeLessThanOrEqual(3599)
+        expect(packet.properties?.messageExpiryInterval).toBeGreaterThan(3590)
+        await Promise.all([pub.endAsync(), second.client.endAsync()])
+      })
+
+      it('sends a retained message with its MQTT 5 properties, and not after its Message Expiry [MQTT-3.3.2-5]', async () => {
+        const url = await startOn()
+        const pub = await connect(url, { protocolVersion: 5 })
+        await pub.publishAsync('r/short', 'gone', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } })
+        await pub.publishAsync('r/long', 'kept', { qos: 1, retain: true, properties: { userProperties: { id: 'f1' }, contentType: 'text/plain', messageExpiryInterval: 3600 } })
+        await pastExpiry(1)
+        const sub = await connect(url, { protocolVersion: 5 })
+        const got = nextPublish(sub, 'r/long')
+        const inbox = new Inbox(sub)
+        // Retained messages are sent filter by filter, in the SUBSCRIBE's order: an expired one sent would come first.
+        await sub.subscribeAsync(['r/short', 'r/long'], { qos: 1 })
+        await inbox.wait('r/long')
+        expect(inbox.messages.map((m) => m.topic)).toStrictEqual(['r/long'])
+        expect((await got).properties).toMatchObject({ userProperties: { id: 'f1' }, contentType: 'text/plain' })
+        await Promise.all([pub.endAsync(), sub.endAsync()])
       })
 
       it('has no session for a client whose last connection had no Session Expiry, and restores none of its subscriptions [MQTT-3.1.2-23]', async () => {
