@@ -66,7 +66,12 @@ export function canPublish (who: Principal, topic: string): boolean {
   }
 }
 
+const SHARED = /^\$share\/[^/+#]+\/(.+)$/
+
 export function canSubscribe (who: Principal, clientId: string, filter: string): boolean {
+  // A shared subscription, `$share/<group>/<filter>`, is allowed as its filter is.
+  const shared = SHARED.exec(filter)
+  if (shared) return canSubscribe(who, clientId, shared[1]!)
   if (filter === deadletterTopic(clientId)) return true
   switch (who.role) {
     case 'admin': return true

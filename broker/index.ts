@@ -84,6 +84,8 @@ export class HomefactsBroker {
       heartbeatInterval: config.heartbeatSeconds * 1000,
       drainTimeout: config.drainTimeoutMs,
       maxClientsIdLength: 128,
+      // One broker instance: replicas of a service share facts with `$share/<group>/<filter>`.
+      sharedSubscriptions: true,
       authenticate: authenticate({
         users,
         principals,
@@ -110,6 +112,7 @@ export class HomefactsBroker {
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
     aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
     await aedes.listen()
+    await aedes.restoreSharedSubscriptions(await this.#persistence.sharedSubscriptions())
     this.#aedes = aedes
     await this.#loadClaims(this.#persistence)
     stats(aedes, { interval: config.statsSeconds * 1000 })

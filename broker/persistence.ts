@@ -180,6 +180,26 @@ export class HubPersistence extends LevelPersistence {
     return this.createRetainedStreamCombi([pattern])
   }
 
+  /**
+   * Every persistent session's shared subscriptions (`$share/<group>/<filter>`), for aedes to
+   * rejoin at start. aedes-persistence-level keys a subscription as
+   * `subscriptions:<encoded client id>:<filter>`; the QoS is read through its own API.
+   */
+  async sharedSubscriptions (): Promise<{ clientId: string, topic: string, qos: number }[]> {
+    const prefix = 'subscriptions:'
+    const clients = new Set<string>()
+    for await (const key of this.#db.keys({ gte: prefix, lt: 'subscriptions;' })) {
+      const sep = key.indexOf(':', prefix.length)
+      if (key.startsWith('$share/', sep + 1)) clients.add(decodeURIComponent(key.slice(prefix.length, sep)))
+    }
+    const found: { clientId: string, topic: string, qos: number }[] = []
+    for (const clientId of clients) {
+      const subs = await this.subscriptionsByClient({ id: clientId }) as { topic: string, qos: number }[]
+      for (const { topic, qos } of subs) if (topic.startsWith('$share/')) found.push({ clientId, topic, qos })
+    }
+    return found
+  }
+
   /** Resolves when every queued write is on disk. */
   async flush (): Promise<void> {
     await this.#queue

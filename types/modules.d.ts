@@ -13,6 +13,7 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
     outgoingUpdate (client: object, packet: object): Promise<void>
     outgoingClearMessageId (client: object, packet: object): Promise<unknown>
     outgoingStream (client: object): Readable
+    subscriptionsByClient (client: { id: string }): Promise<object[]>
   }
 }
 declare module 'aedes-stats' {
