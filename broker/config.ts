@@ -23,6 +23,15 @@ export const BrokerConfig = z.strictObject({
     host: host.default('127.0.0.1').describe('Address the anonymous listener binds'),
     role: z.enum(['admin', 'service', 'device', 'member']).default('admin').describe('Role given to anonymous clients')
   }).prefault({}).describe('The anonymous test listener'),
+  limits: z.strictObject({
+    maxPayloadBytes: z.number().int().min(1024).default(1_048_576).describe('Largest PUBLISH payload a client may send: a bigger one is dead-lettered with HF_TOO_LARGE (PUBACK 0x97 on MQTT 5); a packet more than 64 KiB past it closes the connection as it arrives (DISCONNECT 0x95). MQTT 5 clients are told the packet limit in CONNACK'),
+    publishesPerSecond: z.number().positive().default(5000).describe('Publishes per second one client may keep up: over it a publish is dead-lettered with HF_RATE (PUBACK 0x97 on MQTT 5), and a client refused a whole burst in a row is disconnected (DISCONNECT 0x96)'),
+    publishBurst: z.number().int().min(1).default(20000).describe('Publishes one client may send at once before publishesPerSecond applies'),
+    connectionsPerUser: z.number().int().min(1).default(64).describe('Connections one user may hold at once; one more is refused (CONNACK 0x97 quota exceeded; 3 on MQTT 3.1.1)'),
+    loginFailures: z.number().int().min(1).default(5).describe('Failed MQTT logins per user name or per address before further attempts must wait (1 s, doubling)'),
+    loginWindowSeconds: z.number().int().min(1).default(300).describe('How long failed MQTT logins are remembered, and the longest wait'),
+    liveQueueBytes: z.number().int().min(65536).default(8_388_608).describe('Bytes a connected subscriber may have waiting unsent; past it, QoS 0 messages to it are dropped and it is disconnected (a persistent session\'s QoS 1 messages stay queued in the store)')
+  }).prefault({}).describe('What one client may cost the broker (issue 13)'),
   heartbeatSeconds: z.number().int().min(1).default(60).describe('Broker heartbeat; wills of a dead broker go out after 4 beats'),
   statsSeconds: z.number().int().min(1).default(10).describe('How often $SYS stats are published'),
   drainTimeoutMs: z.number().int().min(0).default(30000).describe('Disconnect a client whose socket stays full this long')

@@ -19,12 +19,15 @@ import { attachWebSocket, closeServer, listenTcp, listenTls, portOf } from './li
 import { HubPersistence } from './persistence.ts'
 import { ClaimBook } from './claims.ts'
 import type { MqttTokens } from './tokens.ts'
+import { LoginThrottle } from './throttle.ts'
+import { boundLiveQueue, ConnectionsPerUser, PublishRate } from './limits.ts'
 
 export { BrokerConfig } from './config.ts'
 export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
 export { UserStore, Role, type Principal, type User } from './users.ts'
 export type { DeadLetter, Refusal } from './deadletter.ts'
 export { MqttTokens } from './tokens.ts'
+export { LoginThrottle } from './throttle.ts'
 
 export interface BrokerDeps {
   log: Logger
@@ -39,7 +42,7 @@ export interface BrokerDeps {
 /** The embedded broker: aedes with the homefacts hooks, durable in LevelDB. Built, not started. */
 export class HomefactsBroker {
   readonly config: BrokerConfig
-  readonly counters = { accepted: 0, deadlettered: 0 }
+  readonly counters = { accepted: 0, deadlettered: 0, slowDisconnects: 0, droppedQos0: 0 }
   #deps: BrokerDeps
   #aedes: Aedes | null = null
   #db: Level | null = null
@@ -82,6 +85,9 @@ export class HomefactsBroker {
     const aedes = new Aedes({
       persistence: this.#persistence,
       heartbeatInterval: config.heartbeatSeconds * 1000,
+      // A frame may hold a payload of limits.maxPayloadBytes with a topic and properties of up to
+      // 64 KiB; a bigger one is refused as it arrives, before it is buffered (DISCONNECT 0x95).
+      maximumPacketSize: config.limits.maxPayloadBytes + 65_536,
       drainTimeout: config.drainTimeoutMs,
       maxClientsIdLength: 128,
       // One broker instance: replicas of a service share facts with `$share/<group>/<filter>`.
@@ -92,6 +98,8 @@ export class HomefactsBroker {
         isAnonymous: (client: Client) => this.#anonymousSockets.has(client.conn),
         anonymousRole: config.anonymous.role,
         ...(this.#deps.tokens ? { tokens: this.#deps.tokens } : {}),
+        throttle: new LoginThrottle({ maxFailures: config.limits.loginFailures, windowSeconds: config.limits.loginWindowSeconds }),
+        connections: new ConnectionsPerUser(config.limits.connectionsPerUser),
         log
       }),
       authorizePublish: authorizePublish({
@@ -100,17 +108,24 @@ export class HomefactsBroker {
         log,
         claims: this.#claims,
         counters: this.counters,
+        rate: new PublishRate(config.limits),
+        maxPayloadBytes: config.limits.maxPayloadBytes,
         storeRetained: (packet) => this.#persistence!.storeRetainedNow(packet),
         publish: (packet) => this.#publish(packet)
       }),
       // Calls back once the publish is stored for every persistent session; patched aedes sends the PUBACK after it.
       published: this.#persistence.published,
-      authorizeSubscribe: authorizeSubscribe({ principals, log })
+      authorizeSubscribe: authorizeSubscribe({ principals, log }),
+      authorizeForward: boundLiveQueue(config.limits, log, this.counters)
     })
     // At shutdown aedes may still be publishing wills while the store closes; log, never crash.
     ;(aedes as EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'broker error'))
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
     aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
+    aedes.on('clientError', (client, err) => {
+      const size = (err as Error & { size?: number }).size
+      if (size !== undefined) log.warn({ clientId: client.id, bytes: size, limit: config.limits.maxPayloadBytes }, 'packet too large (limits.maxPayloadBytes): connection closed')
+    })
     await aedes.listen()
     await aedes.restoreSharedSubscriptions(await this.#persistence.sharedSubscriptions())
     this.#aedes = aedes
@@ -193,6 +208,8 @@ export class HomefactsBroker {
     const values: Record<string, number> = {
       'facts/accepted': this.counters.accepted,
       'facts/deadlettered': this.counters.deadlettered,
+      'limits/slow-disconnects': this.counters.slowDisconnects,
+      'limits/dropped-qos0': this.counters.droppedQos0,
       'ledger/offset': this.#deps.ledger.lastOffset()
     }
     for (const [k, v] of Object.entries(values)) {

@@ -29,6 +29,14 @@ export const Codes = {
   NOT_HOLDER: 'HF_NOT_HOLDER',
   /** A fact id already in the ledger for a different fact (an exact redelivery is accepted). */
   DUPLICATE_ID: 'HF_DUPLICATE_ID',
+  /** A client published faster than `limits.publishesPerSecond` allows. */
+  RATE: 'HF_RATE',
+  /** A payload larger than `limits.maxPayloadBytes`. */
+  TOO_LARGE: 'HF_TOO_LARGE',
+  /** A user already holds `limits.connectionsPerUser` connections. */
+  QUOTA: 'HF_QUOTA',
+  /** Too many failed logins for this user name or address: wait, then try again. */
+  LOGIN_THROTTLED: 'HF_LOGIN_THROTTLED',
   /** The ACL does not allow this client to publish on the topic. */
   NOT_AUTHORIZED: 'HF_NOT_AUTHORIZED',
   /** The ledger could not store an accepted fact. */

@@ -10,6 +10,7 @@ import type { Principal } from '../users.ts'
 import type { Ledger } from '../ledger.ts'
 import type { RetainedPublish } from '../persistence.ts'
 import type { AuthorizePublishHandler, Principals } from '../principals.ts'
+import type { PublishRate } from '../limits.ts'
 
 type Callback = Parameters<AuthorizePublishHandler>[2]
 
@@ -28,6 +29,10 @@ export interface AuthorizePublishDeps {
   publish: BrokerPublish
   /** Counts for `$SYS` stats. */
   counters: { accepted: number, deadlettered: number }
+  /** `limits.publishesPerSecond`, per client. */
+  rate: PublishRate
+  /** `limits.maxPayloadBytes`. */
+  maxPayloadBytes: number
 }
 
 // MQTT 5 PUBACK reason codes for a refusal [MQTT-3.4.2.1].
@@ -35,6 +40,9 @@ const NOT_AUTHORIZED = 0x87
 const IMPLEMENTATION_SPECIFIC_ERROR = 0x83
 const PAYLOAD_FORMAT_INVALID = 0x99
 const UNSPECIFIED_ERROR = 0x80
+const QUOTA_EXCEEDED = 0x97
+/** A DISCONNECT reason code only: a PUBACK cannot carry it [MQTT-3.4.2.1]. */
+const MESSAGE_RATE_TOO_HIGH = 0x96
 
 /** What an MQTT 5 client is told for each refusal: the ACL, a claim the broker will not vouch for, or the contract. */
 function reasonCodeOf (code: string): number {
@@ -45,6 +53,9 @@ function reasonCodeOf (code: string): number {
     case Codes.CLAIMED:
     case Codes.CLAIM_NOT_CURRENT:
       return IMPLEMENTATION_SPECIFIC_ERROR
+    case Codes.RATE:
+    case Codes.TOO_LARGE:
+      return QUOTA_EXCEEDED
     default:
       return PAYLOAD_FORMAT_INVALID
   }
@@ -121,6 +132,20 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     })
   }
 
+  /**
+   * A client refused a whole burst in a row and still publishing is disconnected, after its
+   * publishes so far are answered: DISCONNECT 0x96 (message rate too high) on MQTT 5.
+   */
+  function disconnectFlooder (client: Client, refusedInRow: number): void {
+    if (refusedInRow !== deps.rate.burst + 1) return
+    log.warn({ clientId: client.id, refusedInRow }, 'client kept publishing past limits.publishesPerSecond: disconnecting it')
+    order.now(() => {
+      const live = client as Client & { disconnect?: (opts: { reasonCode: number, properties?: object }) => void }
+      if (client.version === 5 && live.disconnect) live.disconnect({ reasonCode: MESSAGE_RATE_TOO_HIGH, properties: { reasonString: `${Codes.RATE}: ${client.id} kept publishing past limits.publishesPerSecond` } })
+      else client.close()
+    })
+  }
+
   /** In the ledger before the callback, so before the PUBACK; not acknowledged if the append fails, so the client sends it again. */
   function append (client: Client, who: Principal, packet: PublishPacket, fact: Fact, raw: string, callback: Callback): void {
     const settle = order.take(callback)
@@ -181,6 +206,16 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
     if (!client) return accept(client, packet, callback)
     const who = deps.principals.get(client)
+    const refusedInRow = deps.rate.take(client)
+    if (refusedInRow > 0) {
+      refuse(client, who, packet, { code: Codes.RATE, message: `${client.id} publishes faster than limits.publishesPerSecond allows`, issues: [] }, callback)
+      if (deps.rate.flooding(refusedInRow)) disconnectFlooder(client, refusedInRow)
+      return
+    }
+    if (packet.payload.length > deps.maxPayloadBytes) {
+      const letter = { ...packet, payload: Buffer.from(packet.payload).subarray(0, 1024) }
+      return refuse(client, who, letter as PublishPacket, { code: Codes.TOO_LARGE, message: `payload of ${packet.payload.length} bytes; limits.maxPayloadBytes is ${deps.maxPayloadBytes} (the dead letter keeps its first 1024)`, issues: [] }, callback)
+    }
     if (!who || !canPublish(who, packet.topic)) {
       return refuse(client, who, packet, { code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] }, callback)
     }

@@ -9,7 +9,7 @@ import { canSubscribe } from '../../broker/acl.ts'
 import type { HouseholdConfig } from '../household/config.ts'
 import type { PhonesConfig } from './config.ts'
 import type { PhoneStore } from './store.ts'
-import { LoginThrottle } from './throttle.ts'
+import { LoginThrottle } from '../../broker/throttle.ts'
 
 /** The built web app (`npm run build`). */
 export const WEB_DIST = fileURLToPath(new URL('./web/dist/', import.meta.url))

@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Aedes, type AedesOptions } from 'aedes'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
-import mqttPacket from 'mqtt-packet'
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
 import { connect, Inbox, subscribeCodes } from '../helpers/mqtt.ts'
+import { rawConnect } from '../helpers/raw-mqtt.ts'
 
 /** The two stores the broker runs on: aedes's in-memory one and aedes-persistence-level. */
 const stores: Record<string, (dir: string) => AedesOptions> = {
@@ -30,36 +30,6 @@ function resume (url: string, opts: IClientOptions): Promise<{ client: MqttClien
  * The MQTT 5 parts of the aedes 2.0.0-beta.1 patch (patches/aedes+2.0.0-beta.1.patch), on plain
  * aedes with its in-memory store, as they would be offered upstream.
  */
-/** A decoded MQTT packet, loosely typed: the fields a test reads. */
-type RawPacket = { cmd: string, topic?: string, qos?: number, messageId?: number, [field: string]: unknown }
-
-/** A client made of raw MQTT packets (mqtt-packet), which acknowledges nothing by itself. */
-async function rawConnect (url: string, connectPacket: RawPacket): Promise<{ socket: Socket, received: RawPacket[], send: (p: RawPacket) => void, next: (test: (p: RawPacket) => boolean) => Promise<RawPacket>, publishes: () => string[] }> {
-  const { hostname, port } = new URL(url)
-  const socket = netConnect(Number(port), hostname)
-  const parser = mqttPacket.parser({ protocolVersion: 5 })
-  const received: RawPacket[] = []
-  const waiters: { test: (p: RawPacket) => boolean, resolve: (p: RawPacket) => void }[] = []
-  parser.on('packet', (packet) => {
-    received.push(packet as unknown as RawPacket)
-    for (const w of waiters.splice(0)) {
-      if (w.test(packet as unknown as RawPacket)) w.resolve(packet as unknown as RawPacket)
-      else waiters.push(w)
-    }
-  })
-  socket.on('data', (data) => parser.parse(data))
-  const send = (p: RawPacket): void => { socket.write(mqttPacket.generate(p as unknown as mqttPacket.Packet, { protocolVersion: 5 })) }
-  /** Resolves with the first packet, already received or still to come, that passes `test`. */
-  const next = (test: (p: RawPacket) => boolean): Promise<RawPacket> => {
-    const seen = received.find(test)
-    return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ test, resolve }))
-  }
-  const publishes = (): string[] => received.filter((p) => p.cmd === 'publish').map((p) => `${p.topic}@${p.qos}`)
-  send(connectPacket)
-  await next((p) => p.cmd === 'connack')
-  return { socket, received, send, next, publishes }
-}
-
 /** Resolves once `seconds` of Message Expiry have passed for a message published before the call. */
 function pastExpiry (seconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100))
