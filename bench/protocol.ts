@@ -23,7 +23,8 @@ export interface Ready {
 
 export interface Request {
   id: number
-  type: 'sample' | 'stop'
+  /** `probe` is answered by bench/probe.mjs, loaded into every broker process. */
+  type: 'sample' | 'stop' | 'probe'
   /** Run a full GC before reading memory (the child runs with --expose-gc). */
   gc?: boolean
   /** Start the event-loop delay histogram afresh after this sample. */
