@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { BenchCredentials, BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
+import type { BenchCredentials, BrokerKind, Ready, Reply, Request } from './protocol.ts'
 import { untilConnack, type Broker, type ProbeReport, type Target } from './target.ts'
 
 const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
@@ -63,7 +63,7 @@ export class BrokerProcess implements Broker {
    * `coldStartMs` is from the fork to the first CONNACK after it listens.
    */
   static async start (kind: BrokerKind, opts: { cpuProfDir?: string } = {}): Promise<BrokerProcess> {
-    const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--import', PROBE, '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
+    const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
     const t0 = performance.now()
     const proc = fork(SCRIPT, [kind], { execArgv, env: { ...process.env, HOMEFACTS_BENCH_PROBE: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = await new Promise<Ready>((resolve, reject) => {
@@ -80,18 +80,13 @@ export class BrokerProcess implements Broker {
     return await this.#request('probe') as unknown as ProbeReport
   }
 
-  #request (type: Request['type'], gc = false, resetLoopDelay = false): Promise<Reply> {
+  #request (type: Request['type']): Promise<Reply> {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.kind} broker did not answer "${type}"`)), 60_000)
       this.#pending.set(id, (r) => { clearTimeout(timer); resolve(r) })
-      this.#proc.send({ id, type, gc, resetLoopDelay } satisfies Request)
+      this.#proc.send({ id, type } satisfies Request)
     })
-  }
-
-  /** Memory, CPU time, event-loop delay and (homefacts) counters of the broker process. */
-  async sample (opts: { gc?: boolean, resetLoopDelay?: boolean } = {}): Promise<Sample> {
-    return await this.#request('sample', opts.gc, opts.resetLoopDelay) as Sample
   }
 
   /** Stops the broker gracefully and waits for its process to exit. */

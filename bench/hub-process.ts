@@ -57,8 +57,11 @@ export class HubProcess implements Broker {
     })
   }
 
-  /** The bench ends (its deadline, an error): the hub stops with it. */
-  readonly #onExit = (): void => { this.#proc.kill('SIGTERM') }
+  /** The bench ends (its deadline, Ctrl-C, an error): the hub and its data folder go with it. */
+  readonly #onExit = (): void => {
+    this.#proc.kill('SIGKILL')
+    rmSync(this.#dir, { recursive: true, force: true })
+  }
 
   get pid (): number { return this.#proc.pid! }
 

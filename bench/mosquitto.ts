@@ -40,8 +40,11 @@ export class MosquittoProcess implements Broker {
     process.once('exit', this.#onExit)
   }
 
-  /** The bench ends (its deadline, an error): the broker goes with it. */
-  readonly #onExit = (): void => { this.#proc.kill('SIGKILL') }
+  /** The bench ends (its deadline, Ctrl-C, an error): the broker and its folder go with it. */
+  readonly #onExit = (): void => {
+    this.#proc.kill('SIGKILL')
+    rmSync(this.#dir, { recursive: true, force: true })
+  }
 
   get pid (): number { return this.#proc.pid! }
 

@@ -47,6 +47,8 @@ const attribution = process.argv.includes('--attribution') && (only === undefine
 const t0 = Date.now()
 const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
 setTimeout(() => { log('deadline reached; stopping'); process.exit(2) }, DEADLINE_MS).unref()
+// Ctrl-C: exit, so that every broker's exit hook stops it (bench/hub-process.ts, bench/mosquitto.ts).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { log(`${signal}; stopping`); process.exit(130) })
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
@@ -96,6 +98,7 @@ const targets: Target[] = [
   aedes.target('plain aedes', 'plain/'),
   ...(level ? [level.target('aedes on LevelDB', 'plain/')] : [])
 ]
+const stopAll = (): Promise<unknown> => Promise.all(brokers.map((b) => b.stop().catch((err: unknown) => log(`stopping ${b.name}: ${String(err)}`))))
 const columns: Column[] = targets.map((t) => ({ name: t.column, hub: t.broker instanceof HubProcess }))
 const reference = mosquitto ? 0 : null
 /** Facts scenarios (catch-up, notify) run where the contract's topics mean something or nothing is checked. */
@@ -106,6 +109,14 @@ async function each<T> (ts: readonly Target[], scenario: (t: Target) => Promise<
   const out = new Map<Target, T>()
   for (const t of ts) out.set(t, await scenario(t))
   return out
+}
+
+/** A new broker of the target's kind, used the same way. */
+async function freshTarget (t: Target): Promise<Target> {
+  if (t.broker instanceof HubProcess) return (await HubProcess.start()).target(t.column, t.prefix === '' ? 'facts' : 'plain')
+  if (t.broker instanceof BrokerProcess) return (await BrokerProcess.start(t.broker.kind)).target(t.column, t.prefix)
+  const m = await MosquittoProcess.start(mosquittoBin!)
+  return { ...t, broker: m, url: m.url }
 }
 
 /** Runs `scenario` `ROUNDS` times on every target, alternating the order between rounds. */
@@ -120,8 +131,9 @@ async function rounds<T> (name: string, scenario: (t: Target, round: number) => 
   }
   return out
 }
-const latLine = (l: LatencyResult): string => `p50 ${f(l.p50, 2)} p99 ${f(l.p99, 2)} max ${f(l.max, 2)} ms, PUBACK p50 ${f(l.pubackP50, 2)} p99 ${f(l.pubackP99, 2)} ms` +
-  (l.probe ? `; broker loop delay p99 ${f(l.probe.loopDelay.p99, 2)} max ${f(l.probe.loopDelay.max, 2)} ms, ${l.probe.gc.length} GC pauses (${f(l.probe.gc.reduce((a, g) => a + g.ms, 0), 0)} ms, longest ${f(Math.max(0, ...l.probe.gc.map((g) => g.ms)), 1)} ms); ${l.slowWithGc}/${l.slow} deliveries ≥ p99 overlapped a GC pause` : '') +
+const latLine = (l: LatencyResult): string => `p50 ${f(l.p50, 2)} p99 ${f(l.p99, 2)} max ${f(l.max, 2)} ms, PUBACK p50 ${f(l.pubackP50, 2)} p99 ${f(l.pubackP99, 2)} ms; ` +
+  `per message: broker CPU ${f(l.perMessage.mainCpuUs, 0)} µs main thread + ${f(l.perMessage.otherCpuUs, 0)} µs other threads, ${f(l.perMessage.waits, 2)} thread waits` +
+  (l.probe ? `; loop delay p99 ${f(l.probe.loopDelay.p99, 2)} max ${f(l.probe.loopDelay.max, 2)} ms, ${l.probe.gc.length} GC pauses (${f(l.probe.gc.reduce((a, g) => a + g.ms, 0), 0)} ms, longest ${f(Math.max(0, ...l.probe.gc.map((g) => g.ms)), 1)} ms); ${l.slowWithGc}/${l.slow} deliveries ≥ p99 overlapped a GC pause` : '') +
   `; ${l.slowWithSys}/${l.slow} ≥ p99 had a $SYS publish arrive in flight (${l.sysBursts} $SYS bursts)`
 const latencies = (): Promise<Map<Target, LatencyResult[]>> => rounds('latency', (t, r) => latency(t, { ...LATENCY, tag: `l${r}` }), latLine)
 const medianOf = <T>(m: Map<Target, T[]>, pick: (r: T) => number): (number | undefined)[] => byColumn((t) => m.has(t) ? median(m.get(t)!.map(pick)) : undefined)
@@ -173,6 +185,7 @@ try {
       ? [catchUpRow(await each(factTargets, catchUps))]
       : only === 'notify' ? notifyRows(await notifies()) : latencyRows(await latencies())
     process.stdout.write(`\n${markdownTable(columns, rows, reference)}\n\n`)
+    await stopAll()
     process.exit(0)
   }
   await new Promise((resolve) => setTimeout(resolve, 2000))
@@ -200,12 +213,17 @@ try {
   log(`retained: ${targets.map((t) => `${t.column} ${ret.get(t)!.trialsMs.map((x) => f(x, 0)).join('/')} ms`).join('; ')}`)
   const cu = await each(factTargets, catchUps)
   const notify = await notifies()
+  await Promise.all(brokers.map((b) => b.stop()))
   const conn = await each(targets, async (t) => {
-    const c = await connections(t, { ...CLIENTS, tag: 'c' })
-    log(`${CLIENTS.count} clients on ${t.column}: ${f(c.rssBefore / MB)} → ${f(c.rss / MB)} MB, connected in ${f(c.connectMs, 0)} ms`)
-    return c
+    const fresh = await freshTarget(t)
+    try {
+      const c = await connections(fresh, { ...CLIENTS, tag: 'c' })
+      log(`${CLIENTS.count} clients on a fresh ${t.column}: ${f(c.rssBefore / MB)} → ${f(c.rss / MB)} MB, connected in ${f(c.connectMs, 0)} ms`)
+      return c
+    } finally {
+      await fresh.broker.stop()
+    }
   })
-
   const coldOf = (t: Target): number | undefined => cold?.get(t.broker instanceof HubProcess ? 'homefacts' : t.broker === mosquitto ? 'Mosquitto' : t.broker === aedes ? 'plain aedes' : '')?.slice()
     .sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]
   const rows: Row[] = [
@@ -272,7 +290,8 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
   After the rounds the facts hub's ledger held ${offset} facts (all that were sent to it).
 - retained: ${RETAINED.count.toLocaleString('en-US')} retained \`ThingState\`s, then ${RETAINED.trials} new subscribers on \`home/+/+/state\`, one at a time; from
   SUBSCRIBE to the last state: ${targets.map((t) => `${t.column} ${ret.get(t)!.trialsMs.map((x) => f(x, 0)).join(' / ')} ms`).join('; ')}.
-- ${CLIENTS.count.toLocaleString('en-US')} idle connections, ${CLIENTS.batch} at a time (the hub: as the device user), one round: the RSS
+- ${CLIENTS.count.toLocaleString('en-US')} idle connections, ${CLIENTS.batch} at a time (the hub: as the device user), one round, on a fresh
+  broker of each column (memory the others freed after a load would take the new clients): the RSS
   with them connected, less the RSS before, per connection: ${targets.map((t) => `${t.column} ${f(conn.get(t)!.rssBefore / MB)} → ${f(conn.get(t)!.rss / MB)} MB`).join('; ')}.
 - responder catch-up: the household responder (\`services/household\`, MQTT 5, in the bench process;
   the hub: as a \`responder\` user), ${CATCH_UP.cups} cups each empty ${CATCH_UP.perCup} times while it is away, refilled after each time
@@ -287,5 +306,5 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
   writeFileSync(join(import.meta.dirname, 'results.md'), md)
   log('wrote bench/results.md')
 } finally {
-  await Promise.all(brokers.map((b) => b.stop().catch((err: unknown) => log(`stopping ${b.name}: ${String(err)}`))))
+  await stopAll()
 }

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { factName, makeFact, newFactId, stateTopic, thingFactTopic, thingSubject, type ThingState } from '#contract'
-import { procSample } from './procfs.ts'
+import { procSample, threadSample, type ThreadSample } from './procfs.ts'
 import type { GcPause, ProbeReport, Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishAll, publishWindowed, receive, receiveUntilQuiet, subscribe, type Outgoing } from './load.ts'
 
@@ -91,6 +91,8 @@ export interface LatencyResult {
   /** Of those, how many had one of the broker's `$SYS` publishes arrive during their flight, and how many bursts came. */
   slowWithSys: number
   sysBursts: number
+  /** The broker's threads over the measured messages, per message: CPU µs (main thread, others) and waits. */
+  perMessage: ThreadSample
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -135,6 +137,7 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
   const interval = 1000 / opts.rate
   const acks: Promise<unknown>[] = []
   let probeStarted = false
+  let threadsBefore = threadSample(t.broker.pid)
   const base = at()
   await new Promise<void>((resolve) => {
     let next = 0
@@ -143,7 +146,11 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
       while (next < n && next * interval <= now) {
         const i = next++
         // The broker's view starts afresh with the measured messages.
-        if (i === opts.warmup && t.broker.probe && !probeStarted) { probeStarted = true; void t.broker.probe() }
+        if (i === opts.warmup && !probeStarted) {
+          probeStarted = true
+          threadsBefore = threadSample(t.broker.pid)
+          void t.broker.probe?.()
+        }
         const m = msgs[i]!
         sentAt[i] = at()
         acks.push(pub.publishAsync(m.topic, m.payload, { qos: 1 }).then(() => { ackAt[i] = at() }))
@@ -155,6 +162,7 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
   })
   await Promise.all(acks)
   await delivered
+  const threads = threadSample(t.broker.pid)
   const probe = await t.broker.probe?.()
   await endAll([pub, sub])
   const measured = (xs: Float64Array): Float64Array => xs.subarray(opts.warmup).map((v, k) => v - sentAt[opts.warmup + k]!)
@@ -174,6 +182,11 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
     slow: flights.length,
     slowWithSys: flights.filter(([sent, got]) => sysAt.some((x) => x > sent && x <= got)).length,
     sysBursts: sysAt.filter((x, k) => k === 0 || x - sysAt[k - 1]! > 1000).length,
+    perMessage: {
+      mainCpuUs: (threads.mainCpuUs - threadsBefore.mainCpuUs) / opts.count,
+      otherCpuUs: (threads.otherCpuUs - threadsBefore.otherCpuUs) / opts.count,
+      waits: (threads.waits - threadsBefore.waits) / opts.count
+    },
     ...(probe ? { probe, slowWithGc: overlapping(flights, probe.gc) } : {})
   }
 }
