@@ -8,34 +8,30 @@
  *   for household member `bench`.
  * - `plain`: `new Aedes()` with its in-memory persistence and no hooks.
  *
- * Both listen on an ephemeral loopback port with TCP_NODELAY, report it over IPC, and answer
- * `sample` and `stop` requests. The process ends when the parent goes away.
+ * `homefacts` is for bench/profile.ts; `npm run bench` runs the hub as `npm start` does
+ * (bench/hub-process.ts). Both listen on an ephemeral loopback port with TCP_NODELAY, report it
+ * over IPC, and answer `stop` (bench/probe.mjs answers `probe`). The process ends when the parent goes away.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { once } from 'node:events'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Aedes } from 'aedes'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
 import { pino } from 'pino'
 import { loadConfig } from '../services/hub/config.ts'
 import { createHub, type Hub } from '../services/hub/hub.ts'
-import type { BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
+import type { BrokerKind, Ready, Reply, Request } from './protocol.ts'
 
 const kind = process.argv[2] as BrokerKind
-if (kind !== 'homefacts' && kind !== 'homefacts-nodered' && kind !== 'plain' && kind !== 'plain-level') throw new Error(`usage: broker-process.ts homefacts|homefacts-nodered|plain|plain-level (got "${String(kind)}")`)
+if (kind !== 'homefacts' && kind !== 'plain' && kind !== 'plain-level') throw new Error(`usage: broker-process.ts homefacts|plain|plain-level (got "${String(kind)}")`)
 if (!process.send) throw new Error('broker-process.ts must be started with an IPC channel')
 
 const send = (msg: Ready | Reply): void => { process.send!(msg) }
 
 interface Running {
   ready: Ready
-  counters: () => Pick<Sample, 'accepted' | 'deadlettered' | 'ledgerOffset'>
-  /** RSS of the broker's child processes (the hub's Node-RED), in bytes. */
-  childRss?: () => number
   stop: () => Promise<void>
 }
 
@@ -52,24 +48,16 @@ async function startHomefacts (): Promise<Running> {
       'https.enabled': false,
       'mqtts.enabled': false,
       'log.level': 'silent',
-      // The broker figures are the hub's own; `homefacts-nodered` measures the hub with its Node-RED child.
-      'nodeRed.enabled': kind === 'homefacts-nodered',
-      'nodeRed.host': '127.0.0.1',
-      'nodeRed.port': 0
+      'nodeRed.enabled': false
     }
   })
   const hub: Hub = createHub(config, { log: pino({ level: 'silent' }), services: [] })
-  // Node-RED is up once its flows have started, some time after the hub's start.
-  const nodeRedUp = kind === 'homefacts-nodered' ? once(hub.nodeRed, 'started') : null
   await hub.start()
-  await nodeRedUp
   const device = { username: 'bench-device', password: await hub.users.add({ username: 'bench-device', role: 'device', things: ['+/+'] }) }
   const reader = { username: 'bench-reader', password: await hub.users.add({ username: 'bench-reader', role: 'service' }) }
   const responder = { username: 'household-bench', password: await hub.users.add({ username: 'household-bench', role: 'responder', member: 'bench' }) }
   return {
     ready: { type: 'ready', kind, port: hub.broker.ports.mqtt, device, reader, responder },
-    counters: () => ({ ...hub.broker.counters, ledgerOffset: hub.ledger.lastOffset() }),
-    childRss: () => rssOf(hub.nodeRed.pid),
     stop: async () => {
       await hub.stop()
       rmSync(dir, { recursive: true, force: true })
@@ -92,7 +80,6 @@ async function startPlain (): Promise<Running> {
   })
   return {
     ready: { type: 'ready', kind, port: (server.address() as AddressInfo).port },
-    counters: () => ({}),
     stop: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -102,31 +89,12 @@ async function startPlain (): Promise<Running> {
   }
 }
 
-/** A process's resident set from /proc (0 when it is not running). */
-function rssOf (pid: number | undefined): number {
-  if (pid === undefined) return 0
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb === undefined ? 0 : Number(kb) * 1024
-  } catch {
-    return 0
-  }
-}
-
-const running = kind === 'homefacts' || kind === 'homefacts-nodered' ? await startHomefacts() : await startPlain()
-const loopDelay = monitorEventLoopDelay({ resolution: 1 })
-loopDelay.enable()
+const running = kind === 'homefacts' ? await startHomefacts() : await startPlain()
 let stopping: Promise<void> | null = null
 const stop = (): Promise<void> => (stopping ??= running.stop().catch((err: unknown) => { console.error(err) }))
 
 process.on('message', (req: Request) => {
-  if (req.type === 'sample') {
-    if (req.gc) (globalThis as { gc?: () => void }).gc?.()
-    const mem = process.memoryUsage()
-    const cpu = process.cpuUsage()
-    send({ type: 'sample', id: req.id, rss: mem.rss + (running.childRss?.() ?? 0), heapUsed: mem.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, loopDelayP99: loopDelay.percentile(99) / 1e6, loopDelayMax: loopDelay.max / 1e6, ...running.counters() })
-    if (req.resetLoopDelay) loopDelay.reset()
-  } else if (req.type === 'stop') {
+  if (req.type === 'stop') {
     void stop().then(() => {
       send({ type: 'stopped', id: req.id })
       process.disconnect()

@@ -1,9 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { BenchCredentials, BrokerKind, Ready, Reply, Request, Sample } from './protocol.ts'
+import { pathToFileURL } from 'node:url'
+import type { BenchCredentials, BrokerKind, Ready, Reply, Request } from './protocol.ts'
+import { untilConnack, type Broker, type ProbeReport, type Target } from './target.ts'
 
 const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
+const PROBE = pathToFileURL(join(import.meta.dirname, 'probe.mjs')).href
 
 /**
  * The Node flags on the `homefacts` command's shebang (`#!/usr/bin/env -S node <flags>`), so the
@@ -18,9 +21,11 @@ export function hubNodeFlags (): string[] {
 }
 
 /** The bench's handle on one broker process. */
-export class BrokerProcess {
+export class BrokerProcess implements Broker {
   readonly kind: BrokerKind
+  readonly name: string
   readonly url: string
+  readonly coldStartMs: number
   /** Who the load connects as: bench users on homefacts, anyone on plain aedes. */
   readonly device: BenchCredentials | undefined
   readonly reader: BenchCredentials | undefined
@@ -29,47 +34,59 @@ export class BrokerProcess {
   #nextId = 1
   #pending = new Map<number, (r: Reply) => void>()
 
-  private constructor (proc: ChildProcess, ready: Ready) {
+  private constructor (proc: ChildProcess, ready: Ready, coldStartMs: number) {
     this.#proc = proc
     this.kind = ready.kind
+    this.name = ready.kind === 'plain' ? 'aedes' : ready.kind
     this.url = `mqtt://127.0.0.1:${ready.port}`
+    this.coldStartMs = coldStartMs
     this.device = ready.device
     this.reader = ready.reader
     this.responder = ready.responder
-    proc.on('message', (r: Reply) => {
+    proc.on('message', (r: Reply | (ProbeReport & { id: number })) => {
       const done = this.#pending.get(r.id)
       this.#pending.delete(r.id)
-      done?.(r)
+      done?.(r as Reply)
     })
+  }
+
+  get pid (): number { return this.#proc.pid! }
+
+  /** This broker as a column: anonymous on plain topics (`plain`), or as its bench users on the contract's. */
+  target (column: string, prefix: Target['prefix']): Target {
+    return { column, broker: this, url: this.url, prefix, device: this.device, reader: this.reader, responder: this.responder }
   }
 
   /**
    * Starts `bench/broker-process.ts <kind>`, with `hubNodeFlags()`, and resolves when it listens.
    * `cpuProfDir` runs it with `--cpu-prof` (the profile is written when it stops).
+   * `coldStartMs` is from the fork to the first CONNACK after it listens.
    */
   static async start (kind: BrokerKind, opts: { cpuProfDir?: string } = {}): Promise<BrokerProcess> {
-    const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
-    const proc = fork(SCRIPT, [kind], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
+    const t0 = performance.now()
+    const proc = fork(SCRIPT, [kind], { execArgv, env: { ...process.env, HOMEFACTS_BENCH_PROBE: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = await new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} broker did not start within 30 s`)), 30_000)
       proc.once('message', (m: Ready) => { clearTimeout(timer); resolve(m) })
       proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} broker exited (${code}) before it listened`)) })
     })
-    return new BrokerProcess(proc, ready)
+    const connack = await untilConnack(`mqtt://127.0.0.1:${ready.port}`, ready.device, 20_000)
+    return new BrokerProcess(proc, ready, connack - t0)
   }
 
-  #request (type: Request['type'], gc = false, resetLoopDelay = false): Promise<Reply> {
+  /** The event-loop delay and GC pauses since the last call (bench/probe.mjs). */
+  async probe (): Promise<ProbeReport> {
+    return await this.#request('probe') as unknown as ProbeReport
+  }
+
+  #request (type: Request['type']): Promise<Reply> {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.kind} broker did not answer "${type}"`)), 60_000)
       this.#pending.set(id, (r) => { clearTimeout(timer); resolve(r) })
-      this.#proc.send({ id, type, gc, resetLoopDelay } satisfies Request)
+      this.#proc.send({ id, type } satisfies Request)
     })
-  }
-
-  /** Memory, CPU time, event-loop delay and (homefacts) counters of the broker process. */
-  async sample (opts: { gc?: boolean, resetLoopDelay?: boolean } = {}): Promise<Sample> {
-    return await this.#request('sample', opts.gc, opts.resetLoopDelay) as Sample
   }
 
   /** Stops the broker gracefully and waits for its process to exit. */

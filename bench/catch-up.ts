@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { factName, makeFact, memberFactTopic, presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
 import { Household, parseHousehold } from '../services/household/index.ts'
-import type { BrokerProcess } from './brokers.ts'
+import type { Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishWindowed, subscribe, type Outgoing } from './load.ts'
 
 /** The household member the bench responder speaks for (the hub's bench `responder` user). */
@@ -20,7 +20,7 @@ export interface CatchUpResult {
  * resolved. Time from `start()` of the responder (the real `services/household` one, in this
  * process, over MQTT 5) to its last `household.decided` fact, received by another client.
  */
-export async function catchUp (b: BrokerProcess, opts: { cups: number, perCup: number, tag: string }): Promise<CatchUpResult> {
+export async function catchUp (b: Target, opts: { cups: number, perCup: number, tag: string }): Promise<CatchUpResult> {
   const house = new Household({
     household: parseHousehold({ members: [{ name: MEMBER }], policies: { 'cup.empty': {} } }),
     mqttUrl: b.url,

@@ -25,9 +25,41 @@ export async function connect (url: string, clientId: string, creds: BenchCreden
   return client
 }
 
-export async function subscribe (client: MqttClient, filter: string): Promise<void> {
-  const granted = await client.subscribeAsync(filter, { qos: 1 })
-  if (granted[0]?.qos !== 1) throw new Error(`subscription to ${filter} refused: ${JSON.stringify(granted)}`)
+export async function subscribe (client: MqttClient, filter: string, qos: 0 | 1 = 1): Promise<void> {
+  const granted = await client.subscribeAsync(filter, { qos })
+  if (granted[0]?.qos !== qos) throw new Error(`subscription to ${filter} refused: ${JSON.stringify(granted)}`)
+}
+
+/**
+ * Publishes every message at QoS 0 as fast as the socket takes them, `chunk` at a time (each
+ * write waiting on a full socket holds a listener), and resolves when the last one is written.
+ */
+export async function publishAll (client: MqttClient, msgs: readonly Outgoing[], chunk = 500): Promise<void> {
+  for (let i = 0; i < msgs.length; i += chunk) {
+    await Promise.all(msgs.slice(i, i + chunk).map((m) => new Promise<void>((resolve, reject) => {
+      client.publish(m.topic, m.payload, { qos: 0 }, (err) => { if (err) reject(err); else resolve() })
+    })))
+  }
+}
+
+/**
+ * Counts messages until `count` have come or none came for `quietMs`; resolves with how many
+ * came and when the last one did (`nowNs()`). For QoS 0, where a broker may drop some.
+ */
+export function receiveUntilQuiet (client: MqttClient, count: number, quietMs: number): Promise<{ got: number, lastAt: bigint }> {
+  return new Promise((resolve) => {
+    let got = 0
+    let lastAt = nowNs()
+    const timer = setTimeout(() => finish(), quietMs)
+    const finish = (): void => { clearTimeout(timer); client.off('message', onMessage); resolve({ got, lastAt }) }
+    const onMessage = (): void => {
+      got++
+      lastAt = nowNs()
+      if (got === count) return finish()
+      timer.refresh()
+    }
+    client.on('message', onMessage)
+  })
 }
 
 /**

@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import { makeFact, memberFactTopic, memberSubject, presenceTopic, stateTopic, thingFactTopic, thingSubject, type ThingState } from '#contract'
 import { Phones, PhonesConfig } from '../services/phones/index.ts'
 import { parseHousehold } from '../services/household/index.ts'
-import type { BrokerProcess } from './brokers.ts'
+import type { Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishWindowed, type Outgoing } from './load.ts'
 
 const MEMBER = 'bench'
@@ -27,7 +27,7 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
  * first, then one escalation for each at `rate` per second; latency from each publish call to
  * the channel's accepted send (`onSent`).
  */
-export async function notifyLatency (b: BrokerProcess, opts: { rate: number, count: number, warmup: number, tag: string }): Promise<NotifyResult> {
+export async function notifyLatency (b: Target, opts: { rate: number, count: number, warmup: number, tag: string }): Promise<NotifyResult> {
   const receiver = createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(204).end()) })
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
   const port = (receiver.address() as { port: number }).port

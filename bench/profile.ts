@@ -17,8 +17,9 @@ rmSync(dir, { recursive: true, force: true })
 mkdirSync(dir, { recursive: true })
 const b = await BrokerProcess.start('homefacts', { cpuProfDir: dir })
 try {
-  if (which === 'latency') console.log(await latency(b, { rate: 500, count: 3000, warmup: 250, tag: 'p' }))
-  else console.log(await fanIn(b, { devices: 20, perDevice: 2500, window: 32, tag: 'p' }))
+  const t = b.target('homefacts', '')
+  if (which === 'latency') console.log(await latency(t, { rate: 500, count: 3000, warmup: 250, tag: 'p' }))
+  else console.log(await fanIn(t, { devices: 20, perDevice: 2500, window: 32, qos: 1, tag: 'p' }))
 } finally {
   await b.stop()
 }

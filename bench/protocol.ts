@@ -1,7 +1,7 @@
 /** The IPC messages between the bench (parent) and a broker process (child). */
 
 /** `plain-level` (plain aedes on LevelDB, no hooks) is only for `--attribution`. */
-export type BrokerKind = 'homefacts' | 'homefacts-nodered' | 'plain' | 'plain-level'
+export type BrokerKind = 'homefacts' | 'plain' | 'plain-level'
 
 export interface BenchCredentials {
   username: string
@@ -23,29 +23,8 @@ export interface Ready {
 
 export interface Request {
   id: number
-  type: 'sample' | 'stop'
-  /** Run a full GC before reading memory (the child runs with --expose-gc). */
-  gc?: boolean
-  /** Start the event-loop delay histogram afresh after this sample. */
-  resetLoopDelay?: boolean
-}
-
-/** The broker process as it is at one moment. */
-export interface Sample {
-  type: 'sample'
-  id: number
-  rss: number
-  heapUsed: number
-  /** process.cpuUsage() of the broker process, in microseconds. */
-  cpuUser: number
-  cpuSystem: number
-  /** Event-loop delay of the broker process since the last reset, in ms. */
-  loopDelayP99: number
-  loopDelayMax: number
-  /** homefacts only: the broker's counters and the ledger's last offset. */
-  accepted?: number
-  deadlettered?: number
-  ledgerOffset?: number
+  /** `probe` is answered by bench/probe.mjs, loaded into every broker process. */
+  type: 'stop' | 'probe'
 }
 
 export interface Stopped {
@@ -53,4 +32,4 @@ export interface Stopped {
   id: number
 }
 
-export type Reply = Sample | Stopped
+export type Reply = Stopped

@@ -1,238 +1,310 @@
 /**
- * `npm run bench`: the homefacts broker (contract check, ledger, LevelDB sessions, users-file
- * auth) and a plain in-memory aedes, each in its own process, under the same load from this
- * process, in the same run. Prints a markdown table and writes it to bench/results.md.
+ * `npm run bench`: Mosquitto, the hub as the household's plain broker (topics outside the
+ * contract), the hub on the fact pipeline (contract check and ledger), and a plain in-memory
+ * aedes, each in its own process, under the same load from this process, in the same run, in
+ * alternating rounds. Prints a markdown table with each figure's ratio to Mosquitto and writes
+ * it to bench/results.md. Without Mosquitto installed it says so and runs the other columns.
  *
- * `npm run bench -- --profile` also runs the homefacts broker with `--cpu-prof` and leaves the
- * profile in bench/profiles/. `npm run bench -- --attribution` also runs the fan-in against plain
- * aedes on LevelDB persistence (no hooks), to tell the session store's cost from the hooks'.
- * `npm run bench -- --only catch-up` runs only the responder catch-up scenario, prints its row
- * and leaves bench/results.md alone; `--only notify` does the same for the escalation → phone row.
+ * The hub runs as `npm start` runs it (`bin/homefacts.js start`, bench/hub-process.ts).
+ * `--profile` runs the fact-pipeline hub with `--cpu-prof` (profile in bench/profiles/).
+ * `--attribution` adds plain aedes on LevelDB persistence (no hooks) as a column, to tell the
+ * session store's cost from the hooks' (also with `--only latency`). `--only <scenario>` runs one scenario, prints its rows and
+ * leaves bench/results.md alone: `catch-up`, `notify`, `latency` (with the hub's event-loop
+ * delay and GC pauses, bench/probe.mjs) or `cold-start`.
  */
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, hubNodeFlags } from './brokers.ts'
-import { connections, fanIn, latency, retained, type FanInResult } from './scenarios.ts'
-import { catchUp, type CatchUpResult } from './catch-up.ts'
+import { HubProcess } from './hub-process.ts'
+import { findMosquitto, MosquittoProcess } from './mosquitto.ts'
+import { procSample, treeRss } from './procfs.ts'
+import { connections, fanIn, latency, retained, type FanInResult, type LatencyResult } from './scenarios.ts'
+import { catchUp } from './catch-up.ts'
 import { notifyLatency, type NotifyResult } from './notify.ts'
-import { markdownTable, MB, type Row } from './table.ts'
+import { markdownTable, MB, type Column, type Row } from './table.ts'
+import type { Broker, Target } from './target.ts'
 
+const ROUNDS = 3
 const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
-const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32 }
-const FAN_IN_ROUNDS = 5
-const LATENCY = { rate: 500, count: 5_000, warmup: 250 }
-const RETAINED = { count: 1_000, trials: 3 }
-const CLIENTS = { count: 2_000, batch: 100 }
-const CATCH_UP = { cups: 100, perCup: 10, trials: 3 }
-const CATCH_UP_TARGET_MS = 2000
+const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32, qos: 1 as const }
+const LATENCY = { rate: 500, count: 4_000, warmup: 250 }
+const RETAINED = { count: 1_000, trials: ROUNDS }
+const CLIENTS = { count: 5_000, batch: 100 }
+const CATCH_UP = { cups: 100, perCup: 10 }
 const NOTIFY = { rate: 100, count: 1_000, warmup: 100 }
-const NOTIFY_P99_TARGET_MS = 20
-const P99_TARGET_MS = 5
-const THROUGHPUT_TARGET = 0.8
+/** Issue 14's targets; fan-in: within 10% of the figures before it (its table; bench/results.md of 2026-12-01). */
+const TARGETS = { idleMb: 100, peakMb: 150, coldStartMs: 1000, p99Ms: 5, fanInQos0: 0.9 * 22_000, fanInQos1: 0.9 * 22_177, catchUpMs: 2000, notifyP99Ms: 20 }
 /** A hard stop, so the bench always ends by itself. */
-const DEADLINE_MS = 6 * 60_000
+const DEADLINE_MS = 12 * 60_000
+const SCENARIOS = ['catch-up', 'notify', 'latency', 'cold-start']
 
+const arg = (name: string): string | undefined => process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined
+const only = arg('--only')
+if (only !== undefined && !SCENARIOS.includes(only)) throw new Error(`--only: no scenario "${only}" (one of: ${SCENARIOS.join(', ')})`)
 const profile = process.argv.includes('--profile')
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
-if (only !== undefined && only !== 'catch-up' && only !== 'notify') throw new Error(`--only: no scenario "${only}" (one of: catch-up, notify)`)
-const attribution = process.argv.includes('--attribution')
-const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
+const attribution = process.argv.includes('--attribution') && (only === undefined || only === 'latency')
 const t0 = Date.now()
-const deadline = setTimeout(() => {
-  log('deadline reached; stopping')
-  process.exit(2)
-}, DEADLINE_MS)
-deadline.unref()
-
-const hf = await BrokerProcess.start('homefacts', profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
-const plain = await BrokerProcess.start('plain')
-const level = attribution && !only ? await BrokerProcess.start('plain-level') : null
-const all = [hf, plain, ...(level ? [level] : [])]
+const log = (msg: string): void => { process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`) }
+setTimeout(() => { log('deadline reached; stopping'); process.exit(2) }, DEADLINE_MS).unref()
+// Ctrl-C: exit, so that every broker's exit hook stops it (bench/hub-process.ts, bench/mosquitto.ts).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { log(`${signal}; stopping`); process.exit(130) })
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
+const f = (v: number, d = 1): string => v.toFixed(d)
 const loadAtStart = loadavg()
 
-/** `trials` catch-ups on fresh cups each; the median time. A wrong decision fails the run. */
-async function catchUps (b: BrokerProcess): Promise<{ medianMs: number, trials: CatchUpResult[] }> {
-  const trials: CatchUpResult[] = []
-  for (let t = 0; t < CATCH_UP.trials; t++) {
-    const r = await catchUp(b, { cups: CATCH_UP.cups, perCup: CATCH_UP.perCup, tag: `cu${t}` })
-    if (r.wrong > 0) throw new Error(`catch-up on ${b.kind}: ${r.wrong} of ${r.facts} facts decided wrongly`)
-    trials.push(r)
-  }
-  return { medianMs: median(trials.map((r) => r.elapsedMs)), trials }
-}
-/** Idle RSS of a second hub that runs Node-RED (default flows), hub and child together, after a GC; then it is stopped. */
-async function idleWithNodeRed (): Promise<number> {
-  const b = await BrokerProcess.start('homefacts-nodered')
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    return (await b.sample({ gc: true })).rss
-  } finally {
-    await b.stop().catch(() => b.kill())
-  }
-}
+const mosquittoBin = findMosquitto()
+if (!mosquittoBin) log(`Mosquitto is not installed (no ${process.env.MOSQUITTO ?? '/usr/sbin/mosquitto'}): its column is left out. Install it with \`apt-get install -y mosquitto\`.`)
 
-const catchUpScenario = `responder catch-up, ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} queued facts on ${CATCH_UP.cups} cups (${(CATCH_UP.cups * (CATCH_UP.perCup - 1)).toLocaleString('en-US')} resolved), time to decide all`
-const catchUpRow = (cu: { hf: { medianMs: number }, plain: { medianMs: number } }): Row =>
-  ({ scenario: catchUpScenario, unit: `ms, median of ${CATCH_UP.trials}`, homefacts: cu.hf.medianMs, plain: cu.plain.medianMs, digits: 0, target: { text: `< ${CATCH_UP_TARGET_MS / 1000} s`, met: cu.hf.medianMs < CATCH_UP_TARGET_MS } })
-const catchUpLine = (r: { trials: CatchUpResult[] }): string => r.trials.map((t) => t.elapsedMs.toFixed(0)).join('/')
-
-const notifyScenario = `household.escalated published → notification handed to the channel at ${NOTIFY.rate}/s`
-const notifyRows = (n: { hf: NotifyResult, plain: NotifyResult }): Row[] => [
-  { scenario: `${notifyScenario}, p50`, unit: 'ms', homefacts: n.hf.p50, plain: n.plain.p50, digits: 2 },
-  { scenario: `${notifyScenario}, p99`, unit: 'ms', homefacts: n.hf.p99, plain: n.plain.p99, digits: 2, target: { text: `< ${NOTIFY_P99_TARGET_MS} ms`, met: n.hf.p99 < NOTIFY_P99_TARGET_MS } }
-]
-const notifyLine = (r: NotifyResult): string => `p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} max ${r.max.toFixed(2)} ms over ${r.count}`
-const notifies = async (): Promise<{ hf: NotifyResult, plain: NotifyResult }> =>
-  ({ hf: await notifyLatency(hf, { ...NOTIFY, tag: 'n' }), plain: await notifyLatency(plain, { ...NOTIFY, tag: 'n' }) })
-
-if (only === 'catch-up') {
-  try {
-    const cu = { hf: await catchUps(hf), plain: await catchUps(plain) }
-    log(`catch-up: homefacts ${catchUpLine(cu.hf)} ms, plain ${catchUpLine(cu.plain)} ms`)
-    process.stdout.write(`\n${markdownTable([catchUpRow(cu)])}\n\n`)
-  } finally {
-    await Promise.all([hf, plain].map((b) => b.stop().catch(() => b.kill())))
-  }
-  process.exit(0)
-}
-
-if (only === 'notify') {
-  try {
-    const n = await notifies()
-    log(`notify: homefacts ${notifyLine(n.hf)}; plain ${notifyLine(n.plain)}`)
-    process.stdout.write(`\n${markdownTable(notifyRows(n))}\n\n`)
-  } finally {
-    await Promise.all([hf, plain].map((b) => b.stop().catch(() => b.kill())))
-  }
-  process.exit(0)
-}
-
-try {
-  await new Promise((resolve) => setTimeout(resolve, 1000))
-  const idle = { hf: (await hf.sample({ gc: true })).rss, plain: (await plain.sample({ gc: true })).rss }
-  log(`idle RSS: homefacts ${(idle.hf / MB).toFixed(1)} MB, plain ${(idle.plain / MB).toFixed(1)} MB`)
-  const withNodeRed = await idleWithNodeRed()
-  log(`idle RSS with Node-RED: homefacts ${(withNodeRed / MB).toFixed(1)} MB (hub and Node-RED processes)`)
-
-  const conn = { hf: await connections(hf, { ...CLIENTS, tag: 'c' }), plain: await connections(plain, { ...CLIENTS, tag: 'c' }) }
-  log(`${CLIENTS.count} clients: homefacts ${(conn.hf.rss / MB).toFixed(1)} MB (${conn.hf.connectMs.toFixed(0)} ms to connect), plain ${(conn.plain.rss / MB).toFixed(1)} MB (${conn.plain.connectMs.toFixed(0)} ms)`)
-
-  for (const b of all) await fanIn(b, { ...FAN_IN_WARMUP, tag: 'w' })
-  log('warm-up done')
-
-  // Alternate the order between rounds, so neither broker always runs first.
-  const rounds = new Map<BrokerProcess, FanInResult[]>(all.map((b) => [b, []]))
-  for (let r = 0; r < FAN_IN_ROUNDS; r++) {
-    for (const b of r % 2 === 0 ? all : [...all].reverse()) {
-      const res = await fanIn(b, { ...FAN_IN, tag: `r${r}` })
-      rounds.get(b)!.push(res)
-      log(`fan-in round ${r + 1} ${b.kind}: ${res.factsPerSecond.toFixed(0)} facts/s in ${res.elapsedMs.toFixed(0)} ms, broker ${res.brokerCpuUsPerFact.toFixed(1)} µs CPU/fact, load process ${(res.loadCpuShare * 100).toFixed(0)}% of a core`)
+/** Cold start, `ROUNDS` times each in alternating order: spawn to the first CONNACK, then stopped. */
+async function coldStarts (): Promise<Map<string, number[]>> {
+  const starters: [string, () => Promise<Broker>][] = [
+    ...(mosquittoBin ? [['Mosquitto', () => MosquittoProcess.start(mosquittoBin)] as [string, () => Promise<Broker>]] : []),
+    ['homefacts', () => HubProcess.start()],
+    ['plain aedes', () => BrokerProcess.start('plain')]
+  ]
+  const times = new Map(starters.map(([name]) => [name, [] as number[]]))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, start] of r % 2 ? [...starters].reverse() : starters) {
+      const b = await start()
+      times.get(name)!.push(b.coldStartMs)
+      await b.stop()
     }
   }
-  const counters = await hf.sample()
-  const expectedFacts = FAN_IN_WARMUP.devices * FAN_IN_WARMUP.perDevice + FAN_IN_ROUNDS * FAN_IN.devices * FAN_IN.perDevice
-  if (counters.accepted !== expectedFacts || counters.deadlettered !== 0 || counters.ledgerOffset !== expectedFacts) {
-    throw new Error(`homefacts did not accept and ledger every fact: ${JSON.stringify(counters)}, expected ${expectedFacts}`)
+  log(`cold start, spawn → CONNACK: ${[...times].map(([n, ts]) => `${n} ${ts.map((t) => f(t, 0)).join('/')} ms`).join('; ')}`)
+  return times
+}
+
+if (only === 'cold-start') {
+  const times = await coldStarts()
+  process.stdout.write(`\n${[...times].map(([n, ts]) => `${n}: median ${f(median(ts), 0)} ms`).join('\n')}\n\n`)
+  process.exit(0)
+}
+
+const cold = only ? null : await coldStarts()
+const mosquitto = mosquittoBin ? await MosquittoProcess.start(mosquittoBin) : null
+const hubPlain = only === 'catch-up' || only === 'notify' ? null : await HubProcess.start()
+const hubFacts = await HubProcess.start(profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
+const aedes = await BrokerProcess.start('plain')
+const level = attribution ? await BrokerProcess.start('plain-level') : null
+const brokers: Broker[] = [mosquitto, hubPlain, hubFacts, aedes, level].filter((b) => b !== null)
+const targets: Target[] = [
+  ...(mosquitto ? [{ column: 'Mosquitto', broker: mosquitto, url: mosquitto.url, prefix: 'plain/' } as const] : []),
+  ...(hubPlain ? [hubPlain.target('homefacts, plain topics', 'plain')] : []),
+  hubFacts.target('homefacts, facts', 'facts'),
+  aedes.target('plain aedes', 'plain/'),
+  ...(level ? [level.target('aedes on LevelDB', 'plain/')] : [])
+]
+const stopAll = (): Promise<unknown> => Promise.all(brokers.map((b) => b.stop().catch((err: unknown) => log(`stopping ${b.name}: ${String(err)}`))))
+const columns: Column[] = targets.map((t) => ({ name: t.column, hub: t.broker instanceof HubProcess }))
+const reference = mosquitto ? 0 : null
+/** Facts scenarios (catch-up, notify) run where the contract's topics mean something or nothing is checked. */
+const factTargets = targets.filter((t) => t.broker !== hubPlain)
+const byColumn = <T>(run: (t: Target) => T | undefined): (T | undefined)[] => targets.map((t) => run(t))
+/** Runs `scenario` on each target in turn, never two at once. */
+async function each<T> (ts: readonly Target[], scenario: (t: Target) => Promise<T>): Promise<Map<Target, T>> {
+  const out = new Map<Target, T>()
+  for (const t of ts) out.set(t, await scenario(t))
+  return out
+}
+
+/** A new broker of the target's kind, used the same way. */
+async function freshTarget (t: Target): Promise<Target> {
+  if (t.broker instanceof HubProcess) return (await HubProcess.start()).target(t.column, t.prefix === '' ? 'facts' : 'plain')
+  if (t.broker instanceof BrokerProcess) return (await BrokerProcess.start(t.broker.kind)).target(t.column, t.prefix)
+  const m = await MosquittoProcess.start(mosquittoBin!)
+  return { ...t, broker: m, url: m.url }
+}
+
+/** Runs `scenario` `ROUNDS` times on every target, alternating the order between rounds. */
+async function rounds<T> (name: string, scenario: (t: Target, round: number) => Promise<T>, line: (r: T) => string): Promise<Map<Target, T[]>> {
+  const out = new Map<Target, T[]>(targets.map((t) => [t, []]))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of r % 2 ? [...targets].reverse() : targets) {
+      const res = await scenario(t, r)
+      out.get(t)!.push(res)
+      log(`${name} round ${r + 1} ${t.column}: ${line(res)}`)
+    }
   }
+  return out
+}
+const latLine = (l: LatencyResult): string => `p50 ${f(l.p50, 2)} p99 ${f(l.p99, 2)} max ${f(l.max, 2)} ms, PUBACK p50 ${f(l.pubackP50, 2)} p99 ${f(l.pubackP99, 2)} ms; ` +
+  `per message: broker CPU ${f(l.perMessage.mainCpuUs, 0)} µs main thread + ${f(l.perMessage.otherCpuUs, 0)} µs other threads, ${f(l.perMessage.waits, 2)} thread waits` +
+  (l.probe ? `; loop delay p99 ${f(l.probe.loopDelay.p99, 2)} max ${f(l.probe.loopDelay.max, 2)} ms, ${l.probe.gc.length} GC pauses (${f(l.probe.gc.reduce((a, g) => a + g.ms, 0), 0)} ms, longest ${f(Math.max(0, ...l.probe.gc.map((g) => g.ms)), 1)} ms); ${l.slowWithGc}/${l.slow} deliveries ≥ p99 overlapped a GC pause` : '') +
+  `; ${l.slowWithSys}/${l.slow} ≥ p99 had a $SYS publish arrive in flight (${l.sysBursts} $SYS bursts)`
+const latencies = (): Promise<Map<Target, LatencyResult[]>> => rounds('latency', (t, r) => latency(t, { ...LATENCY, tag: `l${r}` }), latLine)
+const medianOf = <T>(m: Map<Target, T[]>, pick: (r: T) => number): (number | undefined)[] => byColumn((t) => m.has(t) ? median(m.get(t)!.map(pick)) : undefined)
+const latencyRows = (lat: Map<Target, LatencyResult[]>): Row[] => [
+  { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} msg/s, end to end p50`, unit: 'ms', values: medianOf(lat, (l) => l.p50), digits: 2 },
+  { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} msg/s, end to end p99`, unit: 'ms', values: medianOf(lat, (l) => l.p99), digits: 2, target: { text: `≤ ${TARGETS.p99Ms} ms`, met: (v) => v <= TARGETS.p99Ms } },
+  { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} msg/s, PUBACK p50`, unit: 'ms', values: medianOf(lat, (l) => l.pubackP50), digits: 2 },
+  { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} msg/s, PUBACK p99`, unit: 'ms', values: medianOf(lat, (l) => l.pubackP99), digits: 2 }
+]
 
-  const lat = { plain: await latency(plain, { ...LATENCY, tag: 'l' }), hf: await latency(hf, { ...LATENCY, tag: 'l' }) }
-  const latLine = (l: typeof lat.hf): string => `p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(2)} ms (broker event-loop delay p99 ${l.brokerLoopDelayP99.toFixed(2)} max ${l.brokerLoopDelayMax.toFixed(2)} ms)`
-  log(`latency at ${LATENCY.rate}/s: homefacts ${latLine(lat.hf)}; plain ${latLine(lat.plain)}`)
+async function catchUps (t: Target): Promise<number[]> {
+  const times: number[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    const res = await catchUp(t, { ...CATCH_UP, tag: `cu${r}` })
+    if (res.wrong > 0) throw new Error(`catch-up on ${t.column}: ${res.wrong} of ${res.facts} facts decided wrongly`)
+    times.push(res.elapsedMs)
+  }
+  log(`catch-up ${t.column}: ${times.map((x) => f(x, 0)).join('/')} ms`)
+  return times
+}
+const catchUpScenario = `responder catch-up, ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} queued facts on ${CATCH_UP.cups} cups (${(CATCH_UP.cups * (CATCH_UP.perCup - 1)).toLocaleString('en-US')} resolved), time to decide all`
+const catchUpRow = (cu: Map<Target, number[]>): Row => ({ scenario: catchUpScenario, unit: `ms, median of ${ROUNDS}`, values: byColumn((t) => cu.has(t) ? median(cu.get(t)!) : undefined), digits: 0, target: { text: `< ${TARGETS.catchUpMs / 1000} s`, met: (v) => v < TARGETS.catchUpMs } })
 
-  const ret = { hf: await retained(hf, { ...RETAINED, tag: 's' }), plain: await retained(plain, { ...RETAINED, tag: 's' }) }
-  log(`retained: homefacts ${ret.hf.trialsMs.map((x) => x.toFixed(0)).join('/')} ms, plain ${ret.plain.trialsMs.map((x) => x.toFixed(0)).join('/')} ms`)
+const notifyLine = (r: NotifyResult): string => `p50 ${f(r.p50, 2)} p99 ${f(r.p99, 2)} max ${f(r.max, 2)} ms over ${r.count}`
+/**
+ * The bench runs the phones notifier itself, so on a hub of its own whose phones service is off:
+ * the hub's would take the same MQTT client ids (`phones-notifier`, `phones-out`) and the two
+ * would keep taking each other's session.
+ */
+const notifies = (): Promise<Map<Target, NotifyResult>> => each(factTargets, async (t) => {
+  const hub = t.broker instanceof HubProcess ? await HubProcess.start({ args: ['--phones-enabled', 'false'] }) : null
+  try {
+    const r = await notifyLatency(hub ? hub.target(t.column, 'facts') : t, { ...NOTIFY, tag: 'n' })
+    log(`notify ${t.column}: ${notifyLine(r)}`)
+    return r
+  } finally {
+    await hub?.stop()
+  }
+})
+const notifyScenario = `household.escalated published → notification handed to the channel at ${NOTIFY.rate}/s`
+const notifyRows = (n: Map<Target, NotifyResult>): Row[] => [
+  { scenario: `${notifyScenario}, p50`, unit: 'ms', values: byColumn((t) => n.get(t)?.p50), digits: 2 },
+  { scenario: `${notifyScenario}, p99`, unit: 'ms', values: byColumn((t) => n.get(t)?.p99), digits: 2, target: { text: `< ${TARGETS.notifyP99Ms} ms`, met: (v) => v < TARGETS.notifyP99Ms } }
+]
 
-  const cu = { hf: await catchUps(hf), plain: await catchUps(plain) }
-  log(`catch-up: homefacts ${catchUpLine(cu.hf)} ms, plain ${catchUpLine(cu.plain)} ms`)
+try {
+  if (only === 'catch-up' || only === 'notify' || only === 'latency') {
+    const rows = only === 'catch-up'
+      ? [catchUpRow(await each(factTargets, catchUps))]
+      : only === 'notify' ? notifyRows(await notifies()) : latencyRows(await latencies())
+    process.stdout.write(`\n${markdownTable(columns, rows, reference)}\n\n`)
+    await stopAll()
+    process.exit(0)
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const idle = byColumn((t) => procSample(t.broker.pid).rss)
+  log(`idle RSS: ${targets.map((t, i) => `${t.column} ${f(idle[i]! / MB)} MB`).join(', ')}`)
+  const nodeRed = await HubProcess.start({ nodeRed: true })
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const withNodeRed = treeRss(nodeRed.pid)
+  await nodeRed.stop()
+  log(`idle RSS with Node-RED: ${f(withNodeRed / MB)} MB (hub and Node-RED processes)`)
 
+  for (const t of targets) await fanIn(t, { ...FAN_IN_WARMUP, tag: 'w' })
+  log('warm-up done')
+  const fanLine = (r: FanInResult): string => `${f(r.perSecond, 0)} msg/s (${r.delivered}/${r.sent} delivered in ${f(r.elapsedMs, 0)} ms), broker ${f(r.brokerCpuUsPerMsg)} µs CPU/msg, load process ${f(r.loadCpuShare * 100, 0)}% of a core`
+  const fan1 = await rounds('fan-in QoS 1', (t, r) => fanIn(t, { ...FAN_IN, qos: 1, tag: `q1r${r}` }), fanLine)
+  const fan0 = await rounds('fan-in QoS 0', (t, r) => fanIn(t, { ...FAN_IN, qos: 0, tag: `q0r${r}` }), fanLine)
+  const peak = byColumn((t) => procSample(t.broker.pid).peakRss)
+  log(`peak RSS after the fan-ins: ${targets.map((t, i) => `${t.column} ${f(peak[i]! / MB)} MB`).join(', ')}`)
+  const expected = FAN_IN_WARMUP.devices * FAN_IN_WARMUP.perDevice + 2 * ROUNDS * FAN_IN.devices * FAN_IN.perDevice
+  const offset = hubFacts.ledgerOffset()
+  if (offset !== expected) throw new Error(`the hub's ledger holds ${offset} facts, expected ${expected}`)
+
+  const lat = await latencies()
+  const ret = await each(targets, (t) => retained(t, { ...RETAINED, tag: 's' }))
+  log(`retained: ${targets.map((t) => `${t.column} ${ret.get(t)!.trialsMs.map((x) => f(x, 0)).join('/')} ms`).join('; ')}`)
+  const cu = await each(factTargets, catchUps)
   const notify = await notifies()
-  log(`notify: homefacts ${notifyLine(notify.hf)}; plain ${notifyLine(notify.plain)}`)
-
-  const hfRounds = rounds.get(hf)!
-  const plainRounds = rounds.get(plain)!
-  const fan = {
-    hf: median(hfRounds.map((r) => r.factsPerSecond)),
-    plain: median(plainRounds.map((r) => r.factsPerSecond))
-  }
+  await Promise.all(brokers.map((b) => b.stop()))
+  const conn = await each(targets, async (t) => {
+    const fresh = await freshTarget(t)
+    try {
+      const c = await connections(fresh, { ...CLIENTS, tag: 'c' })
+      log(`${CLIENTS.count} clients on a fresh ${t.column}: ${f(c.rssBefore / MB)} → ${f(c.rss / MB)} MB, connected in ${f(c.connectMs, 0)} ms`)
+      return c
+    } finally {
+      await fresh.broker.stop()
+    }
+  })
+  const coldOf = (t: Target): number | undefined => cold?.get(t.broker instanceof HubProcess ? 'homefacts' : t.broker === mosquitto ? 'Mosquitto' : t.broker === aedes ? 'plain aedes' : '')?.slice()
+    .sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]
   const rows: Row[] = [
-    { scenario: `fan-in QoS 1, ${FAN_IN.devices} devices × ${FAN_IN.perDevice.toLocaleString('en-US')} facts → 1 subscriber`, unit: 'delivered facts/s', homefacts: fan.hf, plain: fan.plain, digits: 0, target: { text: `≥ ${THROUGHPUT_TARGET}× plain`, met: fan.hf >= THROUGHPUT_TARGET * fan.plain } },
-    { scenario: 'fan-in, broker CPU time per fact', unit: 'µs', homefacts: median(hfRounds.map((r) => r.brokerCpuUsPerFact)), plain: median(plainRounds.map((r) => r.brokerCpuUsPerFact)), digits: 1 },
-    { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p50`, unit: 'ms', homefacts: lat.hf.p50, plain: lat.plain.p50, digits: 2 },
-    { scenario: `1 → 1 QoS 1 at ${LATENCY.rate} facts/s, latency p99`, unit: 'ms', homefacts: lat.hf.p99, plain: lat.plain.p99, digits: 2, target: { text: `< ${P99_TARGET_MS} ms`, met: lat.hf.p99 < P99_TARGET_MS } },
-    { scenario: `${RETAINED.count.toLocaleString('en-US')} retained states → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, homefacts: ret.hf.medianMs, plain: ret.plain.medianMs, digits: 1 },
+    { scenario: 'RSS idle, after start', unit: 'MB', values: idle.map((v) => v! / MB), digits: 1, target: { text: `≤ ${TARGETS.idleMb} MB`, met: (v) => v <= TARGETS.idleMb } },
+    { scenario: 'RSS peak (VmHWM) after the fan-ins', unit: 'MB', values: peak.map((v) => v! / MB), digits: 1, target: { text: `≤ ${TARGETS.peakMb} MB`, met: (v) => v <= TARGETS.peakMb } },
+    { scenario: 'cold start, spawn → first CONNACK', unit: `ms, median of ${ROUNDS}`, values: byColumn(coldOf), digits: 0, target: { text: `≤ ${TARGETS.coldStartMs / 1000} s`, met: (v) => v <= TARGETS.coldStartMs } },
+    ...latencyRows(lat),
+    { scenario: `fan-in QoS 0, ${FAN_IN.devices} → 1, ${(FAN_IN.devices * FAN_IN.perDevice).toLocaleString('en-US')} msgs`, unit: 'delivered msg/s', values: medianOf(fan0, (r) => r.perSecond), digits: 0, target: { text: `≥ ${f(TARGETS.fanInQos0 / 1000)}k`, met: (v) => v >= TARGETS.fanInQos0 } },
+    { scenario: `fan-in QoS 1, ${FAN_IN.devices} → 1, ${(FAN_IN.devices * FAN_IN.perDevice).toLocaleString('en-US')} msgs, ≤ ${FAN_IN.window} in flight each`, unit: 'delivered msg/s', values: medianOf(fan1, (r) => r.perSecond), digits: 0, target: { text: `≥ ${f(TARGETS.fanInQos1 / 1000)}k`, met: (v) => v >= TARGETS.fanInQos1 } },
+    { scenario: 'fan-in QoS 1, broker CPU per message', unit: 'µs', values: medianOf(fan1, (r) => r.brokerCpuUsPerMsg), digits: 1 },
+    { scenario: `${RETAINED.count.toLocaleString('en-US')} retained → new subscriber, time to receive all`, unit: `ms, median of ${RETAINED.trials}`, values: byColumn((t) => ret.get(t)?.medianMs), digits: 1 },
+    { scenario: `${CLIENTS.count.toLocaleString('en-US')} idle connections, RSS per connection`, unit: 'KB', values: byColumn((t) => conn.get(t)!.perConnection / 1024), digits: 1 },
     catchUpRow(cu),
     ...notifyRows(notify),
-    { scenario: 'broker RSS idle', unit: 'MB', homefacts: idle.hf / MB, plain: idle.plain / MB, digits: 1 },
-    { scenario: 'hub RSS idle with its Node-RED child (both processes)', unit: 'MB', homefacts: withNodeRed / MB, plain: idle.plain / MB, digits: 1 },
-    { scenario: `broker RSS with ${CLIENTS.count.toLocaleString('en-US')} connected clients`, unit: 'MB', homefacts: conn.hf.rss / MB, plain: conn.plain.rss / MB, digits: 1 }
+    { scenario: 'hub RSS idle with its Node-RED child (both processes)', unit: 'MB', values: byColumn((t) => t.broker === hubFacts ? withNodeRed / MB : undefined), digits: 1 }
   ]
-  const table = markdownTable(rows)
+  const table = markdownTable(columns, rows, reference)
   process.stdout.write(`\n${table}\n\n`)
 
-  const round = (rs: FanInResult[]): string => rs.map((r) => `${r.factsPerSecond.toFixed(0)} facts/s (load process ${(r.loadCpuShare * 100).toFixed(0)}% of a core)`).join(', ')
-  const levelRounds = level ? rounds.get(level)! : []
-  const attributionNote = level
-    ? `- attribution (\`--attribution\`): plain aedes on the same LevelDB persistence, no hooks: median ${median(levelRounds.map((r) => r.factsPerSecond)).toFixed(0)} facts/s, ${median(levelRounds.map((r) => r.brokerCpuUsPerFact)).toFixed(1)} µs broker CPU/fact (rounds: ${round(levelRounds)}).\n`
-    : ''
+  const spread = <T>(m: Map<Target, T[]>, pick: (r: T) => number, d: number): string => targets.map((t) => `${t.column} ${m.get(t)!.map((r) => f(pick(r), d)).join(' / ')}`).join('; ')
   const cpu = cpus()
   const md = `# Broker benchmark
 
 - date: ${new Date().toISOString()}
-- node: ${process.version}, ${process.platform}/${process.arch}
-- machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB RAM
-- command: \`npm run bench${attribution ? ' -- --attribution' : ''}\` (\`node --import tsx bench/run.ts\`), ${((Date.now() - t0) / 1000).toFixed(0)} s
-- load average (1/5/15 min) at start ${loadAtStart.map((x) => x.toFixed(2)).join('/')}, at end ${loadavg().map((x) => x.toFixed(2)).join('/')}: other work
-  on the machine shares the ${cpus().length} cores, so figures move between runs
+- node: ${process.version}, ${process.platform}/${process.arch}; ${mosquitto ? `Mosquitto: \`${mosquittoBin}\`` : 'Mosquitto: not installed, left out'}
+- machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${f(totalmem() / 1024 ** 3)} GB RAM
+- command: \`npm run bench${attribution ? ' -- --attribution' : ''}\` (\`node --import tsx bench/run.ts\`), ${f((Date.now() - t0) / 1000, 0)} s
+- load average (1/5/15 min) at start ${loadAtStart.map((x) => f(x, 2)).join('/')}, at end ${loadavg().map((x) => f(x, 2)).join('/')}: other work
+  on the machine shares the ${cpu.length} cores, so figures move between runs
 
 ${table}
 
-How it was measured:
+Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mosquitto\'s' : 'the first column\'s'}. How it was measured:
 
-- Each broker runs in its own process (\`bench/broker-process.ts\`); the load (mqtt.js, MQTT 3.1.1,
-  TCP_NODELAY) runs in the bench process, on the same ${cpu.length}-core machine, over loopback.
-  Both broker processes run with the Node flags \`homefacts start\` runs with (the shebang of
-  \`bin/homefacts.js\`): \`${hubNodeFlags().join(' ')}\`.
-- homefacts: the real hub (\`createHub\`, no services, log level silent) in a temp data folder, so
-  every publish goes through the users-file authentication, the ACL, the contract check and the
-  SQLite ledger append before its PUBACK, with sessions and retained messages in LevelDB. The load
-  connects on the authenticated listener as a device user (owns \`+/+\`) and a service user.
-- plain aedes: \`new Aedes()\` (in-memory persistence, no hooks) on \`net.createServer\` with TCP_NODELAY.
-- fan-in: ${FAN_IN.devices} device clients, each publishing ${FAN_IN.perDevice.toLocaleString('en-US')} pre-built valid \`cup.empty\`/\`cup.filled\`
-  facts about its own thing at QoS 1 with at most ${FAN_IN.window} unacknowledged; one QoS 1 subscriber on
-  \`home/+/+/fact/+\`. Time from the first publish to the last delivery. A warm-up of
-  ${FAN_IN_WARMUP.devices} × ${FAN_IN_WARMUP.perDevice} facts per broker first, then ${FAN_IN_ROUNDS} measured rounds per broker in alternating
-  order; the table shows their median. Rounds: homefacts ${round(hfRounds)}; plain ${round(plainRounds)}.
-  After the rounds the hub had accepted ${counters.accepted} facts, dead-lettered ${counters.deadlettered}, ledger offset ${counters.ledgerOffset}.
-- latency: one publisher, one subscriber on the fact topic, QoS 1, ${LATENCY.count.toLocaleString('en-US')} facts at ${LATENCY.rate}/s after
-  ${LATENCY.warmup} warm-up facts; latency from the publish call to receipt (\`process.hrtime.bigint()\`,
-  both in the bench process), nearest-rank percentiles. Homefacts ${latLine(lat.hf)}; plain ${latLine(lat.plain)}.
-${attributionNote}- retained: ${RETAINED.count.toLocaleString('en-US')} valid retained \`ThingState\`s on \`home/<area>/<thing>/state\`, then a new
-  subscriber on \`home/+/+/state\`; time from SUBSCRIBE to the last state. Trials: homefacts
-  ${ret.hf.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms; plain ${ret.plain.trialsMs.map((x) => x.toFixed(1)).join(', ')} ms.
-- responder catch-up: the household responder (\`services/household\`, MQTT 5, in the bench process)
-  of member \`bench\` (homefacts: as a \`responder\` user) is started once to make its persistent
-  session, then stopped; ${CATCH_UP.cups} cups each empty ${CATCH_UP.perCup} times, refilled after each time but the last (facts and
-  retained states in order, QoS 1). Time from the responder's \`start()\` to the last of its
-  ${(CATCH_UP.cups * CATCH_UP.perCup).toLocaleString('en-US')} \`household.decided\` facts received by another client; every decision is checked
-  (skip/resolved for a refilled cup, claim/open for each cup's last fact). Fresh cups per trial. Trials:
-  homefacts ${catchUpLine(cu.hf)} ms; plain ${catchUpLine(cu.plain)} ms.
-- escalation → phone: the phones notifier (\`services/phones\`, MQTT 5, in the bench process; homefacts:
-  as a \`service\` user) with one webhook channel to a local HTTP receiver; ${NOTIFY.count.toLocaleString('en-US')} open \`cup.empty\` facts
-  with their states first, then one \`household.escalated\` per fact at ${NOTIFY.rate}/s after ${NOTIFY.warmup} warm-up ones; latency
-  from the publish call to the receiver's answer to the channel's send. Homefacts ${notifyLine(notify.hf)}; plain ${notifyLine(notify.plain)}.
-- RSS: \`process.memoryUsage().rss\` of the broker process after a full GC; idle is before any
-  load. ${CLIENTS.count.toLocaleString('en-US')} clients connect in batches of ${CLIENTS.batch} (homefacts: as the device user) and stay
-  connected while it is read. Connecting them took homefacts ${conn.hf.connectMs.toFixed(0)} ms, plain ${conn.plain.connectMs.toFixed(0)} ms.
-  The broker rows are the hub without Node-RED; "with its Node-RED child" is a second hub with
-  Node-RED on (the default flows loaded, idle): the hub's RSS plus the child's VmRSS.
+- Columns, each broker in its own process, the load (mqtt.js, MQTT 3.1.1, TCP_NODELAY) in the
+  bench process, over loopback, on the same ${cpu.length} cores:
+  - Mosquitto: \`mosquitto -c <temp>/mosquitto.conf\`: one listener on 127.0.0.1, anonymous,
+    persistence off, no limit on queued or in-flight messages (bench/mosquitto.ts);
+  - homefacts: \`bin/homefacts.js start\`, as \`npm start\` starts it (Node flags
+    \`${hubNodeFlags().join(' ')}\` from its shebang), in a fresh data folder, Node-RED and the shop
+    services off, log level info (bench/hub-process.ts). "plain topics": the hub as the household's
+    plain broker, topics under \`plain/\`, outside the contract, as its admin (the only role that
+    may publish there); "facts": the same payloads on \`home/<area>/<thing>/fact/<name>\`, as a
+    device user and a service user: ACL, contract check and the SQLite ledger append before the
+    PUBACK, sessions and retained messages in LevelDB. Each column is a hub of its own;
+  - plain aedes: \`new Aedes()\` (2.0.0-beta.1, in memory, no hooks) on \`net.createServer\`,
+    with the hub's Node flags (bench/broker-process.ts).
+- Payloads are the same pre-built \`cup.empty\`/\`cup.filled\` facts everywhere (about 300 bytes).
+- Rounds: fan-in and latency run ${ROUNDS} rounds per column, the order reversed every other round;
+  the table shows medians. Rounds, fan-in QoS 1 (msg/s): ${spread(fan1, (r) => r.perSecond, 0)}.
+  Fan-in QoS 0 (msg/s): ${spread(fan0, (r) => r.perSecond, 0)}. p99 end to end (ms): ${spread(lat, (l) => l.p99, 2)}.
+  PUBACK p99 (ms): ${spread(lat, (l) => l.pubackP99, 2)}.
+- RSS: VmRSS and VmHWM of the broker process from /proc, no forced GC; idle is 2 s after start,
+  before any load; peak is the process's high-water mark after both fan-ins.
+- cold start: from the spawn of the process (fresh data folder for the hub) to its first
+  CONNACK 0 (as the bench device user on the hub), connecting every 10 ms; ${ROUNDS} rounds,
+  alternating: ${cold ? [...cold].map(([n, ts]) => `${n} ${ts.map((x) => f(x, 0)).join(' / ')} ms`).join('; ') : ''}.
+- latency: one publisher, one subscriber, QoS 1, ${LATENCY.count.toLocaleString('en-US')} messages at ${LATENCY.rate}/s after ${LATENCY.warmup} warm-up ones;
+  from the publish call to receipt and to PUBACK, nearest-rank percentiles. The hub's event-loop
+  delay and GC pauses over each round (bench/probe.mjs): ${lat.get(targets.find((t) => t.broker === hubFacts)!)!.map(latLine).join(' | ')}.
+- fan-in: ${FAN_IN.devices} publishers, each ${FAN_IN.perDevice.toLocaleString('en-US')} messages about its own thing; one subscriber on
+  \`home/+/+/fact/+\` at the same QoS; from the first publish to the last delivery. QoS 1 with at
+  most ${FAN_IN.window} unacknowledged per publisher; QoS 0 all written at once, counted until 3 s of silence.
+  After the rounds the facts hub's ledger held ${offset} facts (all that were sent to it).
+- retained: ${RETAINED.count.toLocaleString('en-US')} retained \`ThingState\`s, then ${RETAINED.trials} new subscribers on \`home/+/+/state\`, one at a time; from
+  SUBSCRIBE to the last state: ${targets.map((t) => `${t.column} ${ret.get(t)!.trialsMs.map((x) => f(x, 0)).join(' / ')} ms`).join('; ')}.
+- ${CLIENTS.count.toLocaleString('en-US')} idle connections, ${CLIENTS.batch} at a time (the hub: as the device user), one round, on a fresh
+  broker of each column (memory the others freed after a load would take the new clients): the RSS
+  with them connected, less the RSS before, per connection: ${targets.map((t) => `${t.column} ${f(conn.get(t)!.rssBefore / MB)} → ${f(conn.get(t)!.rss / MB)} MB`).join('; ')}.
+- responder catch-up: the household responder (\`services/household\`, MQTT 5, in the bench process;
+  the hub: as a \`responder\` user), ${CATCH_UP.cups} cups each empty ${CATCH_UP.perCup} times while it is away, refilled after each time
+  but the last; from its \`start()\` to its last \`household.decided\`, every decision checked. On the
+  contract's topics, so not on the plain-topics hub.
+- escalation → phone: the phones notifier (\`services/phones\`, in the bench process; the hub: a
+  fresh one with \`--phones-enabled false\`, so that its own notifier does not share the client ids)
+  with a webhook channel to a local receiver, ${NOTIFY.count.toLocaleString('en-US')} \`household.escalated\` at ${NOTIFY.rate}/s after ${NOTIFY.warmup} warm-up ones; publish → the receiver's answer.
+- Node-RED: a further hub with Node-RED on (the default flows), 2 s after its flows started: the
+  RSS of the hub and its child processes.
 `
   writeFileSync(join(import.meta.dirname, 'results.md'), md)
   log('wrote bench/results.md')
 } finally {
-  await Promise.all(all.map((b) => b.stop().catch(() => b.kill())))
+  await stopAll()
 }
