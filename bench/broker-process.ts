@@ -48,7 +48,11 @@ async function startHomefacts (): Promise<Running> {
       'https.enabled': false,
       'mqtts.enabled': false,
       'log.level': 'silent',
-      'nodeRed.enabled': false
+      'nodeRed.enabled': false,
+      // The load connects thousands of clients as one bench user, and publishes as fast as it can.
+      'limits.connectionsPerUser': 10_000,
+      'limits.publishesPerSecond': 1_000_000,
+      'limits.publishBurst': 1_000_000
     }
   })
   const hub: Hub = createHub(config, { log: pino({ level: 'silent' }), services: [] })

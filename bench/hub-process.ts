@@ -91,7 +91,9 @@ export class HubProcess implements Broker {
     const port = await freePort()
     const nodeRed = opts.nodeRed ? ['--node-red-enabled', 'true', '--node-red-host', '127.0.0.1', '--node-red-port', '0', '--log-level', 'debug'] : ['--node-red-enabled', 'false']
     const args = ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-host', '127.0.0.1', '--http-port', '0',
-      '--https-host', '127.0.0.1', '--https-port', '0', '--mqtts-host', '127.0.0.1', '--mqtts-port', '0', '--log-pretty', 'false', '--shop-enabled', 'false', ...nodeRed, ...(opts.args ?? [])]
+      '--https-host', '127.0.0.1', '--https-port', '0', '--mqtts-host', '127.0.0.1', '--mqtts-port', '0', '--log-pretty', 'false', '--shop-enabled', 'false',
+      // The load connects thousands of clients as one bench user, and publishes as fast as it can.
+      '--limits-connections-per-user', '10000', '--limits-publishes-per-second', '1000000', '--limits-publish-burst', '1000000', ...nodeRed, ...(opts.args ?? [])]
     const env = { ...process.env, ...opts.env, HOMEFACTS_BENCH_PROBE: '1', NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import ${PROBE}`, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])].filter(Boolean).join(' ') }
     const t0 = performance.now()
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
