@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // npm run test:faults (vitest.faults.config.ts) runs these.
+    exclude: ['test/faults/**', '**/node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Suites start real brokers and child processes; two cores run two files at a time.
