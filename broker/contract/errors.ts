@@ -37,6 +37,12 @@ export const Codes = {
   STORE: 'HF_STORE',
   /** A config file, variable or flag has a bad value. */
   CONFIG: 'HF_CONFIG',
+  /** A file in the data dir is held by another process (a second hub on the same dir). */
+  DATA_LOCKED: 'HF_DATA_LOCKED',
+  /** A file in the data dir is unreadable as what it should be (garbage, a torn copy). */
+  DATA_CORRUPT: 'HF_DATA_CORRUPT',
+  /** The disk that holds the data dir is full. */
+  DISK_FULL: 'HF_DISK_FULL',
   /** A listener's port is already taken. */
   PORT_IN_USE: 'HF_PORT_IN_USE',
   /** The users file is unreadable or malformed. */
