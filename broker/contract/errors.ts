@@ -17,6 +17,8 @@ export const Codes = {
   SUBJECT_MISMATCH: 'HF_SUBJECT_MISMATCH',
   /** The fact name in the topic is not the name the `type` ends with. */
   TYPE_MISMATCH: 'HF_TYPE_MISMATCH',
+  /** A fact's `time` is more than a day ahead of the broker's clock, or before 2000 (a clock never set). */
+  TIME: 'HF_TIME',
   /** A fact was published retained, or a state was published without retain. */
   RETAIN: 'HF_RETAIN',
   /** A state, claim, availability, presence or profile payload is invalid. */
