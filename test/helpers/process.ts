@@ -19,6 +19,13 @@ export interface HubProcess {
   waitForLog: <T = Record<string, unknown>>(match: (entry: T) => boolean, ms?: number) => Promise<T>
 }
 
+/** The hub's log line for a child service that serves: `<name> running as process <pid>`. */
+export interface Running { service: string, pid: number, url?: string, msg: string }
+
+/** Matches the `Running` line of `name`, from a process other than `not`. */
+export const isRunning = (name: string, not?: number) => (e: Partial<Running>): boolean =>
+  e.service === name && typeof e.pid === 'number' && e.pid !== not && e.msg?.startsWith(`${name} running as process`) === true
+
 /** The arguments of `homefacts start` on ephemeral loopback ports, without Node-RED and the shop's children. */
 export function startArgs (dir: string, extra: string[] = []): string[] {
   return ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--https-host', '127.0.0.1', '--https-port', '0', '--https-enabled', 'false', '--mqtts-enabled', 'false', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', '--shop-enabled', 'false', ...extra]
