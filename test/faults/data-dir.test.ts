@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, startArgs, startHubProcess, type HubProcess } from '../helpers/process.ts'
+import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
+import { cupEmpty } from '../helpers/facts.ts'
 
 // Issue 13, "Faults": a broken config or data dir, a second hub on the same dir and a full disk
 // each end `homefacts start` with one clear line (exit 1, no stack), and the README's recovery works.
@@ -146,5 +148,47 @@ describe.skipIf(!root)('a full disk (a 2 MB tmpfs; needs root)', () => {
       execFileSync('umount', [dir])
     }
   })
+
+  it('a disk that fills while the hub runs: the fact is not acknowledged, and once space is freed the same fact is taken', async () => {
+    const dir = tempDir()
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir])
+    const hub = await startHubProcess(dir)
+    try {
+      const watcher = await connect(hub.mqttUrl, { ...hub.admin, clientId: 'full-watcher' })
+      const inbox = new Inbox(watcher)
+      await watcher.subscribeAsync('home/kitchen/lily-cup/fact/#', { qos: 1 })
+      const filler = join(dir, 'filler')
+      writeFileSync(filler, Buffer.alloc(0))
+      // Fill the disk to its last byte.
+      for (let size = 1 << 20; size >= 1; size >>= 1) {
+        try {
+          appendFileSync(filler, Buffer.alloc(size))
+          size <<= 1
+        } catch {}
+      }
+      const fact = JSON.stringify(cupEmpty(1))
+      const c = await connect(hub.mqttUrl, { ...hub.admin, clientId: 'full-publisher', protocolVersion: 5 })
+      const outcome = await Promise.race([
+        publishAck(c, 'home/kitchen/lily-cup/fact/empty', fact).then((ack) => ack.reasonCode, () => 'error'),
+        new Promise((resolve) => c.once('close', () => resolve('closed')))
+      ])
+      expect(outcome === 'closed' || outcome === 0x80).toBe(true)
+      const logged = await hub.waitForLog<{ msg: string }>((e) => e.msg === 'ledger append failed; publish not acknowledged')
+      expect(logged.msg).toBe('ledger append failed; publish not acknowledged')
+      c.end(true)
+      rmSync(filler)
+      const again = await connect(hub.mqttUrl, { ...hub.admin, clientId: 'full-publisher-2', protocolVersion: 5 })
+      expect(await publishAck(again, 'home/kitchen/lily-cup/fact/empty', fact)).toStrictEqual({ reasonCode: 0 })
+      await inbox.wait((m) => m.payload === fact)
+      expect(inbox.messages.map((m) => m.payload)).toStrictEqual([fact])
+      const health = await (await fetch(`${hub.httpUrl}/api/health`)).json() as { status: string, ledgerOffset: number }
+      expect(health).toStrictEqual({ status: 'ok', ledgerOffset: 1 })
+      await again.endAsync()
+      await watcher.endAsync()
+    } finally {
+      await stopped(hub)
+      execFileSync('umount', [dir])
+    }
+  }, 60_000)
 })
 if (!root) console.warn('test/faults/data-dir.test.ts: not root, so the full-disk case (a tmpfs mount) is skipped')
