@@ -27,11 +27,12 @@ describe('Orders and Notifications killed with kill -9 mid-stream', () => {
     receiver = new Receiver()
     const webhook = await receiver.start()
     hub = await startHubProcess(dir, ['--shop-enabled', 'true', '--notifications-webhook-url', webhook])
-    await Promise.all(['orders', 'customers', 'notifications'].map((n) => hub.waitForLog<Running>(isRunning(n))))
+    // Three child processes on a loaded 2-core machine can take 20 s and more to come up.
+    await Promise.all(['orders', 'customers', 'notifications'].map((n) => hub.waitForLog<Running>(isRunning(n), 60_000)))
     watcher = await connect(hub.mqttUrl, { ...hub.admin, clientId: 'killed-watcher' })
     wire = new Inbox(watcher)
     await watcher.subscribeAsync(['shop/orders/+/fact/created', 'notify/+/fact/sent'], { qos: 1 })
-  })
+  }, 120_000)
   afterAll(async () => {
     await watcher?.endAsync()
     hub?.proc.kill('SIGTERM')
@@ -47,7 +48,7 @@ describe('Orders and Notifications killed with kill -9 mid-stream', () => {
     const pid = pids.get(name) ?? (await hub.waitForLog<Running>(isRunning(name))).pid
     killed.add(pid)
     process.kill(pid, 'SIGKILL')
-    pids.set(name, (await hub.waitForLog<Running>((e) => isRunning(name)(e) && !killed.has(e.pid!), 20_000)).pid)
+    pids.set(name, (await hub.waitForLog<Running>((e) => isRunning(name)(e) && !killed.has(e.pid!), 60_000)).pid)
   }
   const createdOf = (orderId: string) => (m: { topic: string }): boolean => m.topic === `shop/orders/${orderId}/fact/created`
 
