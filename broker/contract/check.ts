@@ -37,6 +37,26 @@ function parsePayload<S extends z.ZodType> (schema: S, value: unknown, what: str
   return r.data
 }
 
+/** How far ahead of the broker's clock a fact's `time` may be: a device's clock may run fast, not by a day. */
+export const MAX_FACT_AHEAD_MS = 24 * 60 * 60 * 1000
+/** The earliest `time` a fact may carry: a clock that was never set (an RTC at 1970, or year 1) says less. */
+export const EARLIEST_FACT_TIME = '2000-01-01T00:00:00.000Z'
+
+/**
+ * Refuses a fact whose `time` no set clock gives: more than `MAX_FACT_AHEAD_MS` ahead of `now`, or
+ * before `EARLIEST_FACT_TIME`. The broker runs it at ingress with its own clock; an old fact that
+ * waited in a device's outbox passes.
+ */
+export function checkFactTime (fact: Fact, now: number): void {
+  const at = Date.parse(fact.time)
+  if (at > now + MAX_FACT_AHEAD_MS) {
+    throw new HomefactsError(Codes.TIME, `time ${fact.time} is more than 24 hours ahead of the broker's clock (${new Date(now).toISOString()})`, [{ path: 'time', message: 'must not be more than 24 hours ahead of the broker' }])
+  }
+  if (at < Date.parse(EARLIEST_FACT_TIME)) {
+    throw new HomefactsError(Codes.TIME, `time ${fact.time} is before ${EARLIEST_FACT_TIME}: the clock that stamped it was not set`, [{ path: 'time', message: `must not be before ${EARLIEST_FACT_TIME}` }])
+  }
+}
+
 /**
  * The contract check: topic shape, retain rule, envelope and `data` schema.
  * Throws a coded `HomefactsError` saying what is wrong; returns the parsed message.

@@ -17,6 +17,8 @@ export const Codes = {
   SUBJECT_MISMATCH: 'HF_SUBJECT_MISMATCH',
   /** The fact name in the topic is not the name the `type` ends with. */
   TYPE_MISMATCH: 'HF_TYPE_MISMATCH',
+  /** A fact's `time` is more than a day ahead of the broker's clock, or before 2000 (a clock never set). */
+  TIME: 'HF_TIME',
   /** A fact was published retained, or a state was published without retain. */
   RETAIN: 'HF_RETAIN',
   /** A state, claim, availability, presence or profile payload is invalid. */
@@ -45,6 +47,12 @@ export const Codes = {
   STORE: 'HF_STORE',
   /** A config file, variable or flag has a bad value. */
   CONFIG: 'HF_CONFIG',
+  /** A file in the data dir is held by another process (a second hub on the same dir). */
+  DATA_LOCKED: 'HF_DATA_LOCKED',
+  /** A file in the data dir is unreadable as what it should be (garbage, a torn copy). */
+  DATA_CORRUPT: 'HF_DATA_CORRUPT',
+  /** The disk that holds the data dir is full. */
+  DISK_FULL: 'HF_DISK_FULL',
   /** A listener's port is already taken. */
   PORT_IN_USE: 'HF_PORT_IN_USE',
   /** The users file is unreadable or malformed. */

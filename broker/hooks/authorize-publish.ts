@@ -1,6 +1,6 @@
 import type { Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
-import { checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Code, type Fact } from '#contract'
+import { checkFactTime, checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Code, type Fact } from '#contract'
 import { canPublish } from '../acl.ts'
 import type { ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
@@ -175,6 +175,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     let checked: Checked
     try {
       checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain }, validate)
+      if (checked.kind === 'fact') checkFactTime(checked.fact, Date.now())
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err
       return refuse(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, callback)

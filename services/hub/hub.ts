@@ -17,7 +17,7 @@ import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
 import { registerProxy, type ProxyTargets } from './proxy.ts'
 import { NodeRed } from './node-red.ts'
-import { openPhoneStore, registerPhoneApp, vapidOf, type PhoneStore } from '../phones/index.ts'
+import { openPhoneStore, phoneFiles, registerPhoneApp, vapidOf, type PhoneStore } from '../phones/index.ts'
 import type { Role } from '../../broker/index.ts'
 
 /** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
@@ -31,6 +31,7 @@ export interface Account {
 }
 import { childServices, services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
 import { Children } from './children.ts'
+import { dataDirError, opening } from './data-errors.ts'
 
 /** Files the hub keeps in `dataDir`. */
 export const dataFiles = (dataDir: string) => ({
@@ -171,18 +172,25 @@ export class Hub {
     if (this.#started) return {}
     this.#started = true
     const info: StartInfo = {}
-    mkdirSync(resolve(this.config.dataDir), { recursive: true })
-    this.users.load()
-    const hubCreds = await this.credentials('homefacts-hub', { role: 'admin' })
-    this.ledger.open()
+    const dataDir = resolve(this.config.dataDir)
+    const files = dataFiles(dataDir)
+    let hubCreds: Credentials
+    try {
+      mkdirSync(dataDir, { recursive: true })
+      this.users.load()
+      hubCreds = await this.credentials('homefacts-hub', { role: 'admin' })
+    } catch (err) {
+      throw dataDirError(err, dataDir) ?? err
+    }
+    await opening(dataDir, { path: files.ledger, lost: 'the ledger starts again at offset 1 (facts already delivered stay delivered; GET /api/facts no longer replays them)' }, () => this.ledger.open())
     try {
       if (this.config.phones.enabled) {
-        const { store, db } = openPhoneStore(resolve(this.config.dataDir))
+        const { store, db } = await opening(dataDir, { path: phoneFiles(dataDir).db, lost: 'phones sign in again and resubscribe to push' }, () => openPhoneStore(dataDir))
         // Made (or read) once here, the key the web app hands to each phone that subscribes.
         const { publicKey } = vapidOf(resolve(this.config.dataDir), this.config.phones)
         this.#phones = { store, vapidPublicKey: publicKey, close: () => db.close() }
       }
-      await this.broker.start()
+      await opening(dataDir, { path: files.sessions, lost: 'persistent sessions, their queued messages and retained state are lost: clients subscribe again and devices publish their state again' }, () => this.broker.start())
       await this.#retainDefaultPresence()
       await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
       await this.http.ready()
@@ -212,7 +220,7 @@ export class Hub {
       await this.nodeRed.start(this.urls.mqtt).catch((err: unknown) => this.log.error({ err }, `Node-RED not started: ${(err as Error).message}`))
     } catch (err) {
       await this.stop()
-      throw err
+      throw dataDirError(err, dataDir) ?? err
     }
     return info
   }

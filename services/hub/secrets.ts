@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { Codes, HomefactsError } from '#contract'
 
 export interface Credentials {
   username: string
@@ -17,11 +18,17 @@ export class Secrets {
   }
 
   #read (): Record<string, Credentials> {
+    let text: string
     try {
-      return JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, Credentials>
+      text = readFileSync(this.path, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
       throw err
+    }
+    try {
+      return JSON.parse(text) as Record<string, Credentials>
+    } catch (err) {
+      throw new HomefactsError(Codes.DATA_CORRUPT, `secrets file ${this.path} is not valid JSON (${(err as Error).message}): move it aside (mv ${this.path} ${this.path}.broken) and start again; the hub makes new passwords for its own accounts, and the admin keeps the one in users.json`)
     }
   }
 

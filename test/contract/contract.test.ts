@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkPublish, makeFact, parseTopic, topicMatches, thingFactTopic, stateTopic, deadletterTopic, HomefactsError, registry, factName, newFactId } from '#contract'
+import { checkFactTime, checkPublish, makeFact, parseTopic, topicMatches, thingFactTopic, stateTopic, deadletterTopic, HomefactsError, registry, factName, newFactId } from '#contract'
 
 describe('makeFact', () => {
   it('fills the CloudEvents envelope, validates it and freezes it deeply', () => {
@@ -91,5 +91,31 @@ describe('checkPublish', () => {
 describe('the registry', () => {
   it('publishes every type under the name its type ends with', () => {
     for (const type of Object.keys(registry)) expect(type.endsWith(`.${factName(type)}`)).toBe(true)
+  })
+})
+
+describe('checkFactTime', () => {
+  const now = Date.parse('2026-12-01T12:00:00.000Z')
+  const at = (time: string) => makeFact('cup.empty', { subject: 'home/kitchen/lily-cup', source: 'devices/kitchen-cup', seq: 1, data: { level: 0 }, time })
+  const code = (time: string): string | undefined => {
+    try {
+      checkFactTime(at(time), now)
+    } catch (err) {
+      return (err as HomefactsError).code
+    }
+  }
+
+  it('passes a fact up to 24 hours ahead of the broker, and any fact since 2000 (an old one from an outbox)', () => {
+    expect(code('2026-12-02T12:00:00.000Z')).toBeUndefined()
+    expect(code('2000-01-01T00:00:00.000Z')).toBeUndefined()
+    expect(code('2026-12-01T12:00:00.000Z')).toBeUndefined()
+  })
+
+  it('refuses with HF_TIME a fact more than 24 hours ahead, or from before 2000 (a clock never set)', () => {
+    expect(code('2026-12-02T12:00:00.001Z')).toBe('HF_TIME')
+    expect(code('9999-12-31T23:59:59.999Z')).toBe('HF_TIME')
+    expect(code('1999-12-31T23:59:59.999Z')).toBe('HF_TIME')
+    expect(code('1970-01-01T00:00:00.000Z')).toBe('HF_TIME')
+    expect(code('0001-01-01T00:00:00.000Z')).toBe('HF_TIME')
   })
 })

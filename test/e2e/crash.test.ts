@@ -1,42 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Fact } from '#contract'
+import { runHousehold, type HouseholdChild as Child } from './fixtures/household-process.ts'
 import { startWorld, claimsFor, decidedBy, decisionOf, decisions, escalatedTo, escalationOf, type World } from '../household/world.ts'
-
-const CHILD = new URL('./fixtures/household-child.ts', import.meta.url).pathname
-
-/** The household service in a child process; resolves once it printed `line` (a prefix). */
-class Child {
-  readonly proc: ChildProcess
-  #out = ''
-  constructor (input: unknown) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, HF_CHILD: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'inherit'] })
-    this.proc.stdout!.on('data', (b: Buffer) => { this.#out += b.toString() })
-  }
-
-  printed (prefix: string, ms = 15_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child did not print "${prefix}"; printed: ${this.#out}`)), ms)
-      const check = (): void => {
-        const line = this.#out.split('\n').find((l) => l.startsWith(prefix))
-        if (line === undefined) return
-        clearTimeout(timer)
-        this.proc.stdout!.off('data', check)
-        resolve(line)
-      }
-      this.proc.stdout!.on('data', check)
-      check()
-    })
-  }
-
-  /** SIGKILL: no goodbye, no acknowledgement of the fact being decided. */
-  async kill (): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return
-    const exited = new Promise((resolve) => this.proc.once('exit', resolve))
-    this.proc.kill('SIGKILL')
-    await exited
-  }
-}
 
 describe('the household service killed mid-decision and restarted', () => {
   let w: World
@@ -47,14 +12,7 @@ describe('the household service killed mid-decision and restarted', () => {
     await w.stop()
   })
 
-  async function run (household: unknown, pause?: string): Promise<Child> {
-    const members = (household as { members: { name: string }[] }).members.map((m) => m.name)
-    const credentials = Object.fromEntries(await Promise.all(members.map(async (m) => [`household-${m}`, await w.t.hub.credentials(`household-${m}`, { role: 'responder', member: m })] as const)))
-    const child = new Child({ url: w.t.mqttUrl, household, credentials, ...(pause ? { pause } : {}) })
-    children.push(child)
-    await child.printed('READY')
-    return child
-  }
+  const run = (household: unknown, pause?: string): Promise<Child> => runHousehold(w, household, { children, ...(pause ? { pause } : {}) })
 
   it('gets the unacknowledged fact again and does not claim it twice', async () => {
     await w.presence('mummy', 'home')

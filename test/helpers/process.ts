@@ -19,12 +19,24 @@ export interface HubProcess {
   waitForLog: <T = Record<string, unknown>>(match: (entry: T) => boolean, ms?: number) => Promise<T>
 }
 
+/** The hub's log line for a child service that serves: `<name> running as process <pid>`. */
+export interface Running { service: string, pid: number, url?: string, msg: string }
+
+/** Matches the `Running` line of `name`, from a process other than `not`. */
+export const isRunning = (name: string, not?: number) => (e: Partial<Running>): boolean =>
+  e.service === name && typeof e.pid === 'number' && e.pid !== not && e.msg?.startsWith(`${name} running as process`) === true
+
+/** The arguments of `homefacts start` on ephemeral loopback ports, without Node-RED and the shop's children. */
+export function startArgs (dir: string, extra: string[] = []): string[] {
+  return ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--https-host', '127.0.0.1', '--https-port', '0', '--https-enabled', 'false', '--mqtts-enabled', 'false', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', '--shop-enabled', 'false', ...extra]
+}
+
 /**
  * Runs `homefacts start` in a child process on ephemeral loopback ports, as `npm start` does (the
  * command itself, so Node gets the flags on its shebang); resolves when it is up.
  */
 export async function startHubProcess (dir: string, extra: string[] = []): Promise<HubProcess> {
-  const proc = spawn(BIN, ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--https-host', '127.0.0.1', '--https-port', '0', '--https-enabled', 'false', '--mqtts-enabled', 'false', '--orders-port', '0', '--customers-port', '0', '--log-pretty', 'false', '--node-red-enabled', 'false', '--shop-enabled', 'false', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(BIN, startArgs(dir, extra), { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const entries: Record<string, unknown>[] = []
   const waiters = new Set<(entry: Record<string, unknown>) => void>()
@@ -60,10 +72,10 @@ export async function startHubProcess (dir: string, extra: string[] = []): Promi
   return { proc, mqttUrl: started.mqtt, httpUrl: started.http, admin: secrets.admin!, exited, output: () => out, waitForLog }
 }
 
-/** Runs the `homefacts` command to completion and returns its exit code and output. */
-export function runCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+/** Runs the `homefacts` command to completion (or SIGKILL after `timeoutMs`) and returns its exit code and output. */
+export function runCli (args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<{ code: number, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}) })
     let stdout = ''
     let stderr = ''
     proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })

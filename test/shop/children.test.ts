@@ -3,13 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, Inbox } from '../helpers/mqtt.ts'
-import { startHubProcess, type HubProcess } from '../helpers/process.ts'
+import { isRunning, startHubProcess, type HubProcess, type Running } from '../helpers/process.ts'
 import { call } from './shop.ts'
-
-interface Running { service: string, pid: number, url?: string, msg: string }
-
-const isRunning = (name: string, not?: number) => (e: Partial<Running>): boolean =>
-  e.service === name && typeof e.pid === 'number' && e.pid !== not && e.msg?.startsWith(`${name} running as process`) === true
 
 const alive = (pid: number): boolean => {
   try {

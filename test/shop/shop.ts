@@ -57,11 +57,11 @@ export async function startCustomers (hub: TestHub, dir: string): Promise<HttpPr
   return customers
 }
 
-export async function startNotifications (hub: TestHub, dir: string, webhook: string): Promise<Notifications> {
+export async function startNotifications (hub: TestHub, dir: string, webhook: string, opts: { mqttUrl?: string } = {}): Promise<Notifications> {
   const n = new Notifications({
     config: {},
     dataDir: dir,
-    mqttUrl: hub.mqttUrl,
+    mqttUrl: opts.mqttUrl ?? hub.mqttUrl,
     credentials: () => hub.hub.credentials('notifications', { role: 'notifications' }),
     log,
     channels: [new WebhookChannel(webhook)]
