@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/build.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Suites start real brokers and child processes; two cores run two files at a time.

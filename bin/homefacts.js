@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
-// The `homefacts` command: a thin entry that loads the TypeScript CLI through tsx.
+// The `homefacts` command: a thin entry over the hub's build in dist/ (`npm run build`, which
+// `npm install` runs), loaded by plain Node with no TypeScript loader.
 //
 // --max-semi-space-size=64 (MB; Node's default is 16): the hub holds each QoS 1 publish in memory
 // until its ledger row commits, so under a steady stream a few hundred are alive at every
@@ -7,8 +8,14 @@
 // took 3-7 ms and grew the old generation. With 64 MB they run half as often and promote next
 // to nothing (README, "Benchmark"). V8 grows the young generation this far only when objects
 // keep surviving it. The bench (bench/brokers.ts) runs every broker with the flags on this line.
-import { register } from 'tsx/esm/api'
+import { join } from 'node:path'
+import { staleBuild } from './stale-build.js'
 
-register()
-const { main } = await import('../services/hub/cli.ts')
+const root = join(import.meta.dirname, '..')
+const stale = staleBuild(root)
+if (stale) {
+  process.stderr.write(`homefacts: ${stale}; run "npm run build" in ${root}\n`)
+  process.exit(1)
+}
+const { main } = await import('../dist/services/hub/cli.js')
 await main(process.argv)
