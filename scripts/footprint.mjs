@@ -4,12 +4,16 @@
 // to the "hub started" log line, and the VmRSS and thread count of the hub process (and of its
 // child processes) after it has been idle for --idle seconds.
 //
-//   node scripts/footprint.mjs [--runs 3] [--idle 5] [--second] [--bin bin/homefacts.js] [-- <start flags>]
+//   node scripts/footprint.mjs [--runs 3] [--idle 5] [--second] [--fact] [--bin bin/homefacts.js] [-- <start flags>]
 //
+// --fact then publishes one cup.empty fact at QoS 1 as the admin and reports the time to its
+// PUBACK (the hub's first ledger append) and the RSS after it.
 // --second starts each data dir a second time and reports that start too. Node-RED is off unless
 // the start flags turn it on.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import mqtt from 'mqtt'
+import { makeFact, thingFactTopic, thingSubject } from '../dist/broker/contract/index.js'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +23,7 @@ import { parseArgs } from 'node:util'
 const dash = process.argv.indexOf('--')
 const { values } = parseArgs({
   args: process.argv.slice(2, dash === -1 ? undefined : dash),
-  options: { runs: { type: 'string', default: '3' }, idle: { type: 'string', default: '5' }, second: { type: 'boolean', default: false }, bin: { type: 'string', default: 'bin/homefacts.js' } }
+  options: { runs: { type: 'string', default: '3' }, idle: { type: 'string', default: '5' }, second: { type: 'boolean', default: false }, fact: { type: 'boolean', default: false }, bin: { type: 'string', default: 'bin/homefacts.js' } }
 })
 const extra = dash === -1 ? [] : process.argv.slice(dash + 1)
 
@@ -59,7 +63,7 @@ async function once (dir) {
   proc.stderr.on('data', (d) => { err += d })
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)))
   const started = new Promise((resolve) => {
-    createInterface({ input: proc.stdout }).on('line', (line) => { if (line.includes('"msg":"hub started"')) resolve(performance.now() - t0) })
+    createInterface({ input: proc.stdout }).on('line', (line) => { if (line.includes('hub started')) resolve(performance.now() - t0) })
   })
   let mqttMs = null
   const dead = exited.then((code) => { throw new Error(`the hub exited (${code}): ${err}`) })
@@ -75,9 +79,24 @@ async function once (dir) {
     rssMB: +(kb(proc.pid, 'VmRSS') / 1024).toFixed(1), threads: kb(proc.pid, 'Threads'),
     childrenRssMB: +(kids.reduce((s, k) => s + kb(k, 'VmRSS'), 0) / 1024).toFixed(1), children: kids.length
   }
+  if (values.fact) Object.assign(row, await firstFact(mqttPort, dir, proc.pid))
   proc.kill('SIGTERM')
   await exited
   return row
+}
+
+let seq = 0
+async function firstFact (port, dir, pid) {
+  const { admin } = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8'))
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...admin, protocolVersion: 5, reconnectPeriod: 0 })
+  const fact = makeFact('cup.empty', { subject: thingSubject('kitchen', 'lily-cup'), source: 'devices/footprint', seq: ++seq, data: { level: 0.02 } })
+  const t = performance.now()
+  const ack = await client.publishAsync(thingFactTopic('kitchen', 'lily-cup', 'empty'), JSON.stringify(fact), { qos: 1 })
+  const factMs = +(performance.now() - t).toFixed(1)
+  await client.endAsync()
+  if (ack?.reasonCode) throw new Error(`the fact was refused: ${ack.reasonCode}`)
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  return { firstFactMs: factMs, rssAfterFactMB: +(kb(pid, 'VmRSS') / 1024).toFixed(1), threadsAfterFact: kb(pid, 'Threads') }
 }
 
 const rows = []
