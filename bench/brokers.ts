@@ -9,16 +9,20 @@ const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
 const PROBE = pathToFileURL(join(import.meta.dirname, 'probe.mjs')).href
 
 /**
- * The Node flags on the `homefacts` command's shebang (`#!/usr/bin/env -S node <flags>`), so the
- * bench measures the hub as `homefacts start` runs it. Every broker in the bench gets them, so
- * the brokers differ only by their code.
+ * The environment and Node flags on the `homefacts` command's shebang
+ * (`#!/usr/bin/env -S [NAME=value ...] node <flags>`), so the bench measures the hub as
+ * `homefacts start` runs it. Every Node broker in the bench gets them, so they differ only by
+ * their code.
  */
-export function hubNodeFlags (): string[] {
+export function hubShebang (): { env: Record<string, string>, flags: string[] } {
   const shebang = readFileSync(join(import.meta.dirname, '..', 'bin', 'homefacts.js'), 'utf8').split('\n', 1)[0]!
-  const m = /^#!\/usr\/bin\/env(?: -S)? node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang)
+  const m = /^#!\/usr\/bin\/env(?: -S)?((?: \w+=\S*)*) node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang)
   if (!m) throw new Error(`bin/homefacts.js: unexpected shebang "${shebang}"`)
-  return m[1]!.split(' ').filter(Boolean)
+  const env = Object.fromEntries(m[1]!.split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  return { env, flags: m[2]!.split(' ').filter(Boolean) }
 }
+
+export const hubNodeFlags = (): string[] => hubShebang().flags
 
 /** The bench's handle on one broker process. */
 export class BrokerProcess implements Broker {
@@ -65,7 +69,7 @@ export class BrokerProcess implements Broker {
   static async start (kind: BrokerKind, opts: { cpuProfDir?: string } = {}): Promise<BrokerProcess> {
     const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
     const t0 = performance.now()
-    const proc = fork(SCRIPT, [kind], { execArgv, env: { ...process.env, HOMEFACTS_BENCH_PROBE: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const proc = fork(SCRIPT, [kind], { execArgv, env: { ...process.env, ...hubShebang().env, HOMEFACTS_BENCH_PROBE: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = await new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} broker did not start within 30 s`)), 30_000)
       proc.once('message', (m: Ready) => { clearTimeout(timer); resolve(m) })

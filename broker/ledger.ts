@@ -4,6 +4,7 @@ import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { Codes, HomefactsError, topicMatches, type Fact } from '#contract'
+import { rowWriter } from './ledger-rows.js'
 
 /** One fact as the ledger keeps it, with its global offset. */
 export interface LedgerEntry {
@@ -47,7 +48,10 @@ const WRITER = new URL('./ledger-writer.js', import.meta.url)
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
  *
  * Writes run on a writer thread with its own connection (`ledger-writer.js`), so inserts,
- * commits and checkpoints stay off the broker's event loop. Appends go to it in batches, one
+ * commits and checkpoints stay off the broker's event loop. The thread starts at the first
+ * append, not at open (it costs RSS, docs/footprint.md); until it is ready, batches are written
+ * here on this thread's connection, so the first facts are not held for the thread's start. Emits
+ * `writer-ready` when the thread takes over. Appends go to it in batches, one
  * batch at a time, each committed in one transaction (a group commit): those of one turn of the
  * event loop, or all those queued while the batch before was written. Each `done` is called, in
  * arrival order, once its row is committed. Reads are synchronous, on this
@@ -55,13 +59,17 @@ const WRITER = new URL('./ledger-writer.js', import.meta.url)
  * writes they end at the last append called back, so a reader sees a fact exactly when its
  * `append` event is emitted. Emits `append` with each new `LedgerEntry`.
  */
-export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
+export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready': [] }> {
   readonly path: string
   readonly #onError: (err: Error) => void
   #db: Database.Database | null = null
   #accepting = false
   #closing: Promise<void> | null = null
   #writer: Worker | null = null
+  /** Whether `#writer` has prepared its statements; until then batches are written here. */
+  #writerReady = false
+  /** The row writes on this thread's connection, made at the first batch written here. */
+  #localWrite: ((batch: string) => WriterReply) | null = null
   /** Appends not yet called back, in arrival order, from `#head` on. */
   #pending: QueuedAppend[] = []
   #head = 0
@@ -127,6 +135,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       }
       this.#db?.close()
       this.#db = null
+      this.#localWrite = null
     } finally {
       this.#closing = null
     }
@@ -161,7 +170,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     const batch = this.#unsent
     if (batch.length === 0 || this.#inFlight) return
     this.#unsent = []
-    const writer = this.#writer ?? this.#startWriter()
+    const writer = this.#writer
     const receivedAt = new Date().toISOString()
     // One string: cloning it costs a copy, cloning a string per field costs far more. Joined
     // once, so no chain of partial strings is built and then flattened.
@@ -177,16 +186,38 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       fields[i + 3] = e.payload!
       if (!keep) e.payload = null
     }
-    writer.ref()
     this.#inFlight = batch
+    if (!writer || !this.#writerReady) {
+      this.#settle(this.#writeHere(fields.join('\0')))
+      // Started once these appends are called back, so their acknowledgements go out first.
+      if (!writer) setImmediate(() => { if (this.#accepting && !this.#writer) this.#startWriter() })
+      return
+    }
+    writer.ref()
     writer.postMessage(fields.join('\0'))
+  }
+
+  /** Writes a batch on this thread's connection, as the writer thread would. */
+  #writeHere (batch: string): WriterReply {
+    if (!this.#localWrite) {
+      // As on the writer's connection (ledger-writer.js): a commit survives a process crash.
+      this.#db!.pragma('synchronous = NORMAL')
+      this.#localWrite = rowWriter(this.#db!)
+    }
+    return this.#localWrite(batch)
   }
 
   #startWriter (): Worker {
     const writer = new Worker(WRITER, { workerData: { path: this.path } })
+    // Held open only while a batch is in flight (#post, #settle).
+    writer.unref()
+    this.#writerReady = false
     let failure: Error | null = null
-    writer.on('message', (reply: WriterReply) => {
-      if (this.#writer === writer) this.#settle(reply)
+    writer.on('message', (reply: WriterReply | 'ready') => {
+      if (this.#writer !== writer) return
+      if (reply !== 'ready') return this.#settle(reply)
+      this.#writerReady = true
+      this.emit('writer-ready')
     })
     writer.on('error', (err) => { failure = err })
     writer.on('exit', (code) => {

@@ -1,8 +1,9 @@
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
+import { X509Certificate, createPrivateKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { hostname, networkInterfaces } from 'node:os'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import forge from 'node-forge'
 import type { Logger } from 'pino'
 import { HomefactsError, type Code } from '#contract'
@@ -125,13 +126,13 @@ async function issue (dir: string, opts: CertOptions, force: { newCa: boolean, n
   const issued = { ca: false, server: false }
   let ca = force.newCa ? undefined : loadCa(f)
   if (!ca) {
-    ca = makeCa()
+    ca = await makeCa()
     writePair(f.caKey, ca.keyPem, f.caCert, ca.certPem)
     issued.ca = true
     opts.log?.info({ file: f.caCert, fingerprint: ca.cert.fingerprint256 }, 'created the local CA')
   }
   if (issued.ca || force.newServer || !serverIsGood(f, ca.cert, dns, ips)) {
-    const server = makeServer(ca, dns, ips)
+    const server = await makeServer(ca, dns, ips)
     writePair(f.key, server.keyPem, f.cert, server.certPem)
     issued.server = true
     opts.log?.info({ file: f.cert, names, validTo: new X509Certificate(server.certPem).validTo }, 'issued the HTTPS certificate')
@@ -167,9 +168,9 @@ function serverIsGood (f: ReturnType<typeof files>, ca: X509Certificate, dns: st
   return dns.every((n) => cert.checkHost(n, { wildcards: false }) === n) && ips.every((ip) => cert.checkIP(ip) !== undefined)
 }
 
-function makeCa (): Ca {
+async function makeCa (): Promise<Ca> {
   const host = hostname()
-  const { key, keyPem } = newKey()
+  const { key, keyPem } = await newKey()
   const c = newCert(key, CA_YEARS * 365 * DAY)
   const subject = [{ name: 'commonName', value: `homefacts local CA (${host})` }, { name: 'organizationName', value: 'homefacts' }]
   c.setSubject(subject)
@@ -184,10 +185,10 @@ function makeCa (): Ca {
   return { cert: new X509Certificate(certPem), certPem, keyPem }
 }
 
-function makeServer (ca: Ca, dns: string[], ips: string[]): { certPem: string, keyPem: string } {
+async function makeServer (ca: Ca, dns: string[], ips: string[]): Promise<{ certPem: string, keyPem: string }> {
   const caCert = forge.pki.certificateFromPem(ca.certPem)
   const caKey = forge.pki.privateKeyFromPem(pkcs1(ca.keyPem))
-  const { key, keyPem } = newKey()
+  const { key, keyPem } = await newKey()
   const c = newCert(key, SERVER_DAYS * DAY)
   c.setSubject([{ name: 'commonName', value: dns[1] ?? 'localhost' }, { name: 'organizationName', value: 'homefacts' }])
   c.setIssuer(caCert.subject.attributes)
@@ -203,9 +204,13 @@ function makeServer (ca: Ca, dns: string[], ips: string[]): { certPem: string, k
   return { certPem: forge.pki.certificateToPem(c), keyPem }
 }
 
-/** node:crypto makes the RSA key (forge's pure-JS generation takes seconds); forge signs. */
-function newKey (): { key: forge.pki.rsa.PrivateKey, keyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+/**
+ * node:crypto makes the RSA key (forge's pure-JS generation takes seconds); forge signs. On the
+ * thread pool: on a first start the hub already accepts MQTT while its two keys are made, and
+ * generateKeyPairSync held its event loop for hundreds of milliseconds each (docs/footprint.md).
+ */
+async function newKey (): Promise<{ key: forge.pki.rsa.PrivateKey, keyPem: string }> {
+  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
   return { key: forge.pki.privateKeyFromPem(pkcs1(keyPem)), keyPem }
 }

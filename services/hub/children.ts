@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
+import { PACKAGE_ROOT } from '../lib/package-root.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/homefacts.js', import.meta.url))
+const BIN = join(PACKAGE_ROOT, 'bin', 'homefacts.js')
 /** The flags on `bin/homefacts.js`'s shebang, which a spawn through `process.execPath` would skip. */
 const NODE_FLAGS = ['--max-semi-space-size=64']
 const FIRST_BACKOFF_MS = 1000

@@ -1,12 +1,16 @@
+import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
+import type PinoPretty from 'pino-pretty'
 import type { HubConfig } from './config.ts'
 
-/** Structured JSON logs (pino); pretty-printed when stdout is a terminal unless `log.pretty` says otherwise. */
+/**
+ * Structured JSON logs (pino); pretty-printed when stdout is a terminal unless `log.pretty` says
+ * otherwise. pino-pretty is loaded only then, and runs as a stream on this thread: as a pino
+ * transport it ran on a worker thread of its own, about 14 MB of RSS (docs/footprint.md).
+ */
 export function createLogger (config: Pick<HubConfig, 'log'>, name = 'homefacts'): Logger {
   const pretty = config.log.pretty ?? process.stdout.isTTY === true
-  return pino({
-    name,
-    level: config.log.level,
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } } : {})
-  })
+  if (!pretty) return pino({ name, level: config.log.level })
+  const prettyStream = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty
+  return pino({ name, level: config.log.level }, prettyStream({ colorize: true, ignore: 'pid,hostname', sync: true }))
 }

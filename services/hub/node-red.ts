@@ -6,18 +6,17 @@ import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import { parseHousehold } from '../household/index.ts'
 import type { Credentials } from './secrets.ts'
+import { PACKAGE_ROOT } from '../lib/package-root.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** The repo's default flows, the settings of the hub's Node-RED and the homefacts node package. */
 export const NODE_RED_FILES = Object.freeze({
-  defaultFlows: join(ROOT, 'flows/flows.json'),
-  settings: join(ROOT, 'flows/settings.cjs'),
-  nodes: join(ROOT, 'flows/nodes'),
+  defaultFlows: join(PACKAGE_ROOT, 'flows/flows.json'),
+  settings: join(PACKAGE_ROOT, 'flows/settings.cjs'),
+  nodes: join(PACKAGE_ROOT, 'flows/nodes'),
   redJs: createRequire(import.meta.url).resolve('node-red/red.js')
 })
 const PACKAGE = 'node-red-contrib-homefacts'

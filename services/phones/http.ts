@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
@@ -10,9 +10,10 @@ import type { HouseholdConfig } from '../household/config.ts'
 import type { PhonesConfig } from './config.ts'
 import type { PhoneStore } from './store.ts'
 import { LoginThrottle } from '../../broker/throttle.ts'
+import { PACKAGE_ROOT } from '../lib/package-root.ts'
 
 /** The built web app (`npm run build`). */
-export const WEB_DIST = fileURLToPath(new URL('./web/dist/', import.meta.url))
+export const WEB_DIST = join(PACKAGE_ROOT, 'services/phones/web/dist/')
 
 const COOKIE = 'hf_session'
 

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,6 +24,15 @@ vi.mock('node:worker_threads', async (importOriginal) => {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 const topicOf = (f: Fact): string => `${f.subject}/fact/empty`
+
+/** Appends `fact` and resolves once the writer thread the append started has taken over (its row is offset 1). */
+async function warm (ledger: Ledger, fact = cupEmpty(100, 'hall', 'warm-cup')): Promise<void> {
+  const ready = once(ledger, 'writer-ready')
+  ledger.appendDeferred(topicOf(fact), fact, JSON.stringify(fact), 'dev', (err, offset) => {
+    expect([err, offset]).toStrictEqual([null, 1])
+  })
+  await ready
+}
 
 describe('the ledger writer thread', () => {
   let dir: string
@@ -77,7 +87,27 @@ describe('the ledger writer thread', () => {
     expect(errors).toStrictEqual([])
   })
 
+  it('writes the first appends on its own thread while the writer thread starts, then hands over with gap-free offsets', async () => {
+    const order: string[] = []
+    const first = cupEmpty(1)
+    const ready = once(ledger, 'writer-ready').then(() => order.push('writer ready'))
+    ledger.appendDeferred(topicOf(first), first, JSON.stringify(first), 'dev', (err, offset) => order.push(`${String(err)} ${offset}`))
+    // The ledger's batch was scheduled before this turn: it is written and called back first.
+    await turn()
+    order.push('next turn')
+    expect(order).toStrictEqual(['null 1', 'next turn'])
+    await ready
+    const later = [cupEmpty(2), cupEmpty(3)]
+    const offsets = await Promise.all(later.map((f) => new Promise((resolve) => {
+      ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => resolve(err ?? offset))
+    })))
+    expect(offsets).toStrictEqual([2, 3])
+    expect(ledger.read().map((e) => [e.offset, e.fact])).toStrictEqual([first, ...later].map((f, i) => [i + 1, f]))
+    expect(errors).toStrictEqual([])
+  })
+
   it('announces a fact with its envelope to a listener that came while its batch was being written', async () => {
+    await warm(ledger)
     const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
     const offsets: number[] = []
     const committed = new Promise<void>((resolve) => {
@@ -93,12 +123,12 @@ describe('the ledger writer thread', () => {
     const events: LedgerEntry[] = []
     ledger.on('append', (e) => events.push(e))
     await committed
-    expect(offsets).toStrictEqual([1, 2, 3])
-    expect(events.map((e) => [e.offset, e.topic, e.clientId, e.fact])).toStrictEqual(facts.map((f, i) => [i + 1, topicOf(f), 'dev', f]))
+    expect(offsets).toStrictEqual([2, 3, 4])
+    expect(events.map((e) => [e.offset, e.topic, e.clientId, e.fact])).toStrictEqual(facts.map((f, i) => [i + 2, topicOf(f), 'dev', f]))
     expect(events.every((e) => e.receivedAt === events[0]!.receivedAt && !Number.isNaN(Date.parse(e.receivedAt)))).toBe(true)
   })
 
-  it('fails every pending append when its writer dies, reports it, and starts a new writer for the next append', async () => {
+  it('fails every pending append when its writer dies, reports it, and takes the next append while a new writer starts', async () => {
     const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
     const outcomes: (Error | number)[] = []
     const append = (f: Fact): Promise<void> => new Promise((resolve) => {
@@ -108,23 +138,25 @@ describe('the ledger writer thread', () => {
       })
     })
     const before = writers.length
+    await warm(ledger)
+    expect(writers).toHaveLength(before + 1)
     const pending = Promise.all(facts.slice(0, 2).map(append))
     await turn()
-    expect(writers).toHaveLength(before + 1)
     await writers.at(-1)!.terminate()
     await pending
     expect(outcomes).toStrictEqual([expect.any(Error), expect.any(Error)])
     expect((outcomes[0] as Error).message).toMatch(/^the ledger writer stopped: /)
     expect(errors.map((e) => e.message)).toStrictEqual([(outcomes[0] as Error).message])
-    expect(ledger.read()).toStrictEqual([])
+    expect(ledger.read().map((e) => e.offset)).toStrictEqual([1])
 
     const events: LedgerEntry[] = []
     ledger.on('append', (e) => events.push(e))
+    // Written on the ledger's thread, while a new writer starts.
     await append(facts[2]!)
-    expect(writers).toHaveLength(before + 2)
-    expect(outcomes[2]).toBe(1)
-    expect(events.map((e) => [e.offset, e.fact])).toStrictEqual([[1, facts[2]]])
-    expect(ledger.read().map((e) => e.fact)).toStrictEqual([facts[2]])
+    await vi.waitFor(() => expect(writers).toHaveLength(before + 2))
+    expect(outcomes[2]).toBe(2)
+    expect(events.map((e) => [e.offset, e.fact])).toStrictEqual([[2, facts[2]]])
+    expect(ledger.read().map((e) => e.fact).slice(1)).toStrictEqual([facts[2]])
   })
 
   it('keeps writing a ledger made with the envelope columns and the topic index, and drops the index', async () => {

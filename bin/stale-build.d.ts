@@ -1,0 +1,1 @@
+export function staleBuild (root: string): string | null
