@@ -7,6 +7,7 @@ import WebSocket from 'ws'
 import { startHubProcess, type HubProcess } from '../helpers/process.ts'
 import { connect, Inbox, publishAck, subscribeCodes } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
+import { rawConnect } from '../helpers/raw-mqtt.ts'
 import { connectPacket, hostile, MAX_REMAINING, PRE_CONNECT, publishPacket, rng, varint } from './packets.ts'
 
 // Issue 13, "Hostile input": at least 10,000 malformed or adversarial packets at the hub's MQTT
@@ -177,25 +178,22 @@ describe('the MQTT listeners under hostile input', () => {
   })
 
   for (const protocolVersion of [4, 5] as const) {
-    it(`refuses or dead-letters a 10 MB publish (MQTT ${protocolVersion === 4 ? '3.1.1' : '5'}) and delivers nothing of it`, async () => {
+    it(`closes the connection of a 10 MB publish as it arrives (limits.maxPayloadBytes; MQTT ${protocolVersion === 4 ? '3.1.1: closed' : '5: DISCONNECT 0x95'}) and delivers nothing of it`, async () => {
       const clientId = `big-${protocolVersion}`
       const watcher = await connect(hub.mqttUrl, { ...hub.admin, clientId: `watch-10mb-${protocolVersion}` })
       const inbox = new Inbox(watcher)
       await watcher.subscribeAsync(['home/kitchen/lily-cup/fact/#', 'home/kitchen/other-cup/#', `homefacts/deadletter/${clientId}`], { qos: 1 })
-      const c = await connect(hub.mqttUrl, { ...hub.admin, clientId, protocolVersion })
+      // A raw client: mqtt.js would refuse to send past the Maximum Packet Size the CONNACK gives.
+      const c = await rawConnect(hub.mqttUrl, { cmd: 'connect', protocolVersion, clientId, clean: true, keepalive: 0, username: hub.admin.username, password: Buffer.from(hub.admin.password) })
+      const closed = new Promise((resolve) => c.socket.once('close', resolve))
       const payload = JSON.stringify({ ...cupEmpty(1), data: { level: 0.1, pad: 'x'.repeat(10 * 1024 * 1024) } })
-      const outcome = await Promise.race([
-        publishAck(c, 'home/kitchen/lily-cup/fact/empty', payload).then((ack) => ({ ack }), (err: Error) => ({ err: err.message })),
-        new Promise<{ closed: true }>((resolve) => c.once('close', () => resolve({ closed: true })))
-      ])
-      console.log(`fuzz-mqtt: 10 MB publish over MQTT ${protocolVersion}: ${JSON.stringify(outcome)}`)
-      // Closed, refused by its PUBACK (v5), or acknowledged as dead-lettered with a reason.
-      if ('ack' in outcome && outcome.ack.reasonCode === 0) {
-        const [letter] = await inbox.wait(`homefacts/deadletter/${clientId}`, 1, 20_000)
-        expect(JSON.parse(letter!.payload)).toMatchObject({ reason: { code: expect.stringMatching(/^HF_/) }, clientId, topic: 'home/kitchen/lily-cup/fact/empty' })
-      } else if ('ack' in outcome) {
-        expect(outcome.ack.reasonCode).toBeGreaterThanOrEqual(0x80)
-      }
+      c.send({ cmd: 'publish', topic: 'home/kitchen/lily-cup/fact/empty', payload, qos: 1, messageId: 1, retain: false, dup: false })
+      await closed
+      // No PUBACK. On MQTT 5 the hub sends DISCONNECT 0x95 first, but closing on a client that is
+      // still writing resets the connection, which may discard it (test/broker/limits.test.ts sees
+      // it on a smaller packet).
+      const answers = c.received.filter((p) => p.cmd !== 'connack').map((p) => [p.cmd, p.reasonCode])
+      expect(answers.filter(([cmd, code]) => !(protocolVersion === 5 && cmd === 'disconnect' && code === 0x95))).toStrictEqual([])
       // The watcher is live: a good fact on the same topic arrives, and it is the only fact it got.
       const good = JSON.stringify(cupEmpty(2))
       const pub = await connect(hub.mqttUrl, { ...hub.admin, clientId: `after-10mb-${protocolVersion}` })
@@ -203,7 +201,6 @@ describe('the MQTT listeners under hostile input', () => {
       await inbox.wait((m) => m.payload === good)
       expect(inbox.messages.filter((m) => m.topic.startsWith('home/')).map((m) => m.payload)).toStrictEqual([good])
       await pub.endAsync()
-      c.end(true)
       await watcher.endAsync()
     }, 60_000)
   }

@@ -9,6 +9,7 @@ import { Level } from 'level'
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
 import { connect, Inbox, subscribeCodes } from '../helpers/mqtt.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
+import mqttPacket from 'mqtt-packet'
 
 /** The two stores the broker runs on: aedes's in-memory one and aedes-persistence-level. */
 const stores: Record<string, (dir: string) => AedesOptions> = {
@@ -117,6 +118,22 @@ describe('patched aedes, MQTT 5', () => {
     expect(inbox.messages).toStrictEqual([{ topic: 'big/sentinel', payload: 'small', qos: 1, retain: false }])
     expect(discarded).toStrictEqual(['big/0@0', 'big/1@1'])
     await Promise.all([sub.endAsync(), pub.endAsync()])
+  })
+
+  it('tells a client that sends a packet past the broker\'s Maximum Packet Size right after CONNACK why it is closed: DISCONNECT 0x95 [MQTT-3.2.2-15]', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aedes-store-'))
+    dirs.push(dir)
+    const url = await start({ ...stores.level!(dir), maximumPacketSize: 4096 })
+    // The connect's own steps (on the level store, reading the session's queue) may still be
+    // running after its CONNACK: ten tries hit that window.
+    for (let i = 0; i < 10; i++) {
+      const raw = await rawConnect(url, { cmd: 'connect', protocolVersion: 5, clientId: `big-${i}`, clean: true, keepalive: 0 })
+      const big = mqttPacket.generate({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(100_000), qos: 1, messageId: 1, retain: false, dup: false } as never, { protocolVersion: 5 })
+      // Only the first KiB: it is refused from its header (a close on a client still writing resets the connection).
+      raw.socket.write(big.subarray(0, 1024))
+      expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x95 })
+      raw.socket.destroy()
+    }
   })
 
   it('keeps at most Receive Maximum QoS 1 PUBLISHes in flight to a client, and sends the held ones in order as PUBACKs free slots [MQTT-3.3.4-9]', async () => {
