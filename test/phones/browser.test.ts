@@ -27,6 +27,8 @@ interface Phone {
   page: Page
   cdp: CDPSession
   registrationId: Promise<string>
+  /** Resolves once the registration's active worker is running (it is started if it is not). */
+  running: () => Promise<void>
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () => {
@@ -95,8 +97,27 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
         if (live) resolve(live.registrationId)
       })
     })
+    // The worker's versions as Chromium reports them: an idle worker is stopped, and a push
+    // delivered to it waits for it to start, which on a loaded machine can take seconds.
+    let versions: { registrationId: string, runningStatus: string, status: string }[] = []
+    const changed = new Set<() => void>()
+    cdp.on('ServiceWorker.workerVersionUpdated', (update) => {
+      versions = update.versions
+      for (const check of changed) check()
+    })
+    const running = async (): Promise<void> => {
+      const id = await registrationId
+      const up = (): boolean => versions.some((v) => v.registrationId === id && v.status === 'activated' && v.runningStatus === 'running')
+      if (up()) return
+      const started = new Promise<void>((resolve) => {
+        const check = (): void => { if (up()) { changed.delete(check); resolve() } }
+        changed.add(check)
+      })
+      await cdp.send('ServiceWorker.startWorker', { scopeURL: `${t.httpUrl}/` })
+      await started
+    }
     await cdp.send('ServiceWorker.enable')
-    return { context, page, cdp, registrationId }
+    return { context, page, cdp, registrationId, running }
   }
 
   async function logIn (phone: Phone, username: string, password: string): Promise<void> {
@@ -121,6 +142,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
       const worker = (await navigator.serviceWorker.ready).active!
       if (worker.state !== 'activated') await new Promise((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve(undefined)))
     })
+    await phone.running()
     await phone.cdp.send('ServiceWorker.deliverPushMessage', { origin: t.httpUrl, registrationId: await phone.registrationId, data: JSON.stringify(push.payload) })
   }
 
