@@ -38,11 +38,6 @@ export class PublishRate {
     return 0
   }
 
-  /** True once a client has been refused a whole burst in a row. */
-  flooding (refusedInRow: number): boolean {
-    return refusedInRow > this.#burst
-  }
-
   get burst (): number {
     return this.#burst
   }

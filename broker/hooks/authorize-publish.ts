@@ -137,7 +137,6 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
    * publishes so far are answered: DISCONNECT 0x96 (message rate too high) on MQTT 5.
    */
   function disconnectFlooder (client: Client, refusedInRow: number): void {
-    if (refusedInRow !== deps.rate.burst + 1) return
     log.warn({ clientId: client.id, refusedInRow }, 'client kept publishing past limits.publishesPerSecond: disconnecting it')
     order.now(() => {
       const live = client as Client & { disconnect?: (opts: { reasonCode: number, properties?: object }) => void }
@@ -210,7 +209,8 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     const refusedInRow = deps.rate.take(client)
     if (refusedInRow > 0) {
       refuse(client, who, packet, { code: Codes.RATE, message: `${client.id} publishes faster than limits.publishesPerSecond allows`, issues: [] }, callback)
-      if (deps.rate.flooding(refusedInRow)) disconnectFlooder(client, refusedInRow)
+      // Refused a whole burst in a row, and still publishing.
+      if (refusedInRow === deps.rate.burst + 1) disconnectFlooder(client, refusedInRow)
       return
     }
     if (packet.payload.length > deps.maxPayloadBytes) {

@@ -60,4 +60,39 @@ describe('durability across kill -9 of the hub process', () => {
       hub = undefined
     })
   }
+
+  it('keeps the QoS 1 facts queued for a shared subscription whose members are all away, through a kill -9 right after the last PUBACK', async () => {
+    const sharedDir = mkdtempSync(join(tmpdir(), 'homefacts-crash-shared-'))
+    try {
+      hub = await startHubProcess(sharedDir)
+      const admin = hub.admin
+      const session = (clientId: string) => ({ ...admin, clientId, clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } })
+      const offline = await watchDisconnects(hub.mqttUrl, admin)
+      for (const id of ['replica-1', 'replica-2']) {
+        const r = await connect(hub.mqttUrl, session(id))
+        await r.subscribeAsync('$share/workers/home/+/+/fact/+', { qos: 1 })
+        await r.endAsync()
+        await offline.gone(id)
+      }
+      await offline.client.endAsync()
+      const cup = await connect(hub.mqttUrl, admin)
+      const facts = Array.from({ length: 20 }, (_, i) => cupEmpty(i + 1, 'kitchen', 'shared-cup'))
+      for (const f of facts) await cup.publishAsync('home/kitchen/shared-cup/fact/empty', JSON.stringify(f), { qos: 1 })
+      hub.proc.kill('SIGKILL')
+      expect(await hub.exited).toBe('SIGKILL')
+
+      hub = await startHubProcess(sharedDir)
+      const back = await Promise.all(['replica-1', 'replica-2'].map((id) => connectInbox(hub!.mqttUrl, session(id))))
+      const count = (): number => back[0]!.inbox.messages.length + back[1]!.inbox.messages.length
+      await expect.poll(count, { timeout: 10_000 }).toBe(20)
+      const ids = back.flatMap((r) => r.inbox.messages.map((m) => (JSON.parse(m.payload) as { id: string }).id))
+      expect(ids.sort()).toStrictEqual(facts.map((f) => f.id).sort())
+      await Promise.all(back.map((r) => r.client.endAsync()))
+      hub.proc.kill('SIGTERM')
+      expect(await hub.exited).toBe(0)
+      hub = undefined
+    } finally {
+      rmSync(sharedDir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
