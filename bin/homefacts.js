@@ -23,5 +23,5 @@ if (stale) {
   process.stderr.write(`homefacts: ${stale}; run "npm run build" in ${root}\n`)
   process.exit(1)
 }
-const { main } = await import('../dist/services/hub/cli.js')
+const { main } = await import('../dist/cli.js')
 await main(process.argv)

@@ -1,4 +1,3 @@
-import { Ajv2020 } from 'ajv/dist/2020.js'
 import { z } from 'zod'
 import { Envelope, registry, validateFact, type Fact } from '#contract'
 
@@ -61,27 +60,43 @@ export function exactJsonSchema (schema: z.ZodType): Record<string, unknown> | n
   return exact ? json : null
 }
 
+/** A compiled check of one JSON Schema: true when the value matches it. */
+export type Check = (value: unknown) => boolean
+
+/** The compiled checks of the envelope and of each fact type's `data` (`fact-checks.ts`). */
+export interface FactChecks {
+  /** Null when the envelope has no exact JSON Schema: then zod checks every fact. */
+  envelope: Check | null
+  data: ReadonlyMap<string, Check>
+}
+
+/**
+ * The JSON Schemas to compile: the envelope's and each fact type's, where zod's export is exact
+ * (`exactJsonSchema`), each without its `$schema` key.
+ */
+export function factSchemas (): { envelope: Record<string, unknown> | null, data: Map<string, Record<string, unknown>> } {
+  const json = (schema: z.ZodType): Record<string, unknown> | null => {
+    const out = exactJsonSchema(schema)
+    if (out) delete out.$schema
+    return out
+  }
+  const data = new Map<string, Record<string, unknown>>()
+  for (const [type, def] of Object.entries(registry)) {
+    const schema = json(def.Schema)
+    if (schema) data.set(type, schema)
+  }
+  return { envelope: json(Envelope), data }
+}
+
 /**
  * The broker's check of a fact's envelope and `data`: what zod would say, at a fraction of the
- * cost. The JSON Schemas that zod exports for the envelope and each fact type, compiled by ajv,
- * accept a valid fact as it is, with no copy and next to no garbage; anything they refuse (or a
- * type whose schema has no exact JSON Schema) goes to zod, which gives the coded, field-level
- * error, or accepts it. So a fact is accepted exactly when zod accepts it.
+ * cost. The checks compiled from the JSON Schemas above accept a valid fact as it is, with no copy
+ * and next to no garbage; anything they refuse (or a type with no exact JSON Schema) goes to zod,
+ * which gives the coded, field-level error, or accepts it. So a fact is accepted exactly when zod
+ * accepts it.
  */
-export function compileFactValidator (): FactValidator {
-  const ajv = new Ajv2020({ strict: true, validateFormats: false, unicodeRegExp: false, allErrors: false })
-  const compile = (schema: z.ZodType): ((value: unknown) => boolean) | null => {
-    const json = exactJsonSchema(schema)
-    if (!json) return null
-    delete json.$schema
-    return ajv.compile(json)
-  }
-  const envelope = compile(Envelope)
-  const data = new Map<string, (value: unknown) => boolean>()
-  for (const [type, def] of Object.entries(registry)) {
-    const v = compile(def.Schema)
-    if (v) data.set(type, v)
-  }
+export function factValidator (checks: FactChecks): FactValidator {
+  const { envelope, data } = checks
   if (!envelope) return validateFact
   return (value) => {
     if (envelope(value)) {

@@ -1,81 +1,87 @@
-// Compiles the hub's TypeScript (broker/, client/, devices/, services/) to JavaScript in dist/, one
-// output file per source file in the same tree, so `bin/homefacts.js` runs with plain Node and no
-// loader. Relative `.ts` imports become `.js`; `#contract` and `#client` (package.json `imports`,
-// which name the TypeScript sources) become relative paths to their build; JSON (package.json) is
-// inlined. dist/build.json lists the sources and the
-// time the build started, so the command can tell a missing or stale build (bin/homefacts.js).
+// Builds the hub (broker/, client/, devices/, services/) into dist/: one bundle of the command and
+// the packages it uses (esbuild), so `bin/homefacts.js` runs with plain Node, no loader, and loads
+// one file where it would resolve, read and compile some 700 (docs/footprint.md, "Cold start").
+//
+// - Entry points: the command (dist/cli.js), the ledger's writer thread (dist/ledger-writer.js,
+//   which broker/ledger.ts finds next to itself) and the contract (dist/contract.js, for scripts).
+//   Code loaded only on demand (the certificates and node-forge) stays in a chunk of its own.
+// - broker/fact-checks.ts is replaced by the fact checks ajv compiles now (`factChecksModule()`),
+//   so the command neither loads ajv nor compiles schemas at start.
+// - Left to Node: native addons and what they load (better-sqlite3, classic-level), and packages
+//   loaded only when used (Node-RED, johnny-five, web-push, pino-pretty).
+//
+// dist/build.json lists the sources the bundle was made from (the repository's files and
+// package-lock.json) and the time the build started, so the command can tell a missing or stale
+// build (bin/stale-build.js).
 import { build } from 'esbuild'
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url))
 export const DIST = join(ROOT, 'dist')
 export const MANIFEST = join(DIST, 'build.json')
-const TREES = ['broker', 'client', 'devices', 'services']
-/** Browser code, bundled on its own by services/phones/web/build.mjs. */
-const SKIP = [join('services', 'phones', 'web')]
-const ALIASES = { '#contract': 'broker/contract/index.ts', '#client': 'client/index.ts' }
+const ALIASES = { '#contract': './broker/contract/index.ts', '#client': './client/index.ts' }
+const FACT_CHECKS = join(ROOT, 'broker', 'fact-checks.ts')
+const EXTERNAL = ['better-sqlite3', 'classic-level', 'node-red', 'johnny-five', 'web-push', 'pino-pretty', 'esbuild']
 
-/** The hub's source files, relative to the root: TypeScript and the plain JavaScript next to it. */
-export function sources () {
-  const out = []
-  const walk = (rel) => {
-    for (const e of readdirSync(join(ROOT, rel), { withFileTypes: true })) {
-      const r = join(rel, e.name)
-      if (e.isDirectory()) { if (!SKIP.includes(r)) walk(r) } else if (/\.(ts|js)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(r)
-    }
-  }
-  for (const t of TREES) walk(t)
-  return out.sort()
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  alias: ALIASES,
+  external: EXTERNAL,
+  absWorkingDir: ROOT,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Bundled CommonJS packages call require(): give each ES module chunk one.
+  banner: { js: "import { createRequire as homefactsCreateRequire } from 'node:module'; const require = homefactsCreateRequire(import.meta.url);" }
 }
 
-const outOf = (src) => join(DIST, src).replace(/\.ts$/, '.js')
-const relativeImport = (fromOut, toFile) => {
-  const r = relative(dirname(fromOut), toFile).split(sep).join('/')
-  return r.startsWith('.') ? r : `./${r}`
-}
-
-// Marks every import external, and rewrites the specifiers that name a file of this repo.
-const rewrite = {
-  name: 'homefacts-file-by-file',
-  setup (b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (args.kind === 'entry-point') return undefined
-      const fromOut = outOf(relative(ROOT, args.importer))
-      const alias = ALIASES[args.path]
-      if (alias) return { path: relativeImport(fromOut, outOf(alias)), external: true }
-      if (!args.path.startsWith('.')) return { path: args.path, external: true }
-      const target = resolve(args.resolveDir, args.path)
-      const inTree = TREES.some((t) => target.startsWith(join(ROOT, t) + sep))
-      if (inTree && /\.(ts|js)$/.test(target)) return { path: relativeImport(fromOut, outOf(relative(ROOT, target))), external: true }
-      // Anything else (package.json) is inlined, so a build runs from wherever dist/ is.
-      return undefined
-    })
+/** The source of the module that takes broker/fact-checks.ts's place: its checks, compiled now. */
+async function factChecksSource () {
+  const tmp = join(DIST, '.fact-checks.mjs')
+  await build({ ...common, entryPoints: [FACT_CHECKS], outfile: tmp, packages: 'external', banner: {} })
+  try {
+    const { factChecksModule } = await import(`${pathToFileURL(tmp)}?${Date.now()}`)
+    return factChecksModule()
+  } finally {
+    rmSync(tmp, { force: true })
   }
 }
 
-/** Builds dist/ from scratch; returns the number of files written. */
+/** Builds dist/ from scratch; returns the repository files the bundle was made from. */
 export async function buildHub () {
   const builtAt = Date.now()
-  const files = sources()
   rmSync(DIST, { recursive: true, force: true })
   mkdirSync(DIST, { recursive: true })
-  await build({
-    entryPoints: files.map((f) => join(ROOT, f)),
-    outbase: ROOT,
+  const checks = await factChecksSource()
+  const result = await build({
+    ...common,
+    entryPoints: { cli: 'services/hub/cli.ts', 'ledger-writer': 'broker/ledger-writer.js', contract: 'broker/contract/index.ts' },
     outdir: DIST,
-    bundle: true,
-    plugins: [rewrite],
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
+    splitting: true,
+    chunkNames: '[name]-[hash]',
+    // Whitespace and syntax only: names stay, so stack traces still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
-    legalComments: 'none',
-    logLevel: 'warning'
+    metafile: true,
+    plugins: [{
+      name: 'homefacts-fact-checks',
+      setup (b) {
+        b.onLoad({ filter: /fact-checks\.ts$/ }, (args) => args.path === FACT_CHECKS ? { contents: checks, loader: 'js', resolveDir: join(ROOT, 'broker') } : undefined)
+      }
+    }]
   })
-  writeFileSync(MANIFEST, JSON.stringify({ builtAt, sources: [...files, 'package.json'] }) + '\n')
-  return files.length
+  const sources = Object.keys(result.metafile.inputs)
+    .filter((f) => !f.startsWith('node_modules/') && !f.includes(`${sep}node_modules${sep}`))
+    .map((f) => relative(ROOT, join(ROOT, f)).split(sep).join('/'))
+  sources.push('broker/fact-checks.ts', 'package.json', 'package-lock.json')
+  const unique = [...new Set(sources)].sort()
+  writeFileSync(MANIFEST, JSON.stringify({ builtAt, sources: unique }) + '\n')
+  return unique
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildHub()

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import mqtt from 'mqtt'
-import { makeFact, thingFactTopic, thingSubject } from '../dist/broker/contract/index.js'
+import { makeFact, thingFactTopic, thingSubject } from '../dist/contract.js'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

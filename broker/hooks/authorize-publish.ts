@@ -4,7 +4,8 @@ import { checkFactTime, checkPublish, isContractTopic, Codes, HomefactsError, ty
 import { canPublish } from '../acl.ts'
 import type { ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
-import { compileFactValidator } from '../fact-validator.ts'
+import { factValidator } from '../fact-validator.ts'
+import { factChecks } from '../fact-checks.ts'
 import { InOrder } from '../in-order.ts'
 import type { Principal } from '../users.ts'
 import type { Ledger } from '../ledger.ts'
@@ -93,7 +94,7 @@ function notKept (code: Code, message: string): Error {
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger, log, counters } = deps
   const order = new InOrder<Error>((err) => log.error({ err }, 'publish callback failed'))
-  const validate = compileFactValidator()
+  const validate = factValidator(factChecks())
 
   /** Accepts as is; a retained message is on disk first, so a kill -9 right after cannot lose it. */
   function accept (client: Client | null, packet: PublishPacket, callback: Callback, after?: () => void): void {

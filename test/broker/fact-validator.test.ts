@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Envelope, HomefactsError, makeFact, registry, validateFact, type FactType } from '#contract'
-import { compileFactValidator, exactJsonSchema } from '../../broker/fact-validator.ts'
+import { exactJsonSchema, factValidator, type FactChecks, type FactValidator } from '../../broker/fact-validator.ts'
+import { factChecks, factChecksModule } from '../../broker/fact-checks.ts'
 
 /** One valid `data` per fact type; a new type without a sample fails the first test. */
 const samples: Record<FactType, unknown> = {
@@ -79,8 +83,33 @@ const breakages: [string, (f: Record<string, unknown>) => unknown][] = [
   ['nested fact with extra key', (f) => ({ ...f, data: { ...(f.data as object), fact: { id: 'a', type: 'b', subject: 'c', seq: 1, x: 1 } } })]
 ]
 
-describe('the broker fact validator', () => {
-  const fast = compileFactValidator()
+/**
+ * The same cases for the checks ajv compiles at start (run from TypeScript) and for the module the
+ * build puts in their place (`factChecksModule()`, ajv's standalone code), imported from a file.
+ */
+const kinds: [string, () => Promise<FactChecks>][] = [
+  ['compiled at start', async () => factChecks()],
+  ['precompiled by the build', async () => {
+    // Under node_modules, so the module's import of ajv's runtime resolves as it does in dist/.
+    const dir = mkdtempSync(join(import.meta.dirname, '..', '..', 'node_modules', '.fact-checks-'))
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'fact-checks.mjs')
+    writeFileSync(file, factChecksModule())
+    const mod = await import(pathToFileURL(file).href) as { factChecks: () => FactChecks }
+    return mod.factChecks()
+  }]
+]
+
+describe.each(kinds)('the broker fact validator, %s', (_kind, load) => {
+  let fast: FactValidator
+  beforeAll(async () => { fast = factValidator(await load()) })
+
+  it('has a check for the envelope and every fact type', async () => {
+    const checks = await load()
+    expect(checks.envelope).toBeTypeOf('function')
+    expect([...checks.data.keys()].sort()).toStrictEqual(Object.keys(registry).sort())
+  })
+
 
   it('has an exact JSON Schema for the envelope and every fact type, so every fact takes the fast path', () => {
     expect(Object.keys(samples).sort()).toStrictEqual(Object.keys(registry).sort())
@@ -111,6 +140,9 @@ describe('the broker fact validator', () => {
     expect(refused).toBeGreaterThan(Object.keys(registry).length * 20)
   })
 
+})
+
+describe('the JSON Schemas behind the fact checks', () => {
   it('has no exact JSON Schema for what JSON Schema cannot say, so zod alone checks those', () => {
     const inexact: [string, z.ZodType][] = [
       ['a refinement', z.strictObject({ a: z.string().refine((s) => s !== 'x') })],
