@@ -1,5 +1,6 @@
-// The ledger's writer thread (see ledger.ts): its own better-sqlite3 connection, so inserts,
-// commits and WAL checkpoints (each an fsync) run off the broker's event loop. Plain ESM
+// The ledger's writer thread (see ledger.ts): its own better-sqlite3 connection, for the large
+// batches (those of a burst, which would hold the broker's event loop for milliseconds) and for
+// the WAL checkpoints (each an fsync), so both run off the broker's event loop. Plain ESM
 // JavaScript, so the thread starts under any loader: `node --import tsx`, tsx's `register()`
 // (which does not reach worker threads) and vitest alike.
 //
@@ -8,53 +9,33 @@
 // id, its topic, its client id ('' for none, else '=' and the id) and its payload; or null to
 // close. Out: per fact its offset (an exact redelivery keeps the offset it has), -1 when its id
 // is already in the ledger for a different payload, or 0 and an error message.
-import { createRequire } from 'node:module'
-import { parentPort, Worker, workerData } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { rowWriter } from './ledger-rows.js'
 
-const CHECKPOINT_EVERY_MS = 200
-
 /**
- * The checkpointer: its own connection, on a thread of its own, moving the WAL into the
- * database file. A checkpoint fsyncs (synchronous = NORMAL in WAL mode syncs at checkpoints)
- * for milliseconds; run here, on commit, it held up the next batch and so its acknowledgements.
- * A PASSIVE checkpoint never blocks the writer.
+ * How often the WAL is moved into the database file. A PASSIVE checkpoint never blocks a
+ * writer, here or on the broker's thread, and a batch that arrives during one waits for it.
  */
-const CHECKPOINTER = `
-const { parentPort, workerData } = require('node:worker_threads')
-const Database = require(workerData.module)
-const db = new Database(workerData.path, { fileMustExist: true })
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)') } catch {}
-}, workerData.everyMs)
-parentPort.once('message', () => {
-  clearInterval(timer)
-  db.close()
-  parentPort.close()
-})
-`
+const CHECKPOINT_EVERY_MS = 200
 
 const db = new Database(workerData.path, { fileMustExist: true })
 // NORMAL in WAL mode: a committed append survives a process crash (kill -9); only an OS crash
 // or power loss can lose the last transactions.
 db.pragma('synchronous = NORMAL')
-// Here only when the checkpointer falls behind a steady stream of commits, so the WAL stays
-// bounded (the default is 1,000 pages).
-db.pragma('wal_autocheckpoint = 4000')
-const checkpointer = new Worker(CHECKPOINTER, {
-  eval: true,
-  workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path: workerData.path, everyMs: CHECKPOINT_EVERY_MS }
-})
-// Should it fail, checkpoints all come back here.
-checkpointer.on('error', () => db.pragma('wal_autocheckpoint = 1000'))
+// Checkpoints are this thread's timer's (below); an automatic one would come after a commit and
+// hold up its reply.
+db.pragma('wal_autocheckpoint = 0')
+const checkpoints = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)') } catch {}
+}, CHECKPOINT_EVERY_MS)
 const write = rowWriter(db)
-// The statements are ready: from now on the broker thread sends its batches here.
+// The statements are ready: from now on the broker thread may send its batches here.
 parentPort.postMessage('ready')
 
 parentPort.on('message', (batch) => {
   if (batch === null) {
-    checkpointer.postMessage('close')
+    clearInterval(checkpoints)
     db.close()
     parentPort.close()
     return

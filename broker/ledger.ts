@@ -43,21 +43,32 @@ export type AppendCallback = (err: Error | null, offset?: number) => void
 export const MAX_LIMIT = 10_000
 
 const WRITER = new URL('./ledger-writer.js', import.meta.url)
+/** The largest batch written on the broker's thread once the writer thread is ready. */
+export const LOCAL_BATCH = 8
+/**
+ * Automatic checkpoints on this thread's connection: SQLite's default (1,000 pages) while the
+ * writer thread, which checkpoints every 200 ms, is not running; with it, a backstop only.
+ */
+const AUTOCHECKPOINT_PAGES = 1000
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 4000
 
 /**
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
  *
- * Writes run on a writer thread with its own connection (`ledger-writer.js`), so inserts,
- * commits and checkpoints stay off the broker's event loop. The thread starts at the first
- * append, not at open (it costs RSS, docs/footprint.md); until it is ready, batches are written
- * here on this thread's connection, so the first facts are not held for the thread's start. Emits
- * `writer-ready` when the thread takes over. Appends go to it in batches, one
- * batch at a time, each committed in one transaction (a group commit): those of one turn of the
- * event loop, or all those queued while the batch before was written. Each `done` is called, in
- * arrival order, once its row is committed. Reads are synchronous, on this
- * thread's own connection (WAL lets it read while the writer writes), and in the process that
- * writes they end at the last append called back, so a reader sees a fact exactly when its
- * `append` event is emitted. Emits `append` with each new `LedgerEntry`.
+ * Appends are written in batches, one batch at a time, each committed in one transaction (a
+ * group commit): those of one turn of the event loop, or all those queued while the batch before
+ * was written. Each `done` is called, in arrival order, once its row is committed. A small batch
+ * (at most `LOCAL_BATCH` facts: a household's trickle, or a steady stream of hundreds a second)
+ * is written here, on this thread's connection: an insert and a commit with no fsync take tens of
+ * microseconds, where a hand-off to a thread and back took two wake-ups of threads that had to be
+ * scheduled (docs/footprint.md, "Tail latency"). A larger one, a burst, goes to the writer thread
+ * (`ledger-writer.js`, its own connection), so it does not hold the event loop for milliseconds;
+ * that thread also runs the WAL checkpoints, which fsync. It starts after the first batch, not at
+ * open (it costs RSS); until it is ready every batch is written here. Emits `writer-ready` when
+ * it is. Reads are synchronous, on this thread's connection (WAL lets it read while the writer
+ * writes), and in the process that writes they end at the last append called back, so a reader
+ * sees a fact exactly when its `append` event is emitted. Emits `append` with each new
+ * `LedgerEntry`.
  */
 export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready': [] }> {
   readonly path: string
@@ -187,7 +198,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
       if (!keep) e.payload = null
     }
     this.#inFlight = batch
-    if (!writer || !this.#writerReady) {
+    if (!writer || !this.#writerReady || batch.length <= LOCAL_BATCH) {
       this.#settle(this.#writeHere(fields.join('\0')))
       // Started once these appends are called back, so their acknowledgements go out first.
       if (!writer) setImmediate(() => { if (this.#accepting && !this.#writer) this.#startWriter() })
@@ -217,12 +228,15 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
       if (this.#writer !== writer) return
       if (reply !== 'ready') return this.#settle(reply)
       this.#writerReady = true
+      this.#db?.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`)
       this.emit('writer-ready')
     })
     writer.on('error', (err) => { failure = err })
     writer.on('exit', (code) => {
       if (this.#writer !== writer) return
       this.#writer = null
+      this.#writerReady = false
+      if (this.#accepting) this.#db?.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
       const err = new Error(`the ledger writer stopped: ${failure?.message ?? `exit code ${code}`}`, { cause: failure })
       this.#onError(err)
       this.#fail(err)

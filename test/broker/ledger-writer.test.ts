@@ -1,11 +1,11 @@
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Worker as WorkerThread } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Ledger, type LedgerEntry } from '../../broker/ledger.ts'
+import { Ledger, LOCAL_BATCH, type LedgerEntry } from '../../broker/ledger.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import type { Fact } from '#contract'
 
@@ -106,9 +106,33 @@ describe('the ledger writer thread', () => {
     expect(errors).toStrictEqual([])
   })
 
+  it('writes a small batch on its own thread once the writer is ready, and a larger one on the writer, in order', async () => {
+    await warm(ledger)
+    const order: string[] = []
+    const small = Array.from({ length: LOCAL_BATCH }, (_, i) => cupEmpty(i + 1))
+    const large = Array.from({ length: LOCAL_BATCH + 1 }, (_, i) => cupEmpty(LOCAL_BATCH + i + 1))
+    const append = (facts: Fact[], name: string): Promise<unknown[]> => Promise.all(facts.map((f) => new Promise((resolve) => {
+      ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => resolve(err ?? offset))
+    }))).then((offsets) => { order.push(name); return offsets })
+    const smallDone = append(small, 'small')
+    // Scheduled before this turn and written here: called back before the next turn.
+    await turn()
+    order.push('next turn')
+    const largeDone = append(large, 'large')
+    await turn()
+    order.push('next turn')
+    // The writer thread answers later.
+    expect(order).toStrictEqual(['small', 'next turn', 'next turn'])
+    expect(await smallDone).toStrictEqual(small.map((_, i) => i + 2))
+    expect(await largeDone).toStrictEqual(large.map((_, i) => LOCAL_BATCH + i + 2))
+    expect(ledger.read({ limit: 100 }).map((e) => e.fact.id).slice(1)).toStrictEqual([...small, ...large].map((f) => f.id))
+    expect(errors).toStrictEqual([])
+  })
+
   it('announces a fact with its envelope to a listener that came while its batch was being written', async () => {
     await warm(ledger)
-    const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
+    // More than are written on the ledger's own thread: the batch goes to the writer.
+    const facts = Array.from({ length: LOCAL_BATCH + 1 }, (_, i) => cupEmpty(i + 1))
     const offsets: number[] = []
     const committed = new Promise<void>((resolve) => {
       for (const f of facts) {
@@ -123,13 +147,14 @@ describe('the ledger writer thread', () => {
     const events: LedgerEntry[] = []
     ledger.on('append', (e) => events.push(e))
     await committed
-    expect(offsets).toStrictEqual([2, 3, 4])
+    expect(offsets).toStrictEqual(facts.map((_, i) => i + 2))
     expect(events.map((e) => [e.offset, e.topic, e.clientId, e.fact])).toStrictEqual(facts.map((f, i) => [i + 2, topicOf(f), 'dev', f]))
     expect(events.every((e) => e.receivedAt === events[0]!.receivedAt && !Number.isNaN(Date.parse(e.receivedAt)))).toBe(true)
   })
 
   it('fails every pending append when its writer dies, reports it, and takes the next append while a new writer starts', async () => {
-    const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
+    // A batch for the writer (more than LOCAL_BATCH), then one more.
+    const facts = Array.from({ length: LOCAL_BATCH + 2 }, (_, i) => cupEmpty(i + 1))
     const outcomes: (Error | number)[] = []
     const append = (f: Fact): Promise<void> => new Promise((resolve) => {
       ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => {
@@ -140,11 +165,11 @@ describe('the ledger writer thread', () => {
     const before = writers.length
     await warm(ledger)
     expect(writers).toHaveLength(before + 1)
-    const pending = Promise.all(facts.slice(0, 2).map(append))
+    const pending = Promise.all(facts.slice(0, -1).map(append))
     await turn()
     await writers.at(-1)!.terminate()
     await pending
-    expect(outcomes).toStrictEqual([expect.any(Error), expect.any(Error)])
+    expect(outcomes).toStrictEqual(facts.slice(0, -1).map(() => expect.any(Error)))
     expect((outcomes[0] as Error).message).toMatch(/^the ledger writer stopped: /)
     expect(errors.map((e) => e.message)).toStrictEqual([(outcomes[0] as Error).message])
     expect(ledger.read().map((e) => e.offset)).toStrictEqual([1])
@@ -152,11 +177,25 @@ describe('the ledger writer thread', () => {
     const events: LedgerEntry[] = []
     ledger.on('append', (e) => events.push(e))
     // Written on the ledger's thread, while a new writer starts.
-    await append(facts[2]!)
+    await append(facts.at(-1)!)
     await vi.waitFor(() => expect(writers).toHaveLength(before + 2))
-    expect(outcomes[2]).toBe(2)
-    expect(events.map((e) => [e.offset, e.fact])).toStrictEqual([[2, facts[2]]])
-    expect(ledger.read().map((e) => e.fact).slice(1)).toStrictEqual([facts[2]])
+    expect(outcomes.at(-1)).toBe(2)
+    expect(events.map((e) => [e.offset, e.fact])).toStrictEqual([[2, facts.at(-1)]])
+    expect(ledger.read().map((e) => e.fact).slice(1)).toStrictEqual([facts.at(-1)])
+  })
+
+  it('moves the WAL into the database file while small batches commit on its own thread: the writer thread checkpoints it', async () => {
+    await warm(ledger)
+    const before = statSync(ledger.path).size
+    // One fact a batch, each written and committed on the ledger's thread, whose connection does
+    // not checkpoint: without the writer's checkpoints the rows would stay in the WAL.
+    for (let i = 1; i <= 1000; i++) {
+      const f = cupEmpty(i)
+      await new Promise<void>((resolve) => ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err) => { expect(err).toBeNull(); resolve() }))
+    }
+    expect(ledger.lastOffset()).toBe(1001)
+    // 1,000 rows of some 400 bytes each, in the database file itself.
+    await vi.waitFor(() => expect(statSync(ledger.path).size - before).toBeGreaterThan(1000 * 400), { timeout: 5000, interval: 50 })
   })
 
   it('keeps writing a ledger made with the envelope columns and the topic index, and drops the index', async () => {
