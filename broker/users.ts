@@ -5,7 +5,27 @@ import { promisify } from 'node:util'
 import { z } from 'zod'
 import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
 
-const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
+const scryptNow = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
+
+/**
+ * At most this many scrypt runs at once, hashes and checks alike. Each holds 128 × N × r bytes
+ * (16 MB) while it runs on libuv's pool, so a burst of connections (a reconnect storm, a flood of
+ * wrong passwords for many names) adds at most 32 MB to the hub's RSS; the others wait their turn.
+ */
+export const CONCURRENT_SCRYPT = 2
+let running = 0
+const waiting: (() => void)[] = []
+
+async function scrypt (...args: Parameters<typeof scryptNow>): Promise<Buffer> {
+  if (running >= CONCURRENT_SCRYPT) await new Promise<void>((resolve) => waiting.push(resolve))
+  running++
+  try {
+    return await scryptNow(...args)
+  } finally {
+    running--
+    waiting.shift()?.()
+  }
+}
 
 export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant'])
 export type Role = z.infer<typeof Role>
@@ -70,6 +90,8 @@ export class UserStore {
   #users = new Map<string, User>()
   /** sha256(user, password) of recent successful logins, so reconnect storms skip scrypt. */
   #verified = new Map<string, string>()
+  /** Checks under way, by that key: the same user and password connecting many times at once share one. */
+  #checking = new Map<string, Promise<boolean>>()
 
   #onBadFile: (err: HomefactsError) => void
 
@@ -136,7 +158,14 @@ export class UserStore {
     if (!user) return null
     const key = createHash('sha256').update(username).update('\0').update(password).digest('base64')
     if (this.#verified.get(username) !== key) {
-      if (!(await verifyPassword(password, user.password))) return null
+      let check = this.#checking.get(key)
+      if (!check) {
+        check = verifyPassword(password, user.password).finally(() => this.#checking.delete(key))
+        this.#checking.set(key, check)
+      }
+      if (!(await check)) return null
+      // The users file may have changed meanwhile: only the password it holds now counts.
+      if (this.get(username)?.password !== user.password) return this.authenticate(username, password)
       this.#verified.set(username, key)
     }
     const { password: _password, ...principal } = user
