@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { commandShebang } from '../services/lib/shebang.ts'
 import type { BenchCredentials, BrokerKind, Ready, Reply, Request } from './protocol.ts'
 import { untilConnack, type Broker, type ProbeReport, type Target } from './target.ts'
 
@@ -9,18 +9,11 @@ const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
 const PROBE = pathToFileURL(join(import.meta.dirname, 'probe.mjs')).href
 
 /**
- * The environment and Node flags on the `homefacts` command's shebang
- * (`#!/usr/bin/env -S [NAME=value ...] node <flags>`), so the bench measures the hub as
- * `homefacts start` runs it. Every Node broker in the bench gets them, so they differ only by
- * their code.
+ * The environment and Node flags on the `homefacts` command's shebang, so the bench measures the
+ * hub as `homefacts start` runs it. Every Node broker in the bench gets them, so they differ only
+ * by their code.
  */
-export function hubShebang (): { env: Record<string, string>, flags: string[] } {
-  const shebang = readFileSync(join(import.meta.dirname, '..', 'bin', 'homefacts.js'), 'utf8').split('\n', 1)[0]!
-  const m = /^#!\/usr\/bin\/env(?: -S)?((?: \w+=\S*)*) node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang)
-  if (!m) throw new Error(`bin/homefacts.js: unexpected shebang "${shebang}"`)
-  const env = Object.fromEntries(m[1]!.split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-  return { env, flags: m[2]!.split(' ').filter(Boolean) }
-}
+export const hubShebang = commandShebang
 
 export const hubNodeFlags = (): string[] => hubShebang().flags
 

@@ -1,13 +1,13 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=64
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8 --heap-growing-percent=10
 // The `homefacts` command: a thin entry over the hub's build in dist/ (`npm run build`, which
 // `npm install` runs), loaded by plain Node with no TypeScript loader.
 //
-// --max-semi-space-size=64 (MB; Node's default is 16): the hub holds each QoS 1 publish in memory
-// until its ledger row commits, so under a steady stream a few hundred are alive at every
-// young-generation GC. With the default they were copied and promoted at each one: the GCs
-// took 3-7 ms and grew the old generation. With 64 MB they run half as often and promote next
-// to nothing (README, "Benchmark"). V8 grows the young generation this far only when objects
-// keep surviving it.
+// --max-semi-space-size=8 (MB; Node's default is 16) and --heap-growing-percent=10: the bounds
+// on the V8 heap's growth under a burst. The young generation is at most 2 × 8 MB, and a full
+// GC comes once the old generation has grown 10% past what the last one kept, where V8 would
+// otherwise let it double. With them, the peak RSS under the bench's fan-in bursts is about half
+// of what it was with the 64 MB semi-space this line had before, at no cost in tail latency or
+// throughput the bench could see (docs/footprint.md, "Peak RSS").
 //
 // MALLOC_MMAP_THRESHOLD_=131072: each scrypt password check allocates 16 MB; with glibc's
 // threshold fixed, those blocks go back to the OS when freed instead of staying in the thread

@@ -5,10 +5,11 @@ import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import { PACKAGE_ROOT } from '../lib/package-root.ts'
+import { commandShebang } from '../lib/shebang.ts'
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'homefacts.js')
-/** The flags on `bin/homefacts.js`'s shebang, which a spawn through `process.execPath` would skip. */
-const NODE_FLAGS = ['--max-semi-space-size=64']
+/** The flags on `bin/homefacts.js`'s shebang, which a spawn through `process.execPath` would skip (its variables are inherited). */
+const NODE_FLAGS = commandShebang().flags
 const FIRST_BACKOFF_MS = 1000
 const MAX_BACKOFF_MS = 30_000
 /** A child that ran this long before it exited starts again from the first backoff. */
