@@ -204,6 +204,10 @@ try {
   const fan0 = await rounds('fan-in QoS 0', (t, r) => fanIn(t, { ...FAN_IN, qos: 0, tag: `q0r${r}` }), fanLine)
   const peak = byColumn((t) => procSample(t.broker.pid).peakRss)
   log(`peak RSS after the fan-ins: ${targets.map((t, i) => `${t.column} ${f(peak[i]! / MB)} MB`).join(', ')}`)
+  for (const t of targets) {
+    const m = (await t.broker.probe?.())?.memory
+    if (m) log(`${t.column}, the most since its start (sampled every 20 ms): RSS ${f(m.rss!)} MB, V8 heap ${f(m.heapTotal!)} MB (young generation ${f(m.new_space!)}, old ${f(m.old_space!)}; ${f(m.heapUsed!)} used), external ${f(m.external!)} MB`)
+  }
   const expected = FAN_IN_WARMUP.devices * FAN_IN_WARMUP.perDevice + 2 * ROUNDS * FAN_IN.devices * FAN_IN.perDevice
   const offset = hubFacts.ledgerOffset()
   if (offset !== expected) throw new Error(`the hub's ledger holds ${offset} facts, expected ${expected}`)

@@ -14,6 +14,8 @@ export interface GcPause {
 export interface ProbeReport {
   loopDelay: { p50: number, p99: number, max: number }
   gc: GcPause[]
+  /** The highest of each `process.memoryUsage()` figure and of each V8 heap space's size (`new_space`, `old_space`, ...) since the last report, in MB. */
+  memory: Record<string, number>
 }
 
 /** A broker under test, in a process of its own. */
