@@ -3,7 +3,7 @@
  * the writer thread and SQLite's commit), with this thread's event-loop delay, as the hub's
  * broker sees it but with no MQTT. The first `warmup` appends (the writer thread starts with the
  * first) are left out, as in the bench's latency scenario.
- * `node --max-semi-space-size=64 --import tsx bench/ledger-latency.ts [rate] [count] [rounds] [warmup]`
+ * `node --import tsx bench/ledger-latency.ts [rate] [count] [rounds] [warmup]`
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
