@@ -16,6 +16,7 @@ import { UserStore } from '../broker/users.ts'
 import { dataFiles } from '../services/hub/hub.ts'
 import { freePort, untilConnack, type Broker, type ProbeReport, type Target } from './target.ts'
 import type { BenchCredentials } from './protocol.ts'
+import { commandShebang } from '../services/lib/shebang.ts'
 
 export const BIN = join(import.meta.dirname, '..', 'bin', 'homefacts.js')
 const PROBE = pathToFileURL(join(import.meta.dirname, 'probe.mjs')).href
@@ -94,9 +95,13 @@ export class HubProcess implements Broker {
       '--https-host', '127.0.0.1', '--https-port', '0', '--mqtts-host', '127.0.0.1', '--mqtts-port', '0', '--log-pretty', 'false', '--shop-enabled', 'false',
       // The load connects thousands of clients as one bench user, and publishes as fast as it can.
       '--limits-connections-per-user', '10000', '--limits-publishes-per-second', '1000000', '--limits-publish-burst', '1000000', ...nodeRed, ...(opts.args ?? [])]
-    const env = { ...process.env, ...opts.env, HOMEFACTS_BENCH_PROBE: '1', NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import ${PROBE}`, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])].filter(Boolean).join(' ') }
+    const env = { ...process.env, ...opts.env, HOMEFACTS_BENCH_PROBE: '1', NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import ${PROBE}`].filter(Boolean).join(' ') }
     const t0 = performance.now()
-    const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    // Node refuses --cpu-prof in NODE_OPTIONS: then Node is started with the shebang's variables and flags, and the profiler's.
+    const shebang = commandShebang()
+    const proc = opts.cpuProfDir
+      ? spawn(process.execPath, [...shebang.flags, '--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, BIN, ...args], { env: { ...env, ...shebang.env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+      : spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
     let out = ''
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
     const failed = exited.then(() => { throw new Error(`hub exited before it started:\n${out.slice(-4000)}`) })
