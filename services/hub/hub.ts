@@ -174,23 +174,33 @@ export class Hub {
     const info: StartInfo = {}
     const dataDir = resolve(this.config.dataDir)
     const files = dataFiles(dataDir)
-    let hubCreds: Credentials
+    let hubCredentials: Promise<Credentials>
     try {
       mkdirSync(dataDir, { recursive: true })
       this.users.load()
-      hubCreds = await this.credentials('homefacts-hub', { role: 'admin' })
+      // The hub's own account, needed once MQTT listens: on a first start its scrypt hash runs on
+      // the thread pool while the ledger and the sessions open.
+      hubCredentials = this.credentials('homefacts-hub', { role: 'admin' })
+      hubCredentials.catch(() => {})
     } catch (err) {
       throw dataDirError(err, dataDir) ?? err
     }
     await opening(dataDir, { path: files.ledger, lost: 'the ledger starts again at offset 1 (facts already delivered stay delivered; GET /api/facts no longer replays them)' }, () => this.ledger.open())
     try {
+      await opening(dataDir, { path: files.sessions, lost: 'persistent sessions, their queued messages and retained state are lost: clients subscribe again and devices publish their state again' }, () => this.broker.start())
+      let hubCreds: Credentials
+      try {
+        hubCreds = await hubCredentials
+      } catch (err) {
+        throw dataDirError(err, dataDir) ?? err
+      }
+      // After MQTT accepts: the web app's store serves requests, and HTTP listens below.
       if (this.config.phones.enabled) {
         const { store, db } = await opening(dataDir, { path: phoneFiles(dataDir).db, lost: 'phones sign in again and resubscribe to push' }, () => openPhoneStore(dataDir))
         // Made (or read) once here, the key the web app hands to each phone that subscribes.
         const { publicKey } = vapidOf(resolve(this.config.dataDir), this.config.phones)
         this.#phones = { store, vapidPublicKey: publicKey, close: () => db.close() }
       }
-      await opening(dataDir, { path: files.sessions, lost: 'persistent sessions, their queued messages and retained state are lost: clients subscribe again and devices publish their state again' }, () => this.broker.start())
       await this.#retainDefaultPresence()
       await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
       await this.http.ready()
