@@ -143,6 +143,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
       if (worker.state !== 'activated') await new Promise((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve(undefined)))
     })
     await phone.running()
+    // Any event resets a worker's idle timer (30 s in Chromium): a message now, so it is not
+    // stopping as the push arrives.
+    await phone.page.evaluate(async () => { (await navigator.serviceWorker.ready).active!.postMessage('keep running') })
     await phone.cdp.send('ServiceWorker.deliverPushMessage', { origin: t.httpUrl, registrationId: await phone.registrationId, data: JSON.stringify(push.payload) })
   }
 
