@@ -8,15 +8,6 @@ import { untilConnack, type Broker, type ProbeReport, type Target } from './targ
 const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
 const PROBE = pathToFileURL(join(import.meta.dirname, 'probe.mjs')).href
 
-/**
- * The environment and Node flags on the `homefacts` command's shebang, so the bench measures the
- * hub as `homefacts start` runs it. Every Node broker in the bench gets them, so they differ only
- * by their code.
- */
-export const hubShebang = commandShebang
-
-export const hubNodeFlags = (): string[] => hubShebang().flags
-
 /** The bench's handle on one broker process. */
 export class BrokerProcess implements Broker {
   readonly kind: BrokerKind
@@ -55,14 +46,15 @@ export class BrokerProcess implements Broker {
   }
 
   /**
-   * Starts `bench/broker-process.ts <kind>`, with `hubNodeFlags()`, and resolves when it listens.
+   * Starts `bench/broker-process.ts <kind>`, with the Node flags and variables on the command's shebang (`commandShebang()`, so the Node brokers differ only by their code), and resolves when it listens.
    * `cpuProfDir` runs it with `--cpu-prof` (the profile is written when it stops).
    * `coldStartMs` is from the fork to the first CONNACK after it listens.
    */
   static async start (kind: BrokerKind, opts: { cpuProfDir?: string } = {}): Promise<BrokerProcess> {
-    const execArgv = [...hubNodeFlags(), '--import', 'tsx', '--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
+    const shebang = commandShebang()
+    const execArgv = [...shebang.flags, '--import', 'tsx', '--import', PROBE, ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])]
     const t0 = performance.now()
-    const proc = fork(SCRIPT, [kind], { execArgv, env: { ...process.env, ...hubShebang().env, HOMEFACTS_BENCH_PROBE: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const proc = fork(SCRIPT, [kind], { execArgv, env: { ...process.env, ...shebang.env, HOMEFACTS_BENCH_PROBE: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = await new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} broker did not start within 30 s`)), 30_000)
       proc.once('message', (m: Ready) => { clearTimeout(timer); resolve(m) })
@@ -72,7 +64,7 @@ export class BrokerProcess implements Broker {
     return new BrokerProcess(proc, ready, connack - t0)
   }
 
-  /** The event-loop delay and GC pauses since the last call (bench/probe.mjs). */
+  /** The event-loop delay, GC pauses and most memory since the last call (bench/probe.mjs). */
   async probe (): Promise<ProbeReport> {
     return await this.#request('probe') as unknown as ProbeReport
   }

@@ -135,7 +135,7 @@ export class HubProcess implements Broker {
     }
   }
 
-  /** The event-loop delay and GC pauses since the last call (bench/probe.mjs). */
+  /** The event-loop delay, GC pauses and most memory since the last call (bench/probe.mjs). */
   probe (): Promise<ProbeReport> {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {

@@ -15,7 +15,8 @@
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { BrokerProcess, hubNodeFlags } from './brokers.ts'
+import { BrokerProcess } from './brokers.ts'
+import { commandShebang } from '../services/lib/shebang.ts'
 import { HubProcess } from './hub-process.ts'
 import { findMosquitto, MosquittoProcess } from './mosquitto.ts'
 import { procSample, treeRss } from './procfs.ts'
@@ -267,7 +268,7 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
   - Mosquitto: \`mosquitto -c <temp>/mosquitto.conf\`: one listener on 127.0.0.1, anonymous,
     persistence off, no limit on queued or in-flight messages (bench/mosquitto.ts);
   - homefacts: \`bin/homefacts.js start\`, as \`npm start\` starts it (Node flags
-    \`${hubNodeFlags().join(' ')}\` from its shebang), in a fresh data folder, Node-RED and the shop
+    \`${commandShebang().flags.join(' ')}\` from its shebang), in a fresh data folder, Node-RED and the shop
     services off, log level info (bench/hub-process.ts). "plain topics": the hub as the household's
     plain broker, topics under \`plain/\`, outside the contract, as its admin (the only role that
     may publish there); "facts": the same payloads on \`home/<area>/<thing>/fact/<name>\`, as a

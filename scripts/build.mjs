@@ -15,7 +15,7 @@
 // build (bin/stale-build.js).
 import { build } from 'esbuild'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -75,11 +75,9 @@ export async function buildHub () {
       }
     }]
   })
-  const sources = Object.keys(result.metafile.inputs)
-    .filter((f) => !f.startsWith('node_modules/') && !f.includes(`${sep}node_modules${sep}`))
-    .map((f) => relative(ROOT, join(ROOT, f)).split(sep).join('/'))
-  sources.push('broker/fact-checks.ts', 'package.json', 'package-lock.json')
-  const unique = [...new Set(sources)].sort()
+  // The metafile's inputs are relative to ROOT, with forward slashes.
+  const sources = Object.keys(result.metafile.inputs).filter((f) => !f.split('/').includes('node_modules'))
+  const unique = [...new Set([...sources, 'broker/fact-checks.ts', 'package.json', 'package-lock.json'])].sort()
   writeFileSync(MANIFEST, JSON.stringify({ builtAt, sources: unique }) + '\n')
   return unique
 }

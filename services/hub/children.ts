@@ -8,8 +8,6 @@ import { PACKAGE_ROOT } from '../lib/package-root.ts'
 import { commandShebang } from '../lib/shebang.ts'
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'homefacts.js')
-/** The flags on `bin/homefacts.js`'s shebang, which a spawn through `process.execPath` would skip (its variables are inherited). */
-const NODE_FLAGS = commandShebang().flags
 const FIRST_BACKOFF_MS = 1000
 const MAX_BACKOFF_MS = 30_000
 /** A child that ran this long before it exited starts again from the first backoff. */
@@ -80,7 +78,8 @@ export class Children extends EventEmitter {
   async #args (name: string): Promise<{ args: string[], password: string }> {
     const { config } = this.#opts
     const creds = await this.#opts.credentials(name)
-    const args = [...NODE_FLAGS, BIN, 'service', name, '--broker', this.#mqttUrl, '--username', creds.username, '--data-dir', config.dataDir]
+    // The flags on the command's shebang, which a spawn through `process.execPath` would skip (its variables are inherited).
+    const args = [...commandShebang().flags, BIN, 'service', name, '--broker', this.#mqttUrl, '--username', creds.username, '--data-dir', config.dataDir]
     if (name === 'orders' || name === 'customers') args.push('--host', config[name].host, '--port', String(config[name].port))
     if (name === 'notifications' && config.notifications.webhookUrl) args.push('--webhook-url', config.notifications.webhookUrl)
     return { args, password: creds.password }
