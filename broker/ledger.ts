@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { Worker } from 'node:worker_threads'
+import type { HeapSpaceInfo } from 'node:v8'
+import type { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { Codes, HomefactsError, topicMatches, type Fact } from '#contract'
 import { rowWriter } from './ledger-rows.js'
+import { workerWithSemiSpace } from './worker-heap.ts'
 
 /** One fact as the ledger keeps it, with its global offset. */
 export interface LedgerEntry {
@@ -46,6 +48,18 @@ const WRITER = new URL('./ledger-writer.js', import.meta.url)
 /** The largest batch written on the broker's thread once the writer thread is ready. */
 export const LOCAL_BATCH = 8
 /**
+ * The largest batch sent to the writer thread at once; a burst goes in several, one after the
+ * other. A batch is one string copied into the writer's heap: a burst's backlog of thousands of
+ * facts sent whole went to its large-object space and held megabytes more at the peak.
+ */
+export const MAX_BATCH = 256
+/**
+ * The writer thread's semi-spaces, in MB: two of them are its young generation. What it
+ * allocates lives for one batch. With the broker thread's bound (the shebang's 8 MB) its
+ * young generation grew to 14 MB under a burst; with this one it stays at 2 (docs/footprint.md).
+ */
+export const WRITER_SEMI_SPACE_MB = 1
+/**
  * Automatic checkpoints on this thread's connection: SQLite's default (1,000 pages) while the
  * writer thread, which checkpoints every 200 ms, is not running; with it, a backstop only.
  */
@@ -77,6 +91,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
   #accepting = false
   #closing: Promise<void> | null = null
   #writer: Worker | null = null
+  /** Answers to `writerHeapSpaces()`, in the order asked (the writer answers in order). */
+  #heapAsked: ((spaces: HeapSpaceInfo[] | null) => void)[] = []
   /** Whether `#writer` has prepared its statements; until then batches are written here. */
   #writerReady = false
   /** The row writes on this thread's connection, made at the first batch written here. */
@@ -178,9 +194,9 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
   #post (): void {
     if (this.#posting) clearImmediate(this.#posting)
     this.#posting = null
-    const batch = this.#unsent
-    if (batch.length === 0 || this.#inFlight) return
-    this.#unsent = []
+    if (this.#unsent.length === 0 || this.#inFlight) return
+    const batch = this.#unsent.length <= MAX_BATCH ? this.#unsent : this.#unsent.splice(0, MAX_BATCH)
+    if (batch === this.#unsent) this.#unsent = []
     const writer = this.#writer
     const receivedAt = new Date().toISOString()
     // One string: cloning it costs a copy, cloning a string per field costs far more. Joined
@@ -218,24 +234,37 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
     return this.#localWrite(batch)
   }
 
+  /**
+   * The writer thread's V8 heap spaces (`v8.getHeapSpaceStatistics()` there), or null when it
+   * is not running: what the thread holds, for diagnostics.
+   */
+  writerHeapSpaces (): Promise<HeapSpaceInfo[] | null> {
+    const writer = this.#writer
+    if (!writer) return Promise.resolve(null)
+    return new Promise((resolve) => {
+      this.#heapAsked.push(resolve)
+      writer.postMessage('heap')
+    })
+  }
+
   #startWriter (): Worker {
-    const writer = new Worker(WRITER, { workerData: { path: this.path } })
+    const writer = workerWithSemiSpace(WRITER, { workerData: { path: this.path } }, WRITER_SEMI_SPACE_MB)
     // Held open only while a batch is in flight (#post, #settle).
     writer.unref()
     this.#writerReady = false
     let failure: Error | null = null
-    writer.on('message', (reply: WriterReply | 'ready') => {
+    writer.on('message', (reply: WriterReply | 'ready' | { heap: HeapSpaceInfo[] }) => {
       if (this.#writer !== writer) return
-      if (reply !== 'ready') return this.#settle(reply)
-      this.#writerReady = true
-      this.#db?.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`)
-      this.emit('writer-ready')
+      if (reply === 'ready') return this.#ready()
+      if ('heap' in reply) return this.#heapAsked.shift()?.(reply.heap)
+      this.#settle(reply)
     })
     writer.on('error', (err) => { failure = err })
     writer.on('exit', (code) => {
       if (this.#writer !== writer) return
       this.#writer = null
       this.#writerReady = false
+      for (const answer of this.#heapAsked.splice(0)) answer(null)
       if (this.#accepting) this.#db?.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
       const err = new Error(`the ledger writer stopped: ${failure?.message ?? `exit code ${code}`}`, { cause: failure })
       this.#onError(err)
@@ -243,6 +272,12 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
     })
     this.#writer = writer
     return writer
+  }
+
+  #ready (): void {
+    this.#writerReady = true
+    this.#db?.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`)
+    this.emit('writer-ready')
   }
 
   #settle ({ offsets, errors }: WriterReply): void {

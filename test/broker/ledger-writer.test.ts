@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { Worker as WorkerThread } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Ledger, LOCAL_BATCH, type LedgerEntry } from '../../broker/ledger.ts'
+import { Ledger, LOCAL_BATCH, MAX_BATCH, WRITER_SEMI_SPACE_MB, type LedgerEntry } from '../../broker/ledger.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import type { Fact } from '#contract'
 
@@ -127,6 +127,42 @@ describe('the ledger writer thread', () => {
     expect(await largeDone).toStrictEqual(large.map((_, i) => LOCAL_BATCH + i + 2))
     expect(ledger.read({ limit: 100 }).map((e) => e.fact.id).slice(1)).toStrictEqual([...small, ...large].map((f) => f.id))
     expect(errors).toStrictEqual([])
+  })
+
+  it('sends a burst to the writer in batches of at most MAX_BATCH, one after the other, and calls every append back in order', async () => {
+    await warm(ledger)
+    const sizes: number[] = []
+    const writer = writers.at(-1)!
+    const post = writer.postMessage.bind(writer)
+    writer.postMessage = (message: unknown, transfer?: readonly Transferable[]) => {
+      // A batch is one string: the time received, then four fields per fact (ledger-writer.js).
+      if (typeof message === 'string' && message !== 'heap') sizes.push((message.split('\0').length - 1) / 4)
+      post(message, transfer as never)
+    }
+    const burst = Array.from({ length: 2 * MAX_BATCH + 40 }, (_, i) => cupEmpty(i + 1, 'hall', `cup-${i % 7}`))
+    const offsets = await Promise.all(burst.map((f) => new Promise((resolve) => {
+      ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => resolve(err ?? offset))
+    })))
+    expect(offsets).toStrictEqual(burst.map((_, i) => i + 2))
+    expect(sizes).toStrictEqual([MAX_BATCH, MAX_BATCH, 40])
+    expect(ledger.read({ limit: 1000 }).map((e) => e.fact.id).slice(1)).toStrictEqual(burst.map((f) => f.id))
+    expect(errors).toStrictEqual([])
+  })
+
+  it('keeps the writer thread\'s young generation within WRITER_SEMI_SPACE_MB through bursts', async () => {
+    await warm(ledger)
+    // Facts with a 4 KB note each: 30 full batches, about 35 MB of batch strings in all.
+    const note = 'n'.repeat(4096)
+    for (let round = 0; round < 30; round++) {
+      await Promise.all(Array.from({ length: MAX_BATCH }, (_, i) => {
+        const f = { ...cupEmpty(round * MAX_BATCH + i + 1, 'hall', `cup-${i}`), note }
+        return new Promise((resolve) => { ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', resolve) })
+      }))
+    }
+    const spaces = await ledger.writerHeapSpaces()
+    const young = spaces!.find((s) => s.space_name === 'new_space')!
+    expect(young.space_size).toBeLessThanOrEqual(2 * WRITER_SEMI_SPACE_MB * 1024 * 1024)
+    expect(ledger.read({ after: 30 * MAX_BATCH, limit: 10 })).toHaveLength(1)
   })
 
   it('announces a fact with its envelope to a listener that came while its batch was being written', async () => {
