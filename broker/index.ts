@@ -18,6 +18,7 @@ import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, listenTls, portOf } from './listeners.ts'
 import { HubPersistence } from './persistence.ts'
 import { ClaimBook } from './claims.ts'
+import { noMqttNumberCache } from './mqtt-numbers.ts'
 import type { MqttTokens } from './tokens.ts'
 import { LoginThrottle } from './throttle.ts'
 import { boundLiveQueue, ConnectionsPerUser, PublishRate } from './limits.ts'
@@ -78,6 +79,7 @@ export class HomefactsBroker {
   async start (): Promise<void> {
     const { config } = this
     const { log, users, ledger } = this.#deps
+    noMqttNumberCache()
     const principals: Principals = new WeakMap()
     this.#db = new Level(this.#deps.persistenceDir)
     await this.#db.open()

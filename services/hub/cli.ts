@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { HomefactsError } from '#contract'
 import { commands } from './commands/index.ts'
 import pkg from '../../package.json' with { type: 'json' }
+import { noMqttNumberCache } from '../../broker/mqtt-numbers.ts'
 
 /** Builds the `homefacts` command tree. Each command is one file in `commands/` plus one line in its index. */
 export function program (): Command {
@@ -16,6 +17,8 @@ export function program (): Command {
 
 /** Runs the CLI; a coded error is printed as one clear message and exit code 1, never a stack. */
 export async function main (argv: string[]): Promise<void> {
+  // Every homefacts process (the hub and the services it starts) speaks MQTT.
+  noMqttNumberCache()
   try {
     await program().parseAsync(argv)
   } catch (err) {
