@@ -22,7 +22,22 @@ export interface FactFields<T extends FactType> {
   time?: string | Date
 }
 
-const ulid = monotonicFactory()
+/**
+ * Random bytes for the ids, from the platform's CSPRNG (Node's and a browser's
+ * `crypto.getRandomValues`), 4 KiB at a time. ulid's own PRNG asks it for one byte per character,
+ * sixteen calls per id: in a profiled catch-up that was 70% of what making a fact cost.
+ */
+const pool = new Uint8Array(4096)
+let drawn = pool.length
+function randomFraction (): number {
+  if (drawn === pool.length) {
+    globalThis.crypto.getRandomValues(pool)
+    drawn = 0
+  }
+  return pool[drawn++]! / 256
+}
+
+const ulid = monotonicFactory(randomFraction)
 
 /** A new unique, time-sortable fact id (monotonic within one process). */
 export function newFactId (now: number = Date.now()): string {

@@ -37,6 +37,22 @@ describe('makeFact', () => {
     const b = newFactId(2000)
     expect(a < b).toBe(true)
   })
+
+  it('makes ULIDs with fresh randomness each millisecond, past many refills of its random pool', () => {
+    // 20,000 ids, each in a new millisecond (after any id made so far: one in a millisecond
+    // already used only increments the last): 16 random characters each, 320,000 bytes drawn.
+    const from = Date.now() + 60_000
+    const ids = Array.from({ length: 20_000 }, (_, i) => newFactId(from + i))
+    expect(ids.every((id) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id))).toBe(true)
+    expect([...ids].sort()).toStrictEqual(ids)
+    const randomParts = new Set(ids.map((id) => id.slice(10)))
+    expect(randomParts.size).toBe(ids.length)
+    // Each of the 32 characters turns up about equally often (625 × 16 = 10,000 of each expected).
+    const counts = new Map<string, number>()
+    for (const r of randomParts) for (const c of r) counts.set(c, (counts.get(c) ?? 0) + 1)
+    expect(counts.size).toBe(32)
+    for (const n of counts.values()) expect(Math.abs(n - 10_000)).toBeLessThan(600)
+  })
 })
 
 describe('topics', () => {
