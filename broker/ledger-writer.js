@@ -7,8 +7,9 @@
 // In: a batch as one string, fields joined by NUL (which no MQTT topic or client id
 // [MQTT-1.5.4-2], no fact id and no JSON text may hold): the time received, then per fact its
 // id, its topic, its client id ('' for none, else '=' and the id) and its payload; or null to
-// close; or 'heap', for this thread's V8 heap spaces (diagnostics). Out: per fact its offset (an exact redelivery keeps the offset it has), -1 when its id
-// is already in the ledger for a different payload, or 0 and an error message.
+// close; or 'heap', for this thread's V8 heap spaces (diagnostics). Out: per fact its offset (an
+// exact redelivery keeps the offset it has), -1 when its id is already in the ledger for a
+// different payload, or 0 and an error message.
 import { getHeapSpaceStatistics } from 'node:v8'
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'

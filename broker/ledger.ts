@@ -195,8 +195,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
     if (this.#posting) clearImmediate(this.#posting)
     this.#posting = null
     if (this.#unsent.length === 0 || this.#inFlight) return
-    const batch = this.#unsent.length <= MAX_BATCH ? this.#unsent : this.#unsent.splice(0, MAX_BATCH)
-    if (batch === this.#unsent) this.#unsent = []
+    const batch = this.#unsent.splice(0, MAX_BATCH)
     const writer = this.#writer
     const receivedAt = new Date().toISOString()
     // One string: cloning it costs a copy, cloning a string per field costs far more. Joined
