@@ -24,7 +24,7 @@ import { connections, fanIn, latency, retained, type FanInResult, type LatencyRe
 import { catchUp } from './catch-up.ts'
 import { notifyLatency, type NotifyResult } from './notify.ts'
 import { markdownTable, MB, type Column, type Row } from './table.ts'
-import type { Broker, Target } from './target.ts'
+import type { Broker, GcPause, Target } from './target.ts'
 
 const ROUNDS = 3
 const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
@@ -134,9 +134,14 @@ async function rounds<T> (name: string, scenario: (t: Target, round: number) => 
   }
   return out
 }
+/** The longest GC pause and its kind, and how many mark-compacts there were. */
+const gcLongest = (gc: readonly GcPause[]): string => {
+  const longest = gc.reduce<GcPause | undefined>((a, g) => (a && a.ms >= g.ms ? a : g), undefined)
+  return `longest ${f(longest?.ms ?? 0, 1)} ms${longest ? ` ${longest.kind}` : ''}, ${gc.filter((g) => g.kind === 'mark-compact').length} mark-compact`
+}
 const latLine = (l: LatencyResult): string => `p50 ${f(l.p50, 2)} p99 ${f(l.p99, 2)} max ${f(l.max, 2)} ms, PUBACK p50 ${f(l.pubackP50, 2)} p99 ${f(l.pubackP99, 2)} ms; ` +
   `per message: broker CPU ${f(l.perMessage.mainCpuUs, 0)} µs main thread + ${f(l.perMessage.otherCpuUs, 0)} µs other threads, ${f(l.perMessage.waits, 2)} thread waits` +
-  (l.probe ? `; loop delay p99 ${f(l.probe.loopDelay.p99, 2)} max ${f(l.probe.loopDelay.max, 2)} ms, ${l.probe.gc.length} GC pauses (${f(l.probe.gc.reduce((a, g) => a + g.ms, 0), 0)} ms, longest ${f(Math.max(0, ...l.probe.gc.map((g) => g.ms)), 1)} ms); ${l.slowWithGc}/${l.slow} deliveries ≥ p99 overlapped a GC pause` : '') +
+  (l.probe ? `; loop delay p99 ${f(l.probe.loopDelay.p99, 2)} max ${f(l.probe.loopDelay.max, 2)} ms, ${l.probe.gc.length} GC pauses (${f(l.probe.gc.reduce((a, g) => a + g.ms, 0), 0)} ms, ${gcLongest(l.probe.gc)}); ${l.slowWithGc}/${l.slow} deliveries ≥ p99 overlapped a GC pause` : '') +
   `; ${l.slowWithSys}/${l.slow} ≥ p99 had a $SYS publish arrive in flight (${l.sysBursts} $SYS bursts)`
 const latencies = (): Promise<Map<Target, LatencyResult[]>> => rounds('latency', (t, r) => latency(t, { ...LATENCY, tag: `l${r}` }), latLine)
 const medianOf = <T>(m: Map<Target, T[]>, pick: (r: T) => number): (number | undefined)[] => byColumn((t) => m.has(t) ? median(m.get(t)!.map(pick)) : undefined)
