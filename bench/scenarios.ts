@@ -1,8 +1,12 @@
+import { fork } from 'node:child_process'
+import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { factName, makeFact, newFactId, stateTopic, thingFactTopic, thingSubject, type ThingState } from '#contract'
 import { procSample, threadSample, type ThreadSample } from './procfs.ts'
 import type { GcPause, ProbeReport, Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishAll, publishWindowed, receive, receiveUntilQuiet, subscribe, type Outgoing } from './load.ts'
+
+const LATENCY_LOAD = join(import.meta.dirname, 'latency-load.ts')
 
 /**
  * Valid `cup.empty` / `cup.filled` facts about one thing, alternating, serialized up front, on
@@ -107,12 +111,34 @@ function overlapping (flights: readonly [number, number][], pauses: readonly GcP
   return flights.filter(([s, r]) => pauses.some((g) => g.at < r && g.at + g.ms > s)).length
 }
 
+/** What the latency load needs of a target: where the broker is, who to connect as, whose threads to count. */
+export interface LatencyLoadTarget {
+  url: string
+  prefix: Target['prefix']
+  device: Target['device']
+  reader: Target['reader']
+  pid: number
+}
+
+export interface LatencyLoadOptions { rate: number, count: number, warmup: number, tag: string }
+
+/** One run of the latency load: epoch ms per message (NaN: never), and the broker's threads over the measured ones. */
+export interface LatencyLoadResult {
+  sentAt: number[]
+  gotAt: number[]
+  ackAt: number[]
+  /** When each of the broker's `$SYS` publishes arrived. */
+  sysAt: number[]
+  threadsBefore: ThreadSample
+  threadsAfter: ThreadSample
+}
+
 /**
- * 1 → 1 at QoS 1 at a steady `rate`: the latency from the publish call to the subscriber's
- * receipt and to the PUBACK, both in this process. The first `warmup` messages are sent on the
- * same schedule and left out of the figures.
+ * The latency scenario's clients (bench/latency-load.ts runs it in a process of its own): one
+ * publisher at QoS 1 on a steady schedule, one subscriber. `onMeasuring` is called as the first
+ * measured message (after `warmup`) is sent.
  */
-export async function latency (t: Target, opts: { rate: number, count: number, warmup: number, tag: string }): Promise<LatencyResult> {
+export async function latencyLoad (t: LatencyLoadTarget, opts: LatencyLoadOptions, onMeasuring: () => void): Promise<LatencyLoadResult> {
   const n = opts.warmup + opts.count
   const msgs = buildFacts('bench', `${opts.tag}-lat-cup`, n, t.prefix)
   const index = new Map(msgs.map((m, i) => [(JSON.parse(m.payload.toString()) as { id: string }).id, i]))
@@ -136,8 +162,7 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
   const delivered = receive(sub, n, 60_000 + (n / opts.rate) * 1000, (topic) => !topic.startsWith('$SYS/'))
   const interval = 1000 / opts.rate
   const acks: Promise<unknown>[] = []
-  let probeStarted = false
-  let threadsBefore = threadSample(t.broker.pid)
+  let threadsBefore = threadSample(t.pid)
   const base = at()
   await new Promise<void>((resolve) => {
     let next = 0
@@ -146,10 +171,9 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
       while (next < n && next * interval <= now) {
         const i = next++
         // The broker's view starts afresh with the measured messages.
-        if (i === opts.warmup && !probeStarted) {
-          probeStarted = true
-          threadsBefore = threadSample(t.broker.pid)
-          void t.broker.probe?.()
+        if (i === opts.warmup) {
+          threadsBefore = threadSample(t.pid)
+          onMeasuring()
         }
         const m = msgs[i]!
         sentAt[i] = at()
@@ -162,10 +186,34 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
   })
   await Promise.all(acks)
   await delivered
-  const threads = threadSample(t.broker.pid)
-  const probe = await t.broker.probe?.()
+  const threadsAfter = threadSample(t.pid)
   await endAll([pub, sub])
-  const measured = (xs: Float64Array): Float64Array => xs.subarray(opts.warmup).map((v, k) => v - sentAt[opts.warmup + k]!)
+  return { sentAt: [...sentAt], gotAt: [...gotAt], ackAt: [...ackAt], sysAt, threadsBefore, threadsAfter }
+}
+
+/**
+ * 1 → 1 at QoS 1 at a steady `rate`: the latency from the publish call to the subscriber's
+ * receipt and to the PUBACK, both in the load's process. The first `warmup` messages are sent
+ * on the same schedule and left out of the figures. The load runs in a new process each time
+ * (bench/latency-load.ts): a bench process that had run the fan-ins made every column's tail
+ * worse, Mosquitto's too (docs/footprint.md, "Tail latency").
+ */
+export async function latency (t: Target, opts: LatencyLoadOptions): Promise<LatencyResult> {
+  const load = fork(LATENCY_LOAD, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const raw = await new Promise<LatencyLoadResult>((resolve, reject) => {
+    const target: LatencyLoadTarget = { url: t.url, prefix: t.prefix, device: t.device, reader: t.reader, pid: t.broker.pid }
+    load.on('message', (m: { type: 'ready' } | { type: 'measuring' } | { type: 'done', result: LatencyLoadResult }) => {
+      if (m.type === 'ready') load.send({ target, opts })
+      else if (m.type === 'measuring') void t.broker.probe?.()
+      else resolve(m.result)
+    })
+    // After a result, a settled promise ignores this.
+    load.once('exit', (code, signal) => reject(new Error(`the latency load exited (${signal ?? code}) before it reported`)))
+  }).finally(() => load.kill())
+  const probe = await t.broker.probe?.()
+  const { sentAt, gotAt, ackAt, sysAt, threadsBefore, threadsAfter } = raw
+  const n = sentAt.length
+  const measured = (xs: number[]): Float64Array => Float64Array.from(xs.slice(opts.warmup), (v, k) => v - sentAt[opts.warmup + k]!)
   const e2e = sortedOf(measured(gotAt))
   const puback = sortedOf(measured(ackAt))
   if (e2e.some(Number.isNaN) || puback.some(Number.isNaN)) throw new Error('a message was delivered twice or never, or not acknowledged')
@@ -183,9 +231,9 @@ export async function latency (t: Target, opts: { rate: number, count: number, w
     slowWithSys: flights.filter(([sent, got]) => sysAt.some((x) => x > sent && x <= got)).length,
     sysBursts: sysAt.filter((x, k) => k === 0 || x - sysAt[k - 1]! > 1000).length,
     perMessage: {
-      mainCpuUs: (threads.mainCpuUs - threadsBefore.mainCpuUs) / opts.count,
-      otherCpuUs: (threads.otherCpuUs - threadsBefore.otherCpuUs) / opts.count,
-      waits: (threads.waits - threadsBefore.waits) / opts.count
+      mainCpuUs: (threadsAfter.mainCpuUs - threadsBefore.mainCpuUs) / opts.count,
+      otherCpuUs: (threadsAfter.otherCpuUs - threadsBefore.otherCpuUs) / opts.count,
+      waits: (threadsAfter.waits - threadsBefore.waits) / opts.count
     },
     ...(probe ? { probe, slowWithGc: overlapping(flights, probe.gc) } : {})
   }
