@@ -1,16 +1,13 @@
 /**
- * One broker for the bench, alone in its process so its RSS and CPU are its own and the load
- * does not share its event loop. `node --import tsx --expose-gc bench/broker-process.ts <kind>`:
+ * One plain aedes for the bench, alone in its process so its RSS and CPU are its own and the
+ * load does not share its event loop. `node --import tsx bench/broker-process.ts <kind>`:
  *
- * - `homefacts`: the real hub (`createHub`, no services) in a temp data folder: LevelDB sessions,
- *   the SQLite ledger, the contract check, and authentication against the users file, with a
- *   bench device user (owns `+/+`), a bench service user (reads everything) and a responder user
- *   for household member `bench`.
- * - `plain`: `new Aedes()` with its in-memory persistence and no hooks.
+ * - `plain`: `new Aedes()` with its in-memory persistence and no hooks;
+ * - `plain-level`: the same on the hub's LevelDB session store (`--attribution`).
  *
- * `homefacts` is for bench/profile.ts; `npm run bench` runs the hub as `npm start` does
- * (bench/hub-process.ts). Both listen on an ephemeral loopback port with TCP_NODELAY, report it
- * over IPC, and answer `stop` (bench/probe.mjs answers `probe`). The process ends when the parent goes away.
+ * The hub itself runs as `npm start` runs it (bench/hub-process.ts). It listens on an ephemeral
+ * loopback port with TCP_NODELAY, reports it over IPC, and answers `stop` (bench/probe.mjs
+ * answers `probe`). The process ends when the parent goes away.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
@@ -19,13 +16,10 @@ import { join } from 'node:path'
 import { Aedes } from 'aedes'
 import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
-import { pino } from 'pino'
-import { loadConfig } from '../services/hub/config.ts'
-import { createHub, type Hub } from '../services/hub/hub.ts'
 import type { BrokerKind, Ready, Reply, Request } from './protocol.ts'
 
 const kind = process.argv[2] as BrokerKind
-if (kind !== 'homefacts' && kind !== 'plain' && kind !== 'plain-level') throw new Error(`usage: broker-process.ts homefacts|plain|plain-level (got "${String(kind)}")`)
+if (kind !== 'plain' && kind !== 'plain-level') throw new Error(`usage: broker-process.ts plain|plain-level (got "${String(kind)}")`)
 if (!process.send) throw new Error('broker-process.ts must be started with an IPC channel')
 
 const send = (msg: Ready | Reply): void => { process.send!(msg) }
@@ -35,42 +29,8 @@ interface Running {
   stop: () => Promise<void>
 }
 
-async function startHomefacts (): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'homefacts-bench-'))
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: dir,
-      'mqtt.host': '127.0.0.1',
-      'mqtt.port': 0,
-      'http.host': '127.0.0.1',
-      'http.port': 0,
-      'https.enabled': false,
-      'mqtts.enabled': false,
-      'log.level': 'silent',
-      'nodeRed.enabled': false,
-      // The load connects thousands of clients as one bench user, and publishes as fast as it can.
-      'limits.connectionsPerUser': 10_000,
-      'limits.publishesPerSecond': 1_000_000,
-      'limits.publishBurst': 1_000_000
-    }
-  })
-  const hub: Hub = createHub(config, { log: pino({ level: 'silent' }), services: [] })
-  await hub.start()
-  const device = { username: 'bench-device', password: await hub.users.add({ username: 'bench-device', role: 'device', things: ['+/+'] }) }
-  const reader = { username: 'bench-reader', password: await hub.users.add({ username: 'bench-reader', role: 'service' }) }
-  const responder = { username: 'household-bench', password: await hub.users.add({ username: 'household-bench', role: 'responder', member: 'bench' }) }
-  return {
-    ready: { type: 'ready', kind, port: hub.broker.ports.mqtt, device, reader, responder },
-    stop: async () => {
-      await hub.stop()
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
-}
-
 async function startPlain (): Promise<Running> {
-  // plain-level: the same durable session store as homefacts, to tell its cost from the hooks'.
+  // plain-level: the hub's durable session store, to tell its cost from the hooks'.
   const dir = kind === 'plain-level' ? mkdtempSync(join(tmpdir(), 'homefacts-bench-level-')) : null
   const db = dir ? new Level(dir) : null
   await db?.open()
@@ -93,7 +53,7 @@ async function startPlain (): Promise<Running> {
   }
 }
 
-const running = kind === 'homefacts' ? await startHomefacts() : await startPlain()
+const running = await startPlain()
 let stopping: Promise<void> | null = null
 const stop = (): Promise<void> => (stopping ??= running.stop().catch((err: unknown) => { console.error(err) }))
 

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { commandShebang } from '../services/lib/shebang.ts'
-import type { BenchCredentials, BrokerKind, Ready, Reply, Request } from './protocol.ts'
+import type { BrokerKind, Ready, Reply, Request } from './protocol.ts'
 import { untilConnack, type Broker, type ProbeReport, type Target } from './target.ts'
 
 const SCRIPT = join(import.meta.dirname, 'broker-process.ts')
@@ -14,10 +14,6 @@ export class BrokerProcess implements Broker {
   readonly name: string
   readonly url: string
   readonly coldStartMs: number
-  /** Who the load connects as: bench users on homefacts, anyone on plain aedes. */
-  readonly device: BenchCredentials | undefined
-  readonly reader: BenchCredentials | undefined
-  readonly responder: BenchCredentials | undefined
   #proc: ChildProcess
   #nextId = 1
   #pending = new Map<number, (r: Reply) => void>()
@@ -28,9 +24,6 @@ export class BrokerProcess implements Broker {
     this.name = ready.kind === 'plain' ? 'aedes' : ready.kind
     this.url = `mqtt://127.0.0.1:${ready.port}`
     this.coldStartMs = coldStartMs
-    this.device = ready.device
-    this.reader = ready.reader
-    this.responder = ready.responder
     proc.on('message', (r: Reply | (ProbeReport & { id: number })) => {
       const done = this.#pending.get(r.id)
       this.#pending.delete(r.id)
@@ -40,9 +33,9 @@ export class BrokerProcess implements Broker {
 
   get pid (): number { return this.#proc.pid! }
 
-  /** This broker as a column: anonymous on plain topics (`plain`), or as its bench users on the contract's. */
+  /** This broker as a column: the load connects anonymously. */
   target (column: string, prefix: Target['prefix']): Target {
-    return { column, broker: this, url: this.url, prefix, device: this.device, reader: this.reader, responder: this.responder }
+    return { column, broker: this, url: this.url, prefix }
   }
 
   /**
@@ -60,7 +53,7 @@ export class BrokerProcess implements Broker {
       proc.once('message', (m: Ready) => { clearTimeout(timer); resolve(m) })
       proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} broker exited (${code}) before it listened`)) })
     })
-    const connack = await untilConnack(`mqtt://127.0.0.1:${ready.port}`, ready.device, 20_000)
+    const connack = await untilConnack(`mqtt://127.0.0.1:${ready.port}`, undefined, 20_000)
     return new BrokerProcess(proc, ready, connack - t0)
   }
 

@@ -1,7 +1,7 @@
 /** The IPC messages between the bench (parent) and a broker process (child). */
 
 /** `plain-level` (plain aedes on LevelDB, no hooks) is only for `--attribution`. */
-export type BrokerKind = 'homefacts' | 'plain' | 'plain-level'
+export type BrokerKind = 'plain' | 'plain-level'
 
 export interface BenchCredentials {
   username: string
@@ -14,11 +14,6 @@ export interface Ready {
   kind: BrokerKind
   /** The loopback MQTT port the load connects to. */
   port: number
-  /** homefacts only: a device user that owns every `home/<area>/<thing>` and a service user that reads all. */
-  device?: BenchCredentials
-  reader?: BenchCredentials
-  /** homefacts only: a `responder` user for household member `bench` (the catch-up scenario). */
-  responder?: BenchCredentials
 }
 
 export interface Request {
