@@ -304,7 +304,7 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
 - cold start: from the spawn of the process (fresh data folder for the hub) to its first
   CONNACK 0 (as the bench device user on the hub), connecting every 10 ms; ${ROUNDS} rounds,
   alternating: ${cold ? [...cold].map(([n, ts]) => `${n} ${ts.map((x) => f(x, 0)).join(' / ')} ms`).join('; ') : ''}.
-- latency: one publisher, one subscriber, QoS 1, ${LATENCY.count.toLocaleString('en-US')} messages at ${LATENCY.rate}/s after ${LATENCY.warmup} warm-up ones;
+- latency: one publisher and one subscriber in a new process each round (bench/latency-load.ts), QoS 1, ${LATENCY.count.toLocaleString('en-US')} messages at ${LATENCY.rate}/s after ${LATENCY.warmup} warm-up ones;
   from the publish call to receipt and to PUBACK, nearest-rank percentiles. The hub's event-loop
   delay and GC pauses over each round (bench/probe.mjs): ${lat.get(targets.find((t) => t.broker === hubFacts)!)!.map(latLine).join(' | ')}.
 - fan-in: ${FAN_IN.devices} publishers, each ${FAN_IN.perDevice.toLocaleString('en-US')} messages about its own thing; one subscriber on
