@@ -122,11 +122,15 @@ export interface LatencyLoadTarget {
 
 export interface LatencyLoadOptions { rate: number, count: number, warmup: number, tag: string }
 
-/** One run of the latency load: epoch ms per message (NaN: never), and the broker's threads over the measured ones. */
+/**
+ * One run of the latency load: epoch ms per message (NaN: never), and the broker's threads over
+ * the measured ones. It crosses the IPC channel by structured clone (`serialization: 'advanced'`),
+ * which keeps the arrays and their NaNs; JSON would turn a NaN into null.
+ */
 export interface LatencyLoadResult {
-  sentAt: number[]
-  gotAt: number[]
-  ackAt: number[]
+  sentAt: Float64Array
+  gotAt: Float64Array
+  ackAt: Float64Array
   /** When each of the broker's `$SYS` publishes arrived. */
   sysAt: number[]
   threadsBefore: ThreadSample
@@ -188,7 +192,7 @@ export async function latencyLoad (t: LatencyLoadTarget, opts: LatencyLoadOption
   await delivered
   const threadsAfter = threadSample(t.pid)
   await endAll([pub, sub])
-  return { sentAt: [...sentAt], gotAt: [...gotAt], ackAt: [...ackAt], sysAt, threadsBefore, threadsAfter }
+  return { sentAt, gotAt, ackAt, sysAt, threadsBefore, threadsAfter }
 }
 
 /**
@@ -199,7 +203,7 @@ export async function latencyLoad (t: LatencyLoadTarget, opts: LatencyLoadOption
  * worse, Mosquitto's too (docs/footprint.md, "Tail latency").
  */
 export async function latency (t: Target, opts: LatencyLoadOptions): Promise<LatencyResult> {
-  const load = fork(LATENCY_LOAD, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const load = fork(LATENCY_LOAD, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
   const raw = await new Promise<LatencyLoadResult>((resolve, reject) => {
     const target: LatencyLoadTarget = { url: t.url, prefix: t.prefix, device: t.device, reader: t.reader, pid: t.broker.pid }
     load.on('message', (m: { type: 'ready' } | { type: 'measuring' } | { type: 'done', result: LatencyLoadResult }) => {
@@ -213,7 +217,7 @@ export async function latency (t: Target, opts: LatencyLoadOptions): Promise<Lat
   const probe = await t.broker.probe?.()
   const { sentAt, gotAt, ackAt, sysAt, threadsBefore, threadsAfter } = raw
   const n = sentAt.length
-  const measured = (xs: number[]): Float64Array => Float64Array.from(xs.slice(opts.warmup), (v, k) => v - sentAt[opts.warmup + k]!)
+  const measured = (xs: Float64Array): Float64Array => xs.subarray(opts.warmup).map((v, k) => v - sentAt[opts.warmup + k]!)
   const e2e = sortedOf(measured(gotAt))
   const puback = sortedOf(measured(ackAt))
   if (e2e.some(Number.isNaN) || puback.some(Number.isNaN)) throw new Error('a message was delivered twice or never, or not acknowledged')
