@@ -78,9 +78,9 @@ export class HubProcess implements Broker {
    * Starts a hub and resolves on its first CONNACK to the bench device user (`coldStartMs`: from
    * the spawn) and its "hub started" line; with `nodeRed`, also once Node-RED has started its flows.
    * `args` adds flags; `env` adds environment variables (`HOMEFACTS_<KEY>` config); `cpuProfDir` runs it with
-   * `--cpu-prof` (the profile is written when it stops).
+   * `--cpu-prof` (the profile is written when it stops); `nodeFlags` adds Node flags after the shebang's.
    */
-  static async start (opts: { nodeRed?: boolean, args?: string[], env?: NodeJS.ProcessEnv, cpuProfDir?: string } = {}): Promise<HubProcess> {
+  static async start (opts: { nodeRed?: boolean, args?: string[], env?: NodeJS.ProcessEnv, cpuProfDir?: string, nodeFlags?: string[] } = {}): Promise<HubProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'homefacts-bench-hub-'))
     const accounts: Parameters<UserStore['addMany']>[0] = [
       { username: 'bench-device', role: 'device', things: ['+/+'] },
@@ -97,10 +97,10 @@ export class HubProcess implements Broker {
       '--limits-connections-per-user', '10000', '--limits-publishes-per-second', '1000000', '--limits-publish-burst', '1000000', ...nodeRed, ...(opts.args ?? [])]
     const env = { ...process.env, ...opts.env, HOMEFACTS_BENCH_PROBE: '1', NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import ${PROBE}`].filter(Boolean).join(' ') }
     const t0 = performance.now()
-    // Node refuses --cpu-prof in NODE_OPTIONS: then Node is started with the shebang's variables and flags, and the profiler's.
+    // Node refuses --cpu-prof and most V8 flags in NODE_OPTIONS: then Node is started with the shebang's variables and flags, and those.
     const shebang = commandShebang()
-    const proc = opts.cpuProfDir
-      ? spawn(process.execPath, [...shebang.flags, '--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, BIN, ...args], { env: { ...env, ...shebang.env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    const proc = opts.cpuProfDir || opts.nodeFlags
+      ? spawn(process.execPath, [...shebang.flags, ...(opts.nodeFlags ?? []), ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), BIN, ...args], { env: { ...env, ...shebang.env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
       : spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
     let out = ''
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))

@@ -1,0 +1,32 @@
+/**
+ * Two fresh hubs side by side, as the command runs them: A with the shebang's Node flags, B with
+ * the flags given here after them, in alternating rounds of the bench's 1 → 1 scenario (QoS 1 at
+ * 500/s), so that the machine's drift falls on both. Prints each round and the medians.
+ * `ON=facts|plain ROUNDS=5 node --import tsx bench/ab.ts [node flags for B ...]`
+ */
+import { HubProcess } from './hub-process.ts'
+import { latency, percentile } from './scenarios.ts'
+
+const on = process.env.ON === 'plain' ? 'plain' : 'facts'
+const rounds = Number(process.env.ROUNDS ?? 5)
+const flags = process.argv.slice(2)
+const hubs = { A: await HubProcess.start(), B: await HubProcess.start({ nodeFlags: flags }) }
+const seen = { A: { p99: [] as number[], cpu: [] as number[], gc: [] as number[] }, B: { p99: [] as number[], cpu: [] as number[], gc: [] as number[] } }
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 === 0 ? ['A', 'B'] as const : ['B', 'A'] as const) {
+      const x = await latency(hubs[k].target(k, on), { rate: 500, count: 4000, warmup: 250, tag: `ab-${k.toLowerCase()}${r}` })
+      const gc = x.probe?.gc.length ?? 0
+      seen[k].p99.push(x.p99)
+      seen[k].cpu.push(x.perMessage.mainCpuUs)
+      seen[k].gc.push(gc)
+      console.log(`round ${r + 1} ${k}: p50 ${x.p50.toFixed(2)} p99 ${x.p99.toFixed(2)} ms, main-thread CPU ${x.perMessage.mainCpuUs.toFixed(0)} µs/msg, ${gc} GC pauses`)
+    }
+  }
+} finally {
+  await Promise.all([hubs.A.stop(), hubs.B.stop()])
+}
+const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50)
+for (const k of ['A', 'B'] as const) {
+  console.log(`${k} (${k === 'A' ? 'the command' : `the command + ${flags.join(' ') || 'nothing'}`}), ${on}: median p99 ${median(seen[k].p99).toFixed(2)} ms, CPU ${median(seen[k].cpu).toFixed(0)} µs/msg, ${median(seen[k].gc)} GC pauses a round`)
+}
