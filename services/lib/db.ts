@@ -18,3 +18,17 @@ export function openDatabase (path: string): Database.Database {
 
 /** A new order or customer id: a lower-cased ULID, which sorts by time and fits one topic level. */
 export const newShopId = (now: number = Date.now()): string => newFactId(now).toLowerCase()
+
+/**
+ * A statement cache for one connection: each SQL text is prepared once, on first use. A store's
+ * method runs the same statements on every fact, and preparing one compiles its SQL each time.
+ * Each statement runs to completion before the next call (no `iterate()`), so one per text is enough.
+ */
+export function statements (db: Database.Database): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>()
+  return (sql) => {
+    let statement = cache.get(sql)
+    if (!statement) cache.set(sql, statement = db.prepare(sql))
+    return statement
+  }
+}

@@ -1,4 +1,5 @@
-import type { Database } from 'better-sqlite3'
+import type { Database, Statement } from 'better-sqlite3'
+import { statements } from './db.ts'
 import type { Fact } from '#contract'
 
 /** One publish waiting in the outbox: a fact, or a retained state (a profile) that goes with it. */
@@ -29,10 +30,12 @@ export const factMessage = (topic: string, fact: Fact): OutboxMessage => ({ topi
  */
 export class Outbox {
   readonly db: Database
+  readonly #sql: (sql: string) => Statement
   #listeners = new Set<() => void>()
 
   constructor (db: Database) {
     this.db = db
+    this.#sql = statements(db)
     db.exec(`CREATE TABLE IF NOT EXISTS outbox (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       topic TEXT NOT NULL,
@@ -47,7 +50,7 @@ export class Outbox {
 
   /** Appends messages; call it inside the producer's transaction, then `notify()` after the commit. */
   add (messages: readonly OutboxMessage[], now: Date = new Date()): void {
-    const insert = this.db.prepare('INSERT INTO outbox (topic, payload, retain, created_at) VALUES (?, ?, ?, ?)')
+    const insert = this.#sql('INSERT INTO outbox (topic, payload, retain, created_at) VALUES (?, ?, ?, ?)')
     for (const m of messages) insert.run(m.topic, m.payload, m.retain ? 1 : 0, now.toISOString())
   }
 
@@ -63,25 +66,25 @@ export class Outbox {
 
   /** The oldest pending rows, in the order they were added. */
   pending (limit = 100): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as RawRow[]).map(toRow)
+    return (this.#sql("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?").all(limit) as RawRow[]).map(toRow)
   }
 
   failed (): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE status = 'failed' ORDER BY id").all() as RawRow[]).map(toRow)
+    return (this.#sql("SELECT * FROM outbox WHERE status = 'failed' ORDER BY id").all() as RawRow[]).map(toRow)
   }
 
   counts (): Record<OutboxRow['status'], number> {
     const out = { pending: 0, sent: 0, failed: 0 }
-    for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as { status: OutboxRow['status'], n: number }[]) out[r.status] = r.n
+    for (const r of this.#sql('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as { status: OutboxRow['status'], n: number }[]) out[r.status] = r.n
     return out
   }
 
   markSent (id: number): void {
-    this.db.prepare("UPDATE outbox SET status = 'sent' WHERE id = ?").run(id)
+    this.#sql("UPDATE outbox SET status = 'sent' WHERE id = ?").run(id)
   }
 
   /** A refused message is a producer bug: kept with its reason, never retried. */
   markFailed (id: number, reason: string): void {
-    this.db.prepare("UPDATE outbox SET status = 'failed', reason = ? WHERE id = ?").run(reason, id)
+    this.#sql("UPDATE outbox SET status = 'failed', reason = ? WHERE id = ?").run(reason, id)
   }
 }

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Database } from 'better-sqlite3'
+import type { Database, Statement } from 'better-sqlite3'
 import { makeFact, type Fact, type FactFields, type FactType } from '#contract'
 import { Outbox, factMessage } from '../lib/outbox.ts'
+import { statements } from '../lib/db.ts'
 import type { PushSubscriptionJson } from '../lib/channels/index.ts'
 
 export const PHONES_SOURCE = 'services/phones'
@@ -34,9 +35,11 @@ const hash = (id: string): string => createHash('sha256').update(id).digest('bas
 export class PhoneStore {
   readonly outbox: Outbox
   #db: Database
+  readonly #sql: (sql: string) => Statement
 
   constructor (db: Database) {
     this.#db = db
+    this.#sql = statements(db)
     db.exec(`CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, username TEXT NOT NULL, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS push_subscriptions (endpoint TEXT PRIMARY KEY, member TEXT NOT NULL, subscription TEXT NOT NULL, created_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS deliveries (escalation_id TEXT NOT NULL, fact_id TEXT NOT NULL, fact_type TEXT NOT NULL, subject TEXT NOT NULL,
@@ -54,43 +57,43 @@ export class PhoneStore {
   /** A new session for `username`; returns its id (the cookie value). */
   createSession (username: string, ttlMs: number, now = Date.now()): string {
     const id = randomBytes(32).toString('base64url')
-    this.#db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now)
-    this.#db.prepare('INSERT INTO sessions (id_hash, username, expires_at) VALUES (?, ?, ?)').run(hash(id), username, now + ttlMs)
+    this.#sql('DELETE FROM sessions WHERE expires_at <= ?').run(now)
+    this.#sql('INSERT INTO sessions (id_hash, username, expires_at) VALUES (?, ?, ?)').run(hash(id), username, now + ttlMs)
     return id
   }
 
   /** The user of a live session, or `undefined`. */
   sessionUser (id: string, now = Date.now()): string | undefined {
-    const r = this.#db.prepare('SELECT username FROM sessions WHERE id_hash = ? AND expires_at > ?').get(hash(id), now) as { username: string } | undefined
+    const r = this.#sql('SELECT username FROM sessions WHERE id_hash = ? AND expires_at > ?').get(hash(id), now) as { username: string } | undefined
     return r?.username
   }
 
   endSession (id: string): void {
-    this.#db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(hash(id))
+    this.#sql('DELETE FROM sessions WHERE id_hash = ?').run(hash(id))
   }
 
   // Push subscriptions
 
   addSubscription (member: string, sub: PushSubscriptionJson, now = new Date()): void {
-    this.#db.prepare('INSERT INTO push_subscriptions (endpoint, member, subscription, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(endpoint) DO UPDATE SET member = excluded.member, subscription = excluded.subscription')
+    this.#sql('INSERT INTO push_subscriptions (endpoint, member, subscription, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(endpoint) DO UPDATE SET member = excluded.member, subscription = excluded.subscription')
       .run(sub.endpoint, member, JSON.stringify(sub), now.toISOString())
   }
 
   /** Removes a subscription; with `member`, only when it is that member's. */
   removeSubscription (endpoint: string, member?: string): void {
-    if (member === undefined) this.#db.prepare('DELETE FROM push_subscriptions WHERE endpoint = ?').run(endpoint)
-    else this.#db.prepare('DELETE FROM push_subscriptions WHERE endpoint = ? AND member = ?').run(endpoint, member)
+    if (member === undefined) this.#sql('DELETE FROM push_subscriptions WHERE endpoint = ?').run(endpoint)
+    else this.#sql('DELETE FROM push_subscriptions WHERE endpoint = ? AND member = ?').run(endpoint, member)
   }
 
   subscriptions (member: string): PushSubscriptionJson[] {
-    return (this.#db.prepare('SELECT subscription FROM push_subscriptions WHERE member = ? ORDER BY created_at').all(member) as { subscription: string }[])
+    return (this.#sql('SELECT subscription FROM push_subscriptions WHERE member = ? ORDER BY created_at').all(member) as { subscription: string }[])
       .map((r) => JSON.parse(r.subscription) as PushSubscriptionJson)
   }
 
   // The notifier
 
   processed (id: string): boolean {
-    return this.#db.prepare('SELECT 1 FROM processed WHERE id = ?').get(id) !== undefined
+    return this.#sql('SELECT 1 FROM processed WHERE id = ?').get(id) !== undefined
   }
 
   /**
@@ -98,19 +101,19 @@ export class PhoneStore {
    * acknowledged without being lost; it is decided again when the evidence arrives.
    */
   park (id: string, escalation: string): void {
-    this.#db.prepare('INSERT OR IGNORE INTO parked (id, escalation) VALUES (?, ?)').run(id, escalation)
+    this.#sql('INSERT OR IGNORE INTO parked (id, escalation) VALUES (?, ?)').run(id, escalation)
   }
 
   parked (): string[] {
-    return (this.#db.prepare('SELECT escalation FROM parked ORDER BY id').all() as { escalation: string }[]).map((r) => r.escalation)
+    return (this.#sql('SELECT escalation FROM parked ORDER BY id').all() as { escalation: string }[]).map((r) => r.escalation)
   }
 
   /** Marks an escalation or claim handled, with the facts that tell of it, in one transaction. */
   commit (id: string, facts: { topic: string, fact: Fact }[], deliveries: Delivery[] = [], now = new Date()): void {
     this.#db.transaction(() => {
-      this.#db.prepare('INSERT OR IGNORE INTO processed (id) VALUES (?)').run(id)
-      this.#db.prepare('DELETE FROM parked WHERE id = ?').run(id)
-      const upsert = this.#db.prepare(`INSERT INTO deliveries (escalation_id, fact_id, fact_type, subject, fact_seq, member, channel, address, title, message, status)
+      this.#sql('INSERT OR IGNORE INTO processed (id) VALUES (?)').run(id)
+      this.#sql('DELETE FROM parked WHERE id = ?').run(id)
+      const upsert = this.#sql(`INSERT INTO deliveries (escalation_id, fact_id, fact_type, subject, fact_seq, member, channel, address, title, message, status)
         VALUES (@escalationId, @factId, @factType, @subject, @factSeq, @member, @channel, @address, @title, @message, @status)
         ON CONFLICT (escalation_id, channel, address) DO UPDATE SET status = excluded.status`)
       for (const d of deliveries) upsert.run(d)
@@ -122,7 +125,7 @@ export class PhoneStore {
   /** Marks deliveries withdrawn, with the facts that tell of it. */
   withdrawn (deliveries: Delivery[], facts: { topic: string, fact: Fact }[], now = new Date()): void {
     this.#db.transaction(() => {
-      const mark = this.#db.prepare("UPDATE deliveries SET status = 'withdrawn' WHERE escalation_id = ? AND channel = ? AND address = ?")
+      const mark = this.#sql("UPDATE deliveries SET status = 'withdrawn' WHERE escalation_id = ? AND channel = ? AND address = ?")
       for (const d of deliveries) mark.run(d.escalationId, d.channel, d.address)
       if (facts.length > 0) this.outbox.add(facts.map((f) => factMessage(f.topic, f.fact)), now)
     })()
@@ -131,18 +134,18 @@ export class PhoneStore {
 
   /** Deliveries still showing on a phone (sent, not withdrawn) about a subject. */
   openDeliveries (subject: string): Delivery[] {
-    return (this.#db.prepare(`SELECT escalation_id AS escalationId, fact_id AS factId, fact_type AS factType, subject, fact_seq AS factSeq, member, channel, address, title, message, status
+    return (this.#sql(`SELECT escalation_id AS escalationId, fact_id AS factId, fact_type AS factType, subject, fact_seq AS factSeq, member, channel, address, title, message, status
       FROM deliveries WHERE subject = ? AND status = 'sent'`).all(subject) as Delivery[])
   }
 
   /** Subjects with deliveries still showing, to check once the mirror has their state. */
   openSubjects (): string[] {
-    return (this.#db.prepare("SELECT DISTINCT subject FROM deliveries WHERE status = 'sent'").all() as { subject: string }[]).map((r) => r.subject)
+    return (this.#sql("SELECT DISTINCT subject FROM deliveries WHERE status = 'sent'").all() as { subject: string }[]).map((r) => r.subject)
   }
 
   /** A fact from the notifier, with the next seq of its subject. */
   fact<T extends FactType> (type: T, fields: Omit<FactFields<T>, 'seq' | 'source'>): Fact<T> {
-    const r = this.#db.prepare('INSERT INTO seqs (subject, seq) VALUES (?, 1) ON CONFLICT(subject) DO UPDATE SET seq = seq + 1 RETURNING seq').get(fields.subject) as { seq: number }
+    const r = this.#sql('INSERT INTO seqs (subject, seq) VALUES (?, 1) ON CONFLICT(subject) DO UPDATE SET seq = seq + 1 RETURNING seq').get(fields.subject) as { seq: number }
     return makeFact(type, { ...fields, source: PHONES_SOURCE, seq: r.seq } as FactFields<T>)
   }
 }
