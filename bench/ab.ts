@@ -11,7 +11,8 @@ const on = process.env.ON === 'plain' ? 'plain' : 'facts'
 const rounds = Number(process.env.ROUNDS ?? 5)
 const flags = process.argv.slice(2)
 const hubs = { A: await HubProcess.start(), B: await HubProcess.start({ nodeFlags: flags }) }
-const seen = { A: { p99: [] as number[], cpu: [] as number[], gc: [] as number[] }, B: { p99: [] as number[], cpu: [] as number[], gc: [] as number[] } }
+const figures = (): { p99: number[], cpu: number[], gc: number[] } => ({ p99: [], cpu: [], gc: [] })
+const seen = { A: figures(), B: figures() }
 try {
   for (let r = 0; r < rounds; r++) {
     for (const k of r % 2 === 0 ? ['A', 'B'] as const : ['B', 'A'] as const) {
