@@ -37,8 +37,9 @@ const total = [...self.values()].reduce((a, c) => a + c, 0)
 // The command runs the bundle (dist/): each frame is named by its source through the bundle's source map.
 const maps = new Map<string, SourceMap | null>()
 const sourceOf = (f: ProfileNode['callFrame']): { url: string, line: number } => {
-  if (!f.url.startsWith('file://')) return { url: f.url, line: f.lineNumber + 1 }
-  const path = fileURLToPath(f.url)
+  // ES modules are named by URL; the command's bundle (bin/bundle.js) by its path.
+  const path = f.url.startsWith('file://') ? fileURLToPath(f.url) : f.url.startsWith('/') ? f.url : null
+  if (!path) return { url: f.url, line: f.lineNumber + 1 }
   if (!maps.has(path)) maps.set(path, existsSync(path + '.map') ? new SourceMap(JSON.parse(readFileSync(path + '.map', 'utf8'))) : null)
   const entry = maps.get(path)?.findEntry(f.lineNumber, f.columnNumber)
   return entry && 'originalSource' in entry

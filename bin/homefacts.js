@@ -17,6 +17,7 @@
 //
 // The bench (bench/brokers.ts) runs every Node broker with the variables and flags on this line.
 import { join } from 'node:path'
+import { loadBundle } from './bundle.js'
 import { staleBuild } from './stale-build.js'
 
 const root = join(import.meta.dirname, '..')
@@ -25,5 +26,5 @@ if (stale) {
   process.stderr.write(`homefacts: ${stale}; run "npm run build" in ${root}\n`)
   process.exit(1)
 }
-const { main } = await import('../dist/cli.js')
+const { main } = loadBundle(join(root, 'dist', 'cli.cjs')).exports
 await main(process.argv)

@@ -1,5 +1,4 @@
 export const ROOT: string
 export const DIST: string
 export const MANIFEST: string
-export function sources (): string[]
-export function buildHub (): Promise<number>
+export function buildHub (): Promise<string[]>

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -7,17 +7,37 @@ import { thingFactTopic } from '#contract'
 import { connectInbox, publishAck } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import { BIN, startHubProcess } from '../helpers/process.ts'
+import { codeCacheFile } from '../../bin/bundle.js'
+import { commandShebang } from '../../services/lib/shebang.ts'
 
-/** Runs a copy of the command whose package root is `root`, and returns its exit code and stderr. */
-function runCopy (root: string): Promise<{ code: number | null, stderr: string }> {
+const DIST = join(BIN, '..', '..', 'dist')
+
+/**
+ * Runs `homefacts --version` from a copy of the command whose package root is `root`, and returns
+ * its exit code, stdout and stderr. `shebang`: run the file itself, so Node gets the shebang's flags.
+ */
+function runCopy (root: string, opts: { shebang?: boolean } = {}): Promise<{ code: number | null, stdout?: string, stderr: string }> {
   mkdirSync(join(root, 'bin'), { recursive: true })
-  for (const f of ['homefacts.js', 'stale-build.js']) copyFileSync(join(BIN, '..', f), join(root, 'bin', f))
+  for (const f of ['homefacts.js', 'stale-build.js', 'bundle.js']) copyFileSync(join(BIN, '..', f), join(root, 'bin', f))
+  const bin = join(root, 'bin', 'homefacts.js')
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [join(root, 'bin', 'homefacts.js'), '--version'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = opts.shebang ? spawn(bin, ['--version']) : spawn(process.execPath, [bin, '--version'])
+    let stdout = ''
     let stderr = ''
+    proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    proc.on('exit', (code) => resolve({ code, stderr }))
+    proc.on('exit', (code) => resolve(opts.shebang ? { code, stdout, stderr } : { code, stderr }))
   })
+}
+
+/** A package root with a copy of the built command, on this checkout's node_modules. */
+function copyOfBuild (root: string): { bundle: string } {
+  mkdirSync(join(root, 'dist'), { recursive: true })
+  for (const f of ['cli.cjs', 'build.json']) copyFileSync(join(DIST, f), join(root, 'dist', f))
+  // A copy keeps the times: the build stays newer than its sources.
+  cpSync(join(DIST, '..', 'package.json'), join(root, 'package.json'), { preserveTimestamps: true })
+  symlinkSync(join(DIST, '..', 'node_modules'), join(root, 'node_modules'))
+  return { bundle: join(root, 'dist', 'cli.cjs') }
 }
 
 describe('the built hub', () => {
@@ -29,11 +49,11 @@ describe('the built hub', () => {
     try {
       const cmdline = readFileSync(`/proc/${hub.proc.pid}/cmdline`, 'utf8').split('\0')
       expect(cmdline.some((a) => a.includes('tsx'))).toBe(false)
-      // The command imports the bundle dist/cli.js, made from the sources its manifest lists, with
+      // The command runs the bundle dist/cli.cjs, made from the sources its manifest lists, with
       // the fact checks compiled in the build in place of broker/fact-checks.ts.
       const dist = join(BIN, '..', '..', 'dist')
       expect(JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8')).sources).toEqual(expect.arrayContaining(['services/hub/cli.ts', 'broker/fact-checks.ts', 'package-lock.json']))
-      const bundle = readFileSync(join(dist, 'cli.js'), 'utf8')
+      const bundle = readFileSync(join(dist, 'cli.cjs'), 'utf8')
       // broker/fact-checks.ts itself (ajv at start) is not in it.
       expect(bundle).not.toMatch(/factChecksModule|new Ajv2020/)
       const { client, inbox } = await connectInbox(hub.mqttUrl, { ...hub.admin, protocolVersion: 5 })
@@ -48,6 +68,37 @@ describe('the built hub', () => {
       hub.proc.kill('SIGTERM')
       await hub.exited
     }
+  })
+
+  it('leaves a code cache for the command, which the command keeps while V8 accepts it and replaces when V8 rejects it', async () => {
+    // The build's: for the command's own Node flags.
+    const flags = commandShebang().flags
+    expect(statSync(codeCacheFile(join(DIST, 'cli.cjs'), flags)).size).toBeGreaterThan(100_000)
+    const root = join(dir, 'cache')
+    const { bundle } = copyOfBuild(root)
+    const cache = codeCacheFile(bundle, flags)
+    const version = { code: 0, stdout: '0.1.0\n', stderr: '' }
+    // None yet: the command runs without one, and writes it as it exits.
+    expect(() => statSync(cache)).toThrow(/ENOENT/)
+    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
+    const written = readFileSync(cache)
+    const writtenAt = statSync(cache).mtimeMs
+    expect(written.length).toBeGreaterThan(100_000)
+    // Accepted: the next run leaves it as it is, not even writing it again.
+    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
+    expect(readFileSync(cache).equals(written)).toBe(true)
+    expect(statSync(cache).mtimeMs).toBe(writtenAt)
+    // A cache V8 rejects (here, garbage) is no error: the run loads the bundle without it, then replaces it.
+    writeFileSync(cache, 'not a V8 code cache')
+    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
+    const replaced = readFileSync(cache)
+    expect(replaced.length).toBeGreaterThan(100_000)
+    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
+    expect(readFileSync(cache).equals(replaced)).toBe(true)
+    // Other Node flags, another cache: the one above stays.
+    expect(await runCopy(root)).toStrictEqual({ code: 0, stderr: '' })
+    expect(statSync(codeCacheFile(bundle, [])).size).toBeGreaterThan(100_000)
+    expect(readFileSync(cache).equals(replaced)).toBe(true)
   })
 
   it('says so, and exits 1, when there is no build', async () => {
