@@ -2,20 +2,21 @@
 // neither parses the 3 MB bundle nor compiles again the functions its modules run as they load
 // (docs/footprint.md, "Cold start").
 //
-// The cache is V8's own (vm.Script cachedData). V8 accepts it only from the same V8, on the same
-// source and with the same V8 flags, so there is one file per Node version and set of Node flags:
-// dist/code-cache/<key>.bin. When it is missing or V8 rejects it, this process writes a new one as
+// The cache is V8's own (vm.Script cachedData). V8 accepts it only from the same V8 and with the
+// same V8 flags, and checks the source by its length alone, so there is one file per Node version,
+// set of Node flags and bundle (its size and modification time): dist/code-cache/<key>.bin. When it is missing or V8 rejects it, this process writes a new one as
 // it exits; `npm run build` makes the one for the command's own flags. Without a cache, or where
 // dist/ cannot be written, the bundle loads as before, only slower.
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import Module, { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { Script, constants } from 'node:vm'
 
-/** Where the code cache of `file` is kept for this Node and the Node flags `execArgv`. */
+/** Where the code cache of `file`, as it is now, is kept for this Node and the Node flags `execArgv`. */
 export function codeCacheFile (file, execArgv = process.execArgv) {
-  const key = createHash('sha256').update(JSON.stringify([process.version, process.arch, execArgv])).digest('hex').slice(0, 16)
+  const { size, mtimeMs } = statSync(file)
+  const key = createHash('sha256').update(JSON.stringify([process.version, process.arch, execArgv, size, mtimeMs])).digest('hex').slice(0, 16)
   return join(dirname(file), 'code-cache', `${key}.bin`)
 }
 
