@@ -1,8 +1,9 @@
 /**
  * Two fresh hubs side by side, as the command runs them: A with the shebang's Node flags, B with
- * the flags given here after them, in alternating rounds of the bench's 1 → 1 scenario (QoS 1 at
- * 500/s), so that the machine's drift falls on both. Prints each round and the medians.
- * `ON=facts|plain ROUNDS=5 node --import tsx bench/ab.ts [node flags for B ...]`
+ * the flags given here after them (and, with `B_ARGS`, these `homefacts start` options too), in
+ * alternating rounds of the bench's 1 → 1 scenario (QoS 1 at 500/s), so that the machine's drift
+ * falls on both. Prints each round and the medians.
+ * `ON=facts|plain ROUNDS=5 [B_ARGS="--phones-enabled false"] node --import tsx bench/ab.ts [node flags for B ...]`
  */
 import { HubProcess } from './hub-process.ts'
 import { latency, percentile } from './scenarios.ts'
@@ -10,7 +11,8 @@ import { latency, percentile } from './scenarios.ts'
 const on = process.env.ON === 'plain' ? 'plain' : 'facts'
 const rounds = Number(process.env.ROUNDS ?? 5)
 const flags = process.argv.slice(2)
-const hubs = { A: await HubProcess.start(), B: await HubProcess.start({ nodeFlags: flags }) }
+const args = process.env.B_ARGS?.split(' ').filter(Boolean) ?? []
+const hubs = { A: await HubProcess.start(), B: await HubProcess.start({ nodeFlags: flags, args }) }
 const figures = (): { p99: number[], cpu: number[], gc: number[] } => ({ p99: [], cpu: [], gc: [] })
 const seen = { A: figures(), B: figures() }
 try {
@@ -30,5 +32,5 @@ try {
 }
 const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50)
 for (const k of ['A', 'B'] as const) {
-  console.log(`${k} (${k === 'A' ? 'the command' : `the command + ${flags.join(' ') || 'nothing'}`}), ${on}: median p99 ${median(seen[k].p99).toFixed(2)} ms, CPU ${median(seen[k].cpu).toFixed(0)} µs/msg, ${median(seen[k].gc)} GC pauses a round`)
+  console.log(`${k} (${k === 'A' ? 'the command' : `the command + ${[...flags, ...args].join(' ') || 'nothing'}`}), ${on}: median p99 ${median(seen[k].p99).toFixed(2)} ms, CPU ${median(seen[k].cpu).toFixed(0)} µs/msg, ${median(seen[k].gc)} GC pauses a round`)
 }

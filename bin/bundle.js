@@ -3,10 +3,11 @@
 // (docs/footprint.md, "Cold start").
 //
 // The cache is V8's own (vm.Script cachedData). V8 accepts it only from the same V8 and with the
-// same V8 flags, and checks the source by its length alone, so there is one file per Node version,
-// set of Node flags and bundle (its size and modification time): dist/code-cache/<key>.bin. When it is missing or V8 rejects it, this process writes a new one as
-// it exits; `npm run build` makes the one for the command's own flags. Without a cache, or where
-// dist/ cannot be written, the bundle loads as before, only slower.
+// same V8 flags, and checks the source by its length alone, so there is one file per Node
+// version, set of Node flags and bundle (its size and modification time):
+// dist/code-cache/<key>.bin. When it is missing or V8 rejects it, this process writes a new one
+// as it exits; `npm run build` makes the one for the command's own flags. Without a cache, or
+// where dist/ cannot be written, the bundle loads as before, only slower.
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import Module, { createRequire } from 'node:module'
