@@ -101,9 +101,10 @@ export async function buildHub () {
   const inputs = [command, modules].flatMap((r) => Object.keys(r.metafile.inputs))
   const sources = inputs.filter((f) => !f.split('/').includes('node_modules'))
   const unique = [...new Set([...sources, 'broker/fact-checks.ts', 'scripts/build.mjs', 'package.json', 'package-lock.json'])].sort()
-  writeFileSync(MANIFEST, JSON.stringify({ builtAt, sources: unique }) + '\n')
-  // bin/bundle.js reads the command as latin1: esbuild's output is ASCII (charset 'ascii').
+  // bin/bundle.js reads the command as latin1: esbuild's output is ASCII (charset 'ascii'). Checked
+  // before the manifest is written, so a bundle that fails it is never taken for a good build.
   if (readFileSync(join(DIST, 'cli.cjs')).some((byte) => byte > 0x7f)) throw new Error('dist/cli.cjs is not ASCII: bin/bundle.js would misread it')
+  writeFileSync(MANIFEST, JSON.stringify({ builtAt, sources: unique }) + '\n')
   // The command's code cache for its own Node flags (bin/bundle.js): the command writes it as it
   // exits. This also proves the bundle runs.
   execFileSync(join(ROOT, 'bin', 'homefacts.js'), ['--version'], { stdio: ['ignore', 'ignore', 'inherit'] })
