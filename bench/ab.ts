@@ -18,13 +18,13 @@ const seen = { A: figures(), B: figures() }
 try {
   for (let r = 0; r < rounds; r++) {
     for (const k of r % 2 === 0 ? ['A', 'B'] as const : ['B', 'A'] as const) {
-      const x = await latency(hubs[k].target(k, on), { rate: 500, count: 4000, warmup: 250, tag: `ab-${k.toLowerCase()}${r}` })
+      const x = await latency(hubs[k].target(k, on), { rate: 500, count: 4000, warmup: 2500, tag: `ab-${k.toLowerCase()}${r}` })
       const gc = x.probe?.gc.length ?? 0
       const majors = x.probe?.gc.filter((g) => g.kind === 'mark-compact') ?? []
       seen[k].p99.push(x.p99)
       seen[k].cpu.push(x.perMessage.mainCpuUs)
       seen[k].gc.push(gc)
-      console.log(`round ${r + 1} ${k}: p50 ${x.p50.toFixed(2)} p99 ${x.p99.toFixed(2)} ms, main-thread CPU ${x.perMessage.mainCpuUs.toFixed(0)} µs/msg, ${gc} GC pauses (${majors.length} mark-compact${majors.length ? `, longest ${Math.max(...majors.map((g) => g.ms)).toFixed(1)} ms` : ''}), ${x.slowWithGc ?? 0}/${x.slow} slow ones with a GC pause in flight, RSS ${x.probe?.memory.rss?.toFixed(1) ?? '?'} MB`)
+      console.log(`round ${r + 1} ${k}: p50 ${x.p50.toFixed(2)} p99 ${x.p99.toFixed(2)} ms (warm-up p99 ${x.warmupP99.toFixed(2)}), main-thread CPU ${x.perMessage.mainCpuUs.toFixed(0)} µs/msg, ${gc} GC pauses (${majors.length} mark-compact${majors.length ? `, longest ${Math.max(...majors.map((g) => g.ms)).toFixed(1)} ms` : ''}), ${x.slowWithGc ?? 0}/${x.slow} slow ones with a GC pause in flight, RSS ${x.probe?.memory.rss?.toFixed(1) ?? '?'} MB`)
     }
   }
 } finally {

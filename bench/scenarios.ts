@@ -82,6 +82,8 @@ export interface LatencyResult {
   /** From the publish call to the subscriber's receipt, ms. */
   p50: number
   p99: number
+  /** The end-to-end p99 of the warm-up messages alone: the broker (and the load) settling into the load. */
+  warmupP99: number
   max: number
   /** From the publish call to its PUBACK, ms. */
   pubackP50: number
@@ -222,11 +224,13 @@ export async function latency (t: Target, opts: LatencyLoadOptions): Promise<Lat
   const puback = sortedOf(measured(ackAt))
   if (e2e.some(Number.isNaN) || puback.some(Number.isNaN)) throw new Error('a message was delivered twice or never, or not acknowledged')
   const p99 = percentile(e2e, 99)
+  const warmup = sortedOf(gotAt.subarray(0, opts.warmup).map((v, k) => v - sentAt[k]!))
   const flights: [number, number][] = []
   for (let i = opts.warmup; i < n; i++) if (gotAt[i]! - sentAt[i]! >= p99) flights.push([sentAt[i]!, gotAt[i]!])
   return {
     p50: percentile(e2e, 50),
     p99,
+    warmupP99: percentile(warmup, 99),
     max: e2e[e2e.length - 1]!,
     pubackP50: percentile(puback, 50),
     pubackP99: percentile(puback, 99),
