@@ -198,6 +198,24 @@ export async function latencyLoad (t: LatencyLoadTarget, opts: LatencyLoadOption
 }
 
 /**
+ * Runs the 1 → 1 load (`latencyLoad`) in a new process (bench/latency-load.ts) and returns its raw
+ * timings. `onMeasuring` runs when it sends its first measured message.
+ */
+export async function latencyLoadProcess (t: Target, opts: LatencyLoadOptions, onMeasuring: () => void): Promise<LatencyLoadResult> {
+  const load = fork(LATENCY_LOAD, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
+  return await new Promise<LatencyLoadResult>((resolve, reject) => {
+    const target: LatencyLoadTarget = { url: t.url, prefix: t.prefix, device: t.device, reader: t.reader, pid: t.broker.pid }
+    load.on('message', (m: { type: 'ready' } | { type: 'measuring' } | { type: 'done', result: LatencyLoadResult }) => {
+      if (m.type === 'ready') load.send({ target, opts })
+      else if (m.type === 'measuring') onMeasuring()
+      else resolve(m.result)
+    })
+    // After a result, a settled promise ignores this.
+    load.once('exit', (code, signal) => reject(new Error(`the latency load exited (${signal ?? code}) before it reported`)))
+  }).finally(() => load.kill())
+}
+
+/**
  * 1 → 1 at QoS 1 at a steady `rate`: the latency from the publish call to the subscriber's
  * receipt and to the PUBACK, both in the load's process. The first `warmup` messages are sent
  * on the same schedule and left out of the figures. The load runs in a new process each time
@@ -205,17 +223,7 @@ export async function latencyLoad (t: LatencyLoadTarget, opts: LatencyLoadOption
  * worse, Mosquitto's too (docs/footprint.md, "Tail latency").
  */
 export async function latency (t: Target, opts: LatencyLoadOptions): Promise<LatencyResult> {
-  const load = fork(LATENCY_LOAD, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
-  const raw = await new Promise<LatencyLoadResult>((resolve, reject) => {
-    const target: LatencyLoadTarget = { url: t.url, prefix: t.prefix, device: t.device, reader: t.reader, pid: t.broker.pid }
-    load.on('message', (m: { type: 'ready' } | { type: 'measuring' } | { type: 'done', result: LatencyLoadResult }) => {
-      if (m.type === 'ready') load.send({ target, opts })
-      else if (m.type === 'measuring') void t.broker.probe?.()
-      else resolve(m.result)
-    })
-    // After a result, a settled promise ignores this.
-    load.once('exit', (code, signal) => reject(new Error(`the latency load exited (${signal ?? code}) before it reported`)))
-  }).finally(() => load.kill())
+  const raw = await latencyLoadProcess(t, opts, () => void t.broker.probe?.())
   const probe = await t.broker.probe?.()
   const { sentAt, gotAt, ackAt, sysAt, threadsBefore, threadsAfter } = raw
   const n = sentAt.length
