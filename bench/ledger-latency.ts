@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import Database from 'better-sqlite3'
 import { Ledger } from '../broker/ledger.ts'
 import { percentile, buildFacts } from './scenarios.ts'
 import type { Fact } from '#contract'
@@ -19,29 +18,21 @@ const [rate = 500, count = 4000, rounds = 3, warmup = 250] = process.argv.slice(
 const prefill = Number(process.env.PREFILL ?? 0)
 const f = (v: number): string => v.toFixed(2)
 
-/** Writes `n` facts straight into the ledger's table, in one transaction, before the ledger opens it. */
-function fill (path: string, n: number): void {
-  const db = new Database(path)
-  const insert = db.prepare('INSERT INTO facts (id, topic, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?)')
-  db.transaction(() => {
-    for (const m of buildFacts('bench', 'prefill', n)) {
+/** Appends `n` facts through the ledger itself, 10,000 at a time, as a hub that has run a while has written them. */
+async function fill (ledger: Ledger, n: number): Promise<void> {
+  for (let k = 0; k < n; k += 10_000) {
+    await Promise.all(buildFacts('bench', `prefill-${k}`, Math.min(10_000, n - k)).map((m) => new Promise<void>((resolve, reject) => {
       const payload = m.payload.toString()
-      insert.run((JSON.parse(payload) as Fact).id, m.topic, 'bench', new Date().toISOString(), payload)
-    }
-  })()
-  db.close()
+      ledger.appendDeferred(m.topic, JSON.parse(payload) as Fact, payload, 'bench', (err) => { if (err) reject(err); else resolve() })
+    })))
+  }
 }
+
 for (let r = 0; r < rounds; r++) {
   const dir = mkdtempSync(join(tmpdir(), 'homefacts-ledger-latency-'))
-  const path = join(dir, 'ledger.sqlite')
-  if (prefill > 0) {
-    const empty = new Ledger(path)
-    empty.open()
-    await empty.close()
-    fill(path, prefill)
-  }
-  const ledger = new Ledger(path)
+  const ledger = new Ledger(join(dir, 'ledger.sqlite'))
   ledger.open()
+  await fill(ledger, prefill)
   const n = warmup + count
   const msgs = buildFacts('bench', `ledger-${r}`, n)
   const facts = msgs.map((m) => JSON.parse(m.payload.toString()) as Fact)
