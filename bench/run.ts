@@ -20,15 +20,13 @@ import { commandShebang } from '../services/lib/shebang.ts'
 import { HubProcess } from './hub-process.ts'
 import { findMosquitto, MosquittoProcess } from './mosquitto.ts'
 import { procSample, treeRss } from './procfs.ts'
-import { connections, fanIn, latency, retained, type FanInResult, type LatencyResult } from './scenarios.ts'
+import { connections, FAN_IN, FAN_IN_WARMUP, fanIn, latency, retained, type FanInResult, type LatencyResult } from './scenarios.ts'
 import { catchUp } from './catch-up.ts'
 import { notifyLatency, type NotifyResult } from './notify.ts'
 import { markdownTable, MB, type Column, type Row } from './table.ts'
 import type { Broker, GcPause, Target } from './target.ts'
 
 const ROUNDS = 3
-const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
-const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32, qos: 1 as const }
 /**
  * The first seconds of the load are its warm-up: a hub reaches its steady tail some 5 s into a
  * new load, later still right after a burst (docs/footprint.md, "Tail latency": p99 per 5 s).

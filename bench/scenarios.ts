@@ -34,6 +34,11 @@ export interface FanInResult {
   loadCpuShare: number
 }
 
+/** The bench's fan-in: 20 publishers of 5,000 facts each (bench/run.ts runs it at QoS 1 and at QoS 0, in rounds). */
+export const FAN_IN = { devices: 20, perDevice: 5_000, window: 32 }
+/** The unmeasured fan-in each broker gets before the measured ones. */
+export const FAN_IN_WARMUP = { devices: 20, perDevice: 500, window: 32, qos: 1 as const }
+
 /**
  * Fan-in: `devices` clients each publish `perDevice` facts about their own thing; one
  * subscriber on `home/+/+/fact/+` (behind the target's prefix) at the same QoS. At QoS 1 each

@@ -9,7 +9,7 @@
  */
 import { HubProcess } from './hub-process.ts'
 import { findMosquitto, MosquittoProcess } from './mosquitto.ts'
-import { fanIn, latencyLoadProcess, percentile, type LatencyLoadResult } from './scenarios.ts'
+import { FAN_IN, FAN_IN_WARMUP, fanIn, latencyLoadProcess, percentile, type LatencyLoadResult } from './scenarios.ts'
 import type { Broker, Target } from './target.ts'
 
 const seconds = Number(process.argv[2] ?? 30)
@@ -30,8 +30,8 @@ function windows (r: LatencyLoadResult): string {
 async function settle (t: Target): Promise<void> {
   const load = (tag: string): Promise<LatencyLoadResult> => latencyLoadProcess(t, { rate: RATE, count: seconds * RATE, warmup: 0, tag }, () => {})
   console.log(`${t.column}, fresh, p99 / max per ${WINDOW_S} s (ms): ${windows(await load('settle-fresh'))}`)
-  await fanIn(t, { devices: 20, perDevice: 500, window: 32, qos: 1, tag: 'settle-w' })
-  for (const qos of [1, 1, 1, 0, 0, 0] as const) await fanIn(t, { devices: 20, perDevice: 5_000, window: 32, qos, tag: `settle-f${qos}` })
+  await fanIn(t, { ...FAN_IN_WARMUP, tag: 'settle-w' })
+  for (const [r, qos] of ([1, 1, 1, 0, 0, 0] as const).entries()) await fanIn(t, { ...FAN_IN, qos, tag: `settle-q${qos}r${r}` })
   const held = t.broker instanceof HubProcess ? ` (${t.broker.ledgerOffset().toLocaleString('en-US')} facts in the ledger)` : ''
   console.log(`${t.column}, after the fan-ins${held}, p99 / max per ${WINDOW_S} s (ms): ${windows(await load('settle-after'))}`)
 }
