@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { IPublishPacket, MqttClient } from 'mqtt'
+import { connect } from '../helpers/mqtt.ts'
+import { startAedes, type PlainAedes } from './plain-aedes.ts'
+
+function nextPublish (client: MqttClient, topic: string): Promise<IPublishPacket> {
+  return new Promise((resolve) => {
+    client.on('message', (t: string, _payload: Buffer, packet: IPublishPacket) => { if (t === topic) resolve(packet) })
+  })
+}
+
+/** patches/aedes+2.0.0-beta.1+005+will-publish-properties.patch. */
+describe('will PUBLISH properties (patched aedes)', () => {
+  let a: PlainAedes | undefined
+  afterEach(async () => {
+    await a?.close()
+    a = undefined
+  })
+
+  it('forwards only the PUBLISH properties of a will, not its Will Delay Interval (MQTT 5 §3.1.3.2)', async () => {
+    a = await startAedes()
+    const url = a.url
+    const sub = await connect(url, { protocolVersion: 5 })
+    await sub.subscribeAsync('dev/status', { qos: 1 })
+    const will = nextPublish(sub, 'dev/status')
+    const dev = await connect(url, {
+      protocolVersion: 5,
+      will: {
+        topic: 'dev/status',
+        payload: Buffer.from('offline'),
+        qos: 1,
+        retain: false,
+        properties: {
+          // No Session Expiry, so the session ends at once and the will goes with it.
+          willDelayInterval: 30,
+          payloadFormatIndicator: true,
+          messageExpiryInterval: 600,
+          contentType: 'text/plain',
+          responseTopic: 'dev/reply',
+          correlationData: Buffer.from('c1'),
+          userProperties: { kind: 'availability' }
+        }
+      }
+    })
+    dev.stream.destroy()
+    const packet = await will
+    expect(packet.payload.toString()).toBe('offline')
+    // toEqual: mqtt-packet decodes user properties into a prototype-less object. No other key may be there.
+    expect(Object.keys(packet.properties ?? {}).sort()).toStrictEqual(['contentType', 'correlationData', 'messageExpiryInterval', 'payloadFormatIndicator', 'responseTopic', 'userProperties'])
+    expect(packet.properties).toEqual({
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 600,
+      contentType: 'text/plain',
+      responseTopic: 'dev/reply',
+      correlationData: Buffer.from('c1'),
+      userProperties: { kind: 'availability' }
+    })
+    await sub.endAsync()
+  })
+})
