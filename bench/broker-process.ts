@@ -3,7 +3,7 @@
  * load does not share its event loop. `node --import tsx bench/broker-process.ts <kind>`:
  *
  * - `plain`: `new Aedes()` with its in-memory persistence and no hooks;
- * - `plain-level`: the same on the hub's LevelDB session store (`--attribution`).
+ * - `plain-store`: the same on the hub's SQLite session store (`--attribution`).
  *
  * The hub itself runs as `npm start` runs it (bench/hub-process.ts). It listens on an ephemeral
  * loopback port with TCP_NODELAY, reports it over IPC, and answers `stop` (bench/probe.mjs
@@ -14,12 +14,11 @@ import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Aedes } from 'aedes'
-import LevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
-import { Level } from 'level'
+import { SessionStore } from '../broker/session-store.ts'
 import type { BrokerKind, Ready, Reply, Request } from './protocol.ts'
 
 const kind = process.argv[2] as BrokerKind
-if (kind !== 'plain' && kind !== 'plain-level') throw new Error(`usage: broker-process.ts plain|plain-level (got "${String(kind)}")`)
+if (kind !== 'plain' && kind !== 'plain-store') throw new Error(`usage: broker-process.ts plain|plain-store (got "${String(kind)}")`)
 if (!process.send) throw new Error('broker-process.ts must be started with an IPC channel')
 
 const send = (msg: Ready | Reply): void => { process.send!(msg) }
@@ -30,11 +29,10 @@ interface Running {
 }
 
 async function startPlain (): Promise<Running> {
-  // plain-level: the hub's durable session store, to tell its cost from the hooks'.
-  const dir = kind === 'plain-level' ? mkdtempSync(join(tmpdir(), 'homefacts-bench-level-')) : null
-  const db = dir ? new Level(dir) : null
-  await db?.open()
-  const aedes = db ? new Aedes({ persistence: new LevelPersistence(db) }) : new Aedes()
+  // plain-store: the hub's durable session store, to tell its cost from the hooks'.
+  const dir = kind === 'plain-store' ? mkdtempSync(join(tmpdir(), 'homefacts-bench-store-')) : null
+  const store = dir ? new SessionStore(join(dir, 'sessions.sqlite')) : null
+  const aedes = store ? new Aedes({ persistence: store }) : new Aedes()
   await aedes.listen()
   // TCP_NODELAY as on the homefacts listener, so the two differ only by what the hub adds.
   const server: Server = createServer({ noDelay: true }, aedes.handle)
@@ -47,7 +45,7 @@ async function startPlain (): Promise<Running> {
     stop: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await db?.close()
+      await store?.destroy()
       if (dir) rmSync(dir, { recursive: true, force: true })
     }
   }

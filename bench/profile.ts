@@ -72,4 +72,4 @@ for (const [id, t] of self) {
   }
 }
 const top = (m: Map<string, number>, k: number): string => [...m].sort((a, c) => c[1] - a[1]).slice(0, k).map(([name, t]) => `${(100 * t / total).toFixed(1).padStart(5)}%  ${name}`).join('\n')
-console.log(`profile: ${join(dir, file)} (${(total / 1e6).toFixed(1)} s sampled)\n\nby package or file:\n${top(byPkg, 25)}\n\nby function:\n${top(byFn, 40)}\n\ninclusive, broker code and persistence:\n${top(new Map([...inclusive].filter(([n]) => /broker\/|aedes-persistence-level|better-sqlite3|zod/.test(n))), 30)}`)
+console.log(`profile: ${join(dir, file)} (${(total / 1e6).toFixed(1)} s sampled)\n\nby package or file:\n${top(byPkg, 25)}\n\nby function:\n${top(byFn, 40)}\n\ninclusive, broker code and persistence:\n${top(new Map([...inclusive].filter(([n]) => /broker\/|session-store|better-sqlite3|zod/.test(n))), 30)}`)

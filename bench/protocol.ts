@@ -1,7 +1,7 @@
 /** The IPC messages between the bench (parent) and a broker process (child). */
 
-/** `plain-level` (plain aedes on LevelDB, no hooks) is only for `--attribution`. */
-export type BrokerKind = 'plain' | 'plain-level'
+/** `plain-store` (plain aedes on the hub's session store, no hooks) is only for `--attribution`. */
+export type BrokerKind = 'plain' | 'plain-store'
 
 export interface BenchCredentials {
   username: string

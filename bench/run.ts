@@ -7,7 +7,7 @@
  *
  * The hub runs as `npm start` runs it (`bin/homefacts.js start`, bench/hub-process.ts).
  * `--profile` runs the fact-pipeline hub with `--cpu-prof` (profile in bench/profiles/).
- * `--attribution` adds plain aedes on LevelDB persistence (no hooks) as a column, to tell the
+ * `--attribution` adds plain aedes on the hub's session store (no hooks) as a column, to tell the
  * session store's cost from the hooks' (also with `--only latency`). `--only <scenario>` runs one scenario, prints its rows and
  * leaves bench/results.md alone: `catch-up`, `notify`, `latency` (with the hub's event-loop
  * delay and GC pauses, bench/probe.mjs) or `cold-start`.
@@ -94,7 +94,7 @@ const mosquitto = mosquittoBin ? await MosquittoProcess.start(mosquittoBin) : nu
 const hubPlain = only === 'catch-up' || only === 'notify' ? null : await HubProcess.start()
 const hubFacts = await HubProcess.start(profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
 const aedes = await BrokerProcess.start('plain')
-const level = attribution ? await BrokerProcess.start('plain-level') : null
+const level = attribution ? await BrokerProcess.start('plain-store') : null
 const brokers: Broker[] = [mosquitto, hubPlain, hubFacts, aedes, level].filter((b) => b !== null)
 const targets: Target[] = [
   ...(mosquitto ? [{ column: 'Mosquitto', broker: mosquitto, url: mosquitto.url, prefix: 'plain/' } as const] : []),

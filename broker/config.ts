@@ -3,7 +3,7 @@ import { z } from 'zod'
 const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
 
-/** The broker's part of the hub config. Every key is documented in the README. */
+/** The broker's part of the hub config (docs/configuration.md). */
 export const BrokerConfig = z.strictObject({
   mqtt: z.strictObject({
     host: host.default('0.0.0.0').describe('Address the MQTT TCP listener binds'),
@@ -13,7 +13,7 @@ export const BrokerConfig = z.strictObject({
     enabled: z.boolean().default(true).describe('MQTT over TLS, with the certificate the hub serves over HTTPS (its own CA\'s, or https.cert)'),
     host: host.default('0.0.0.0').describe('Address the MQTT TLS listener binds'),
     port: port.default(8883).describe('MQTT TLS port (0 picks a free one)')
-  }).prefault({}).describe('The MQTT TLS listener (issue 13)'),
+  }).prefault({}).describe('The MQTT TLS listener'),
   ws: z.strictObject({
     enabled: z.boolean().default(true).describe('Serve MQTT over WebSocket on the HTTP port'),
     path: z.string().startsWith('/').default('/mqtt').describe('WebSocket path on the HTTP server')
@@ -30,8 +30,9 @@ export const BrokerConfig = z.strictObject({
     connectionsPerUser: z.number().int().min(1).default(64).describe('Connections one user may hold at once; one more is refused (CONNACK 0x97 quota exceeded; 3 on MQTT 3.1.1)'),
     loginFailures: z.number().int().min(1).default(5).describe('Failed MQTT logins per user name or per address before further attempts must wait (1 s, doubling)'),
     loginWindowSeconds: z.number().int().min(1).default(300).describe('How long failed MQTT logins are remembered, and the longest wait'),
+    receiveMaximum: z.number().int().min(1).max(65535).default(1024).describe('QoS 1 and 2 publishes an MQTT 5 client may have unanswered at once (told in CONNACK); one more disconnects it (DISCONNECT 0x93, Receive Maximum exceeded)'),
     liveQueueBytes: z.number().int().min(65536).default(8_388_608).describe('Bytes a connected subscriber may have waiting unsent; past it, QoS 0 messages to it are dropped and it is disconnected (a persistent session\'s QoS 1 messages stay queued in the store)')
-  }).prefault({}).describe('What one client may cost the broker (issue 13)'),
+  }).prefault({}).describe('What one client may cost the broker'),
   heartbeatSeconds: z.number().int().min(1).default(60).describe('Broker heartbeat; wills of a dead broker go out after 4 beats'),
   statsSeconds: z.number().int().min(1).default(10).describe('How often $SYS stats are published'),
   drainTimeoutMs: z.number().int().min(0).default(30000).describe('Disconnect a client whose socket stays full this long')

@@ -1,9 +1,7 @@
-import type { EventEmitter } from 'node:events'
 import type { Server, Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import { Aedes, type Client } from 'aedes'
-import { Level } from 'level'
 import stats from 'aedes-stats'
 import type { Logger } from 'pino'
 import { Claim, ThingState } from '#contract'
@@ -16,7 +14,7 @@ import { authenticate } from './hooks/authenticate.ts'
 import { authorizePublish } from './hooks/authorize-publish.ts'
 import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, listenTls, portOf } from './listeners.ts'
-import { HubPersistence } from './persistence.ts'
+import { SessionStore } from './session-store.ts'
 import { ClaimBook } from './claims.ts'
 import { noMqttNumberCache } from './mqtt-numbers.ts'
 import type { MqttTokens } from './tokens.ts'
@@ -34,19 +32,21 @@ export interface BrokerDeps {
   log: Logger
   users: UserStore
   ledger: Ledger
-  /** Where sessions, retained messages and in-flight QoS 1 messages are kept (a LevelDB folder). */
-  persistenceDir: string
-  /** Short-lived MQTT passwords the web app logs in with (issue 12). */
+  /** The SQLite file of sessions, retained messages, queued messages and wills. */
+  sessionsFile: string
+  /** Short-lived MQTT passwords the web app logs in with. */
   tokens?: MqttTokens
 }
 
-/** The embedded broker: aedes with the homefacts hooks, durable in LevelDB. Built, not started. */
+type BrokerPacket = { topic: string, payload: Buffer, qos: 0 | 1, retain: boolean }
+
+/** The embedded broker: aedes with the homefacts hooks, durable in SQLite. Built, not started. */
 export class HomefactsBroker {
   readonly config: BrokerConfig
   readonly counters = { accepted: 0, deadlettered: 0, slowDisconnects: 0, droppedQos0: 0 }
   #deps: BrokerDeps
   #aedes: Aedes | null = null
-  #db: Level | null = null
+  #store: SessionStore
   #tcp: Server | undefined
   #anonymous: Server | undefined
   #tls: Server | undefined
@@ -54,11 +54,13 @@ export class HomefactsBroker {
   #anonymousSockets = new WeakSet<object>()
   #statsTimer: NodeJS.Timeout | undefined
   #claims = new ClaimBook()
-  #persistence: HubPersistence | undefined
+  /** Subjects whose claim is cleared once their new state is published (after it, so no one sees the claim go first). */
+  #staleClaims = new Set<string>()
 
   constructor (config: BrokerConfig, deps: BrokerDeps) {
     this.config = config
     this.#deps = deps
+    this.#store = new SessionStore(deps.sessionsFile)
   }
 
   get aedes (): Aedes {
@@ -81,15 +83,14 @@ export class HomefactsBroker {
     const { log, users, ledger } = this.#deps
     noMqttNumberCache()
     const principals: Principals = new WeakMap()
-    this.#db = new Level(this.#deps.persistenceDir)
-    await this.#db.open()
-    this.#persistence = new HubPersistence(this.#db, (err) => log.error({ err }, 'retained message not stored'))
     const aedes = new Aedes({
-      persistence: this.#persistence,
+      persistence: this.#store,
       heartbeatInterval: config.heartbeatSeconds * 1000,
       // A frame may hold a payload of limits.maxPayloadBytes with a topic and properties of up to
       // 64 KiB; a bigger one is refused as it arrives, before it is buffered (DISCONNECT 0x95).
       maximumPacketSize: config.limits.maxPayloadBytes + 65_536,
+      // Told to MQTT 5 clients in CONNACK, and enforced (DISCONNECT 0x93).
+      receiveMaximum: config.limits.receiveMaximum,
       drainTimeout: config.drainTimeoutMs,
       maxClientsIdLength: 128,
       // One broker instance: replicas of a service share facts with `$share/<group>/<filter>`.
@@ -112,26 +113,29 @@ export class HomefactsBroker {
         counters: this.counters,
         rate: new PublishRate(config.limits),
         maxPayloadBytes: config.limits.maxPayloadBytes,
-        storeRetained: (packet) => this.#persistence!.storeRetainedNow(packet),
-        publish: (packet) => this.#publish(packet)
+        publish: (packet) => this.#publish(packet),
+        claimStale: (subject) => this.#staleClaims.add(subject)
       }),
-      // Calls back once the publish is stored for every persistent session; patched aedes sends the PUBACK after it.
-      published: this.#persistence.published,
       authorizeSubscribe: authorizeSubscribe({ principals, log }),
       authorizeForward: boundLiveQueue(config.limits, log, this.counters)
     })
-    // At shutdown aedes may still be publishing wills while the store closes; log, never crash.
-    ;(aedes as EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'broker error'))
-    aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
-    aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
+    // A store write that failed outside a publish (a session wipe, a will): logged, never a crash.
+    ;(aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker error'))
     aedes.on('clientError', (client, err) => {
       const size = (err as Error & { size?: number }).size
       if (size !== undefined) log.warn({ clientId: client.id, bytes: size, limit: config.limits.maxPayloadBytes }, 'packet too large (limits.maxPayloadBytes): connection closed')
+      else log.debug({ clientId: client.id, err: err.message }, 'client error')
+    })
+    aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'))
+    aedes.on('publish', (packet) => {
+      if (this.#staleClaims.size === 0 || !packet.retain || !packet.topic.endsWith('/state')) return
+      const subject = packet.topic.slice(0, -'/state'.length)
+      if (this.#staleClaims.delete(subject)) this.#clearClaim(subject)
     })
     await aedes.listen()
-    await aedes.restoreSharedSubscriptions(await this.#persistence.sharedSubscriptions())
+    await aedes.restoreSharedSubscriptions(this.#store.sharedSubscriptions())
     this.#aedes = aedes
-    await this.#loadClaims(this.#persistence)
+    await this.#loadClaims()
     stats(aedes, { interval: config.statsSeconds * 1000 })
     this.#statsTimer = setInterval(() => this.#publishStats(), config.statsSeconds * 1000)
     this.#statsTimer.unref()
@@ -144,14 +148,14 @@ export class HomefactsBroker {
   }
 
   /**
-   * Rebuilds the claim book from the retained states and claims in the session store, and clears
-   * the claims whose state moved on while the broker was down (or before it could clear them).
+   * Rebuilds the claim book from the retained states and claims, and clears the claims whose
+   * state moved on while the broker was down (or before it could clear them).
    */
-  async #loadClaims (persistence: HubPersistence): Promise<void> {
+  async #loadClaims (): Promise<void> {
     this.#claims = new ClaimBook()
     const states = new Map<string, ThingState>()
     const claims = new Map<string, Claim>()
-    for await (const packet of persistence.createRetainedStreamCombi(['home/+/+/state', 'home/+/+/claim']) as AsyncIterable<{ topic: string, payload: Buffer }>) {
+    for await (const packet of this.#store.createRetainedStreamCombi(['home/+/+/state', 'home/+/+/claim']) as AsyncIterable<{ topic: string, payload: Buffer }>) {
       const subject = packet.topic.slice(0, packet.topic.lastIndexOf('/'))
       const value = safeJson(packet.payload)
       if (packet.topic.endsWith('/state')) {
@@ -170,8 +174,14 @@ export class HomefactsBroker {
     }
   }
 
+  /** The state moved past the claimed fact: the broker clears the claim. */
+  #clearClaim (subject: string): void {
+    this.#publish({ topic: `${subject}/claim`, payload: Buffer.alloc(0), qos: 1, retain: true })
+      .then(() => this.#deps.log.info({ subject }, 'claim cleared: the state moved past the claimed fact'), (err: unknown) => this.#deps.log.error({ err, subject }, 'could not clear a resolved claim; it is cleared at the next start'))
+  }
+
   /** Publishes as the broker itself; resolves once it is stored (retained and queued for persistent sessions). */
-  #publish (packet: { topic: string, payload: Buffer, qos: 0 | 1, retain: boolean }): Promise<void> {
+  #publish (packet: BrokerPacket): Promise<void> {
     const aedes = this.#aedes
     if (!aedes) return Promise.reject(new Error('broker is not started'))
     return new Promise((resolve, reject) => aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => err ? reject(err) : resolve()))
@@ -187,11 +197,9 @@ export class HomefactsBroker {
     return true
   }
 
-  /** The payload retained on `topic` now, read from the session store after every queued write; `null` when none is. */
+  /** The payload retained on `topic` now, read from the session store; `null` when none is. */
   async retained (topic: string): Promise<Buffer | null> {
-    const persistence = this.#persistence
-    if (!persistence) throw new Error('broker is not started')
-    for await (const packet of persistence.createRetainedStream(topic) as AsyncIterable<{ payload: Buffer }>) return packet.payload
+    for await (const packet of this.#store.createRetainedStream(topic) as AsyncIterable<{ payload: Buffer }>) return packet.payload
     return null
   }
 
@@ -203,10 +211,8 @@ export class HomefactsBroker {
 
   #publishStats (): void {
     const aedes = this.#aedes
-    if (!aedes) return
+    if (!aedes || !this.#deps.ledger.isOpen) return
     const base = `$SYS/${aedes.id}/homefacts`
-    // A closed ledger (a failure, a stop in progress) has no offset to tell; skip this round.
-    if (!this.#deps.ledger.isOpen) return
     const values: Record<string, number> = {
       'facts/accepted': this.counters.accepted,
       'facts/deadlettered': this.counters.deadlettered,
@@ -219,7 +225,11 @@ export class HomefactsBroker {
     }
   }
 
-  /** Closes the listeners and every client, then the persistence. Idempotent. */
+  /**
+   * Closes the listeners and every client; aedes calls back once the wills and publishes under
+   * way are written (patches/README.md, close-waits-for-publishes), then the store closes.
+   * Idempotent.
+   */
   async stop (): Promise<void> {
     clearInterval(this.#statsTimer)
     for (const wss of this.#wss) {
@@ -233,9 +243,7 @@ export class HomefactsBroker {
     this.#tls = undefined
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await Promise.all(closing)
-    await this.#persistence?.flush()
-    await this.#db?.close()
-    this.#db = null
+    await this.#store.destroy()
   }
 }
 

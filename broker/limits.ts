@@ -72,22 +72,17 @@ export class ConnectionsPerUser {
 
 type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>
 
-/** What aedes (patched) reads on a client: its socket, and the QoS 1/2 PUBLISHes held by Receive Maximum. */
-type LiveClient = Client & { conn: { writableLength?: number }, _held?: unknown[] }
-
 /**
  * The live queue bound (`limits.liveQueueBytes`), as aedes's `authorizeForward` hook: it runs
  * for every PUBLISH about to be sent to a client. While the bytes waiting on the client's
  * socket are past the bound, a QoS 0 message to it is dropped, and the client is disconnected
  * once: it reconnects and reads the retained state again. A QoS 1/2 message is never dropped
  * here: a persistent session's copy stays in the store and is sent again after the reconnect.
- * The PUBLISHes that Receive Maximum holds back count too, at the size of their payloads.
  */
 export function boundLiveQueue (limits: Pick<Limits, 'liveQueueBytes'>, log: Logger, counters: { slowDisconnects: number, droppedQos0: number }): AuthorizeForward {
   const slow = new WeakSet<Client>()
   return (client, packet) => {
-    const live = client as LiveClient
-    const waiting = (live.conn.writableLength ?? 0) + heldBytes(live._held)
+    const waiting = (client.conn as { writableLength?: number }).writableLength ?? 0
     if (waiting <= limits.liveQueueBytes) return packet
     if (!slow.has(client)) {
       slow.add(client)
@@ -99,11 +94,4 @@ export function boundLiveQueue (limits: Pick<Limits, 'liveQueueBytes'>, log: Log
     counters.droppedQos0++
     return null
   }
-}
-
-function heldBytes (held: unknown[] | undefined): number {
-  if (!held || held.length === 0) return 0
-  let bytes = 0
-  for (const p of held as { payload?: { length: number } }[]) bytes += p.payload?.length ?? 0
-  return bytes
 }

@@ -5,11 +5,10 @@
 // - The command: dist/cli.cjs, one CommonJS file (code loaded only on demand, the certificates and
 //   node-forge, runs only when called). CommonJS, because Node 20 keeps a V8 code cache only for a
 //   script: bin/bundle.js loads it with one, which the build makes last by running the command.
-// - ES modules, next to it: the ledger's writer thread (dist/ledger-writer.js, which
-//   broker/ledger.ts finds next to itself) and the contract (dist/contract.js, for scripts).
+// - An ES module next to it: the contract (dist/contract.js, for scripts).
 // - broker/fact-checks.ts is replaced by the fact checks ajv compiles now (`factChecksModule()`),
 //   so the command neither loads ajv nor compiles schemas at start.
-// - Left to Node: native addons and what they load (better-sqlite3, classic-level), and packages
+// - Left to Node: native addons and what they load (better-sqlite3), and packages
 //   loaded only when used (Node-RED, johnny-five, web-push, pino-pretty).
 //
 // dist/build.json lists the sources the bundle was made from (the repository's files and
@@ -26,7 +25,7 @@ export const DIST = join(ROOT, 'dist')
 export const MANIFEST = join(DIST, 'build.json')
 const ALIASES = { '#contract': './broker/contract/index.ts', '#client': './client/index.ts' }
 const FACT_CHECKS = join(ROOT, 'broker', 'fact-checks.ts')
-const EXTERNAL = ['better-sqlite3', 'classic-level', 'node-red', 'johnny-five', 'web-push', 'pino-pretty', 'esbuild']
+const EXTERNAL = ['better-sqlite3', 'node-red', 'johnny-five', 'web-push', 'pino-pretty', 'esbuild']
 
 const common = {
   bundle: true,
@@ -92,7 +91,7 @@ export async function buildHub () {
     build({
       ...esm,
       ...output,
-      entryPoints: { 'ledger-writer': 'broker/ledger-writer.js', contract: 'broker/contract/index.ts' },
+      entryPoints: { contract: 'broker/contract/index.ts' },
       splitting: true,
       chunkNames: '[name]-[hash]'
     })

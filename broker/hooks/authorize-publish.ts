@@ -6,10 +6,8 @@ import type { ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
 import { factValidator } from '../fact-validator.ts'
 import { factChecks } from '../fact-checks.ts'
-import { InOrder } from '../in-order.ts'
 import type { Principal } from '../users.ts'
 import type { Ledger } from '../ledger.ts'
-import type { RetainedPublish } from '../persistence.ts'
 import type { AuthorizePublishHandler, Principals } from '../principals.ts'
 import type { PublishRate } from '../limits.ts'
 
@@ -24,10 +22,10 @@ export interface AuthorizePublishDeps {
   log: Logger
   /** Every thing's current state and claim, for the claim rules. */
   claims: ClaimBook
-  /** Writes a retained publish to the session store; resolves once it is on disk. */
-  storeRetained: (packet: RetainedPublish) => Promise<void>
   /** Publishes as the broker. */
   publish: BrokerPublish
+  /** A state about to be published moves past the claimed fact: its claim is to be cleared once the state is out. */
+  claimStale: (subject: string) => void
   /** Counts for `$SYS` stats. */
   counters: { accepted: number, deadlettered: number }
   /** `limits.publishesPerSecond`, per client. */
@@ -77,47 +75,24 @@ function notKept (code: Code, message: string): Error {
 }
 
 /**
- * ACL, contract check, claim rules and ledger append, all before the callback: aedes publishes
- * (and, patched, then acknowledges) only what this hook lets through.
+ * The ACL, the contract check, the claim rules and the ledger append, all before the callback:
+ * aedes publishes (and, patched, then stores and acknowledges) only what this hook lets through,
+ * each client's publishes in the order they arrived, whatever order this hook calls back in
+ * (patches/README.md).
  *
  * A refused publish is never delivered on its own topic. It goes to
  * `homefacts/deadletter/<clientId>` with the reason and the original payload, so nothing is lost
  * silently, and the client stays connected. An MQTT 3.1.1 client has no reason codes: its publish
  * is rewritten to the dead-letter topic and acknowledged ([MQTT-3.3.5-2] lets a server acknowledge
  * what it does not forward). An MQTT 5 client is told the truth: the broker publishes the dead
- * letter itself, then refuses with a PUBACK reason code (0x87, 0x83 or 0x99) and a reason string.
- *
- * A fact is appended by the ledger's writer thread, in one transaction with the facts queued
- * around it, and its callback runs once that commits. Every other outcome also waits behind the
- * facts that came before it, so aedes sees the callbacks in exactly the order the publishes arrived.
+ * letter itself, then refuses with a PUBACK reason code (0x87, 0x83, 0x97 or 0x99) and a reason
+ * string.
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger, log, counters } = deps
-  const order = new InOrder<Error>((err) => log.error({ err }, 'publish callback failed'))
   const validate = factValidator(factChecks())
 
-  /** Accepts as is; a retained message is on disk first, so a kill -9 right after cannot lose it. */
-  function accept (client: Client | null, packet: PublishPacket, callback: Callback, after?: () => void): void {
-    if (!packet.retain) {
-      order.now(callback)
-      return after?.()
-    }
-    const settle = order.take(callback)
-    deps.storeRetained(packet).then(() => {
-      settle(null)
-      after?.()
-    }, (err: unknown) => {
-      log.error({ err, clientId: client?.id, topic: packet.topic }, 'retained message not stored; publish not acknowledged')
-      settle(notKept(Codes.STORE, 'retained message not stored'))
-    })
-  }
-
   function refuse (client: Client, who: Principal | undefined, packet: PublishPacket, reason: Refusal, callback: Callback): void {
-    deadLetterIt(client, who, packet, reason, order.take(callback))
-  }
-
-  /** Sends a refused publish to the dead-letter topic, then settles with what aedes is to answer. */
-  function deadLetterIt (client: Client, who: Principal | undefined, packet: PublishPacket, reason: Refusal, settle: (err: Error | null) => void): void {
     counters.deadlettered++
     log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason }, 'publish refused, sent to the dead-letter topic')
     const letter = deadLetter(client.id, packet, reason)
@@ -125,21 +100,21 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       packet.topic = letter.topic
       packet.payload = letter.payload
       packet.retain = false
-      return settle(null)
+      return callback(null)
     }
-    deps.publish({ ...letter, qos: packet.qos === 0 ? 0 : 1, retain: false }).then(() => settle(new PublishRefused(reason)), (err: unknown) => {
+    deps.publish({ ...letter, qos: packet.qos === 0 ? 0 : 1, retain: false }).then(() => callback(new PublishRefused(reason)), (err: unknown) => {
       log.error({ err, clientId: client.id }, 'dead letter not stored; publish not acknowledged')
-      settle(notKept(Codes.STORE, 'dead letter not stored'))
+      callback(notKept(Codes.STORE, 'dead letter not stored'))
     })
   }
 
   /**
-   * A client refused a whole burst in a row and still publishing is disconnected, after its
-   * publishes so far are answered: DISCONNECT 0x96 (message rate too high) on MQTT 5.
+   * A client refused a whole burst in a row and still publishing is disconnected: DISCONNECT 0x96
+   * (message rate too high) on MQTT 5.
    */
   function disconnectFlooder (client: Client, refusedInRow: number): void {
     log.warn({ clientId: client.id, refusedInRow }, 'client kept publishing past limits.publishesPerSecond: disconnecting it')
-    order.now(() => {
+    setImmediate(() => {
       const live = client as Client & { disconnect?: (opts: { reasonCode: number, properties?: object }) => void }
       if (client.version === 5 && live.disconnect) live.disconnect({ reasonCode: MESSAGE_RATE_TOO_HIGH, properties: { reasonString: `${Codes.RATE}: ${client.id} kept publishing past limits.publishesPerSecond` } })
       else client.close()
@@ -148,25 +123,18 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
 
   /** In the ledger before the callback, so before the PUBACK; not acknowledged if the append fails, so the client sends it again. */
   function append (client: Client, who: Principal, packet: PublishPacket, fact: Fact, raw: string, callback: Callback): void {
-    const settle = order.take(callback)
     ledger.appendDeferred(packet.topic, fact, raw, client.id, (err) => {
       if (!err) {
         counters.accepted++
         withContractMetadata(packet, fact)
-        return settle(null)
+        return callback(null)
       }
       if (err instanceof HomefactsError && err.code === Codes.DUPLICATE_ID) {
-        return deadLetterIt(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, settle)
+        return refuse(client, who, packet, { code: err.code, message: err.message, issues: err.issues }, callback)
       }
       log.error({ err, clientId: client.id, topic: packet.topic }, 'ledger append failed; publish not acknowledged')
-      settle(notKept(Codes.LEDGER, 'ledger append failed'))
+      callback(notKept(Codes.LEDGER, 'ledger append failed'))
     })
-  }
-
-  /** The state moved past the claimed fact: the broker clears the claim, after the state is published. */
-  function clearClaim (subject: string): void {
-    deps.publish({ topic: `${subject}/claim`, payload: Buffer.alloc(0), qos: 1, retain: true })
-      .then(() => log.info({ subject }, 'claim cleared: the state moved past the claimed fact'), (err: unknown) => log.error({ err, subject }, 'could not clear a resolved claim; it is cleared at the next start'))
   }
 
   function contract (client: Client, who: Principal, packet: PublishPacket, callback: Callback): void {
@@ -185,27 +153,19 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
       case 'claim': {
         const refusal = deps.claims.publishClaim(who, checked.topic.subject, checked.claim)
         if (refusal) return refuse(client, who, packet, refusal, callback)
-        return accept(client, packet, callback)
+        return callback(null)
       }
       case 'state': {
-        const subject = checked.topic.subject
-        const moved = deps.claims.publishState(subject, checked.state)
-        return accept(client, packet, callback, moved ? () => setImmediate(clearClaim, subject) : undefined)
+        if (deps.claims.publishState(checked.topic.subject, checked.state)) deps.claimStale(checked.topic.subject)
+        return callback(null)
       }
-      default: return accept(client, packet, callback)
+      default: return callback(null)
     }
   }
 
-  return (client, packet, aedesCallback) => {
-    // Each publish is handed back to aedes in a turn of its own. aedes stamps a publish with its
-    // counter as it starts publishing it, and each subscriber drops a packet whose counter is
-    // below the last it got; publishes started in one burst pass aedes's steps in a different
-    // number of microtasks (a retained one takes one more), so a later one could overtake an
-    // earlier one and have it dropped. In turns of their own, each one is out before the next
-    // starts (what aedes's own PUBACK write gave before the PUBACK moved behind the publish).
-    const callback: Callback = (err) => setImmediate(aedesCallback, err)
+  return (client, packet, callback) => {
     // Wills of clients of a dead broker are published with no client; they were checked at CONNECT.
-    if (!client) return accept(client, packet, callback)
+    if (!client) return callback(null)
     const who = deps.principals.get(client)
     const refusedInRow = deps.rate.take(client)
     if (refusedInRow > 0) {
@@ -221,21 +181,20 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     if (!who || !canPublish(who, packet.topic)) {
       return refuse(client, who, packet, { code: Codes.NOT_AUTHORIZED, message: `${who?.username ?? 'this client'} may not publish on "${packet.topic}"`, issues: [] }, callback)
     }
-    if (!isContractTopic(packet.topic)) return accept(client, packet, callback)
+    if (!isContractTopic(packet.topic)) return callback(null)
     contract(client, who, packet, callback)
   }
 }
-
 
 /** The content type of a fact's payload (a structured-mode CloudEvent), as MQTT 5 subscribers see it. */
 export const FACT_CONTENT_TYPE = 'application/cloudevents+json'
 
 /**
- * Issue 13: an accepted fact carries its metadata as MQTT 5 properties, taken from the envelope
- * the broker validated, so a v5 subscriber can route on them without parsing the payload: the
- * user properties `type` and `id` (set by the broker, over any the publisher sent under those
- * names), the content type, and the payload format indicator (UTF-8) [MQTT-3.3.2.3.2]. The
- * payload stays the full CloudEvent, and 3.1.1 subscribers get the same bytes without them.
+ * An accepted fact carries its metadata as MQTT 5 properties, taken from the envelope the broker
+ * validated, so a v5 subscriber can route on them without parsing the payload: the user
+ * properties `type` and `id` (set by the broker, over any the publisher sent under those names),
+ * the content type, and the payload format indicator (UTF-8) [MQTT-3.3.2.3.2]. The payload stays
+ * the full CloudEvent, and 3.1.1 subscribers get the same bytes without them.
  */
 function withContractMetadata (packet: PublishPacket, fact: Fact): void {
   const given = packet.properties?.userProperties ?? {}

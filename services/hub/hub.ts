@@ -38,7 +38,7 @@ export const dataFiles = (dataDir: string) => ({
   users: join(dataDir, 'users.json'),
   secrets: join(dataDir, 'secrets.json'),
   ledger: join(dataDir, 'ledger.sqlite'),
-  sessions: join(dataDir, 'sessions')
+  sessions: join(dataDir, 'sessions.sqlite')
 })
 
 export interface StartInfo {
@@ -89,10 +89,10 @@ export class Hub {
     this.log = opts.log ?? createLogger(config)
     const files = dataFiles(resolve(config.dataDir))
     this.users = new UserStore(files.users, (err) => this.log.error({ code: err.code, issues: err.issues }, `${err.message}; keeping the users loaded before`))
-    this.ledger = new Ledger(files.ledger, (err) => this.log.error({ err }, 'ledger writer failed; its pending facts were refused'))
+    this.ledger = new Ledger(files.ledger)
     this.secrets = new Secrets(files.secrets)
     this.tokens = new MqttTokens(() => Buffer.from(this.#secret('mqtt-token-secret'), 'base64url'), config.phones.tokenMinutes * 60_000)
-    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, persistenceDir: files.sessions, tokens: this.tokens })
+    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, sessionsFile: files.sessions, tokens: this.tokens })
     // Request lines are info-level; the HTTP child logs warnings and errors only.
     this.http = Fastify({
       loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
