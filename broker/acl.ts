@@ -41,7 +41,8 @@ export const SHOP_GRANTS = Object.freeze({
  * Everyone may read their own dead-letter topic, to learn why a publish was refused.
  */
 export function canPublish (who: Principal, topic: string): boolean {
-  if (topic.startsWith('$')) return false
+  // `$SYS/` is the broker's own [MQTT-4.7.2-1]; other `$` topics are an admin's.
+  if (topic.startsWith('$')) return who.role === 'admin' && topic !== '$SYS' && !topic.startsWith('$SYS/')
   switch (who.role) {
     case 'admin': return true
     case 'service':
