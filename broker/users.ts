@@ -2,30 +2,20 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash } from 'no
 import { readFileSync, statSync, writeFileSync, renameSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { promisify } from 'node:util'
+import pLimit from 'p-limit'
+import lockfile from 'proper-lockfile'
 import { z } from 'zod'
 import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
 
 const scryptNow = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
 
 /**
- * At most this many scrypt runs at once, hashes and checks alike. Each holds 128 × N × r bytes
- * (16 MB) while it runs on libuv's pool, so a burst of connections (a reconnect storm, a flood of
- * wrong passwords for many names) adds at most 32 MB to the hub's RSS; the others wait their turn.
+ * At most this many scrypt runs at once, hashes and checks alike: each holds 128 × N × r bytes
+ * (16 MB) while it runs, so a burst of connections adds at most 32 MB to the hub's RSS.
  */
 export const CONCURRENT_SCRYPT = 2
-let running = 0
-const waiting: (() => void)[] = []
-
-async function scrypt (...args: Parameters<typeof scryptNow>): Promise<Buffer> {
-  if (running >= CONCURRENT_SCRYPT) await new Promise<void>((resolve) => waiting.push(resolve))
-  running++
-  try {
-    return await scryptNow(...args)
-  } finally {
-    running--
-    waiting.shift()?.()
-  }
-}
+const scryptSlot = pLimit(CONCURRENT_SCRYPT)
+const scrypt = (...args: Parameters<typeof scryptNow>): Promise<Buffer> => scryptSlot(() => scryptNow(...args))
 
 export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant'])
 export type Role = z.infer<typeof Role>
@@ -82,18 +72,24 @@ export type Principal = Omit<User, 'password'>
 
 /**
  * The users file (`<dataDir>/users.json`), hashed with scrypt.
- * It is re-read when its mtime changes, so `homefacts users add` takes effect on a running hub.
+ *
+ * It is read again whenever it changed (a write replaces it, so its inode, size or mtime moves),
+ * so `homefacts users add` takes effect on a running hub. Every change is made to the file as it
+ * is on disk at that moment, under a lock file that the hub and the CLI share
+ * (`users.json.lock`), so no write drops a user another writer added.
  */
 export class UserStore {
   readonly path: string
-  #mtime = -1
+  /** The file's identity when last read: inode, size and mtime; '' when missing. */
+  #version: string | null = null
   #users = new Map<string, User>()
   /** sha256(user, password) of recent successful logins, so reconnect storms skip scrypt. */
   #verified = new Map<string, string>()
   /** Checks under way, by that key: the same user and password connecting many times at once share one. */
   #checking = new Map<string, Promise<boolean>>()
-
   #onBadFile: (err: HomefactsError) => void
+  /** The version of a bad file already reported, so it is reported once. */
+  #badVersion: string | null = null
 
   /**
    * @param onBadFile called when the file turns bad while users are already loaded: the last good
@@ -106,40 +102,69 @@ export class UserStore {
 
   /** Loads the file if it changed. A missing file is an empty store. */
   load (): void {
+    const version = this.#stat()
+    if (version === this.#version || version === this.#badVersion) return
     try {
-      this.#load()
+      this.#users = this.#read()
+      this.#verified.clear()
+      this.#version = version
+      this.#badVersion = null
     } catch (err) {
-      if (!(err instanceof HomefactsError) || this.#mtime === -1) throw err
-      // Keep the last good users; remember this mtime so the bad file is reported once.
-      this.#mtime = this.#badMtime
+      if (!(err instanceof HomefactsError) || this.#version === null) throw err
+      // Keep the last good users.
+      this.#badVersion = version
       this.#onBadFile(err)
     }
   }
 
-  #badMtime = -1
-
-  #load (): void {
-    let mtime: number
+  #stat (): string {
     try {
-      mtime = statSync(this.path).mtimeMs
+      const st = statSync(this.path)
+      return `${st.ino}:${st.size}:${st.mtimeMs}`
     } catch {
-      this.#users.clear()
-      this.#mtime = -1
-      return
+      return ''
     }
-    if (mtime === this.#mtime) return
-    this.#badMtime = mtime
+  }
+
+  /** The users in the file now (none when it is missing). */
+  #read (): Map<string, User> {
+    let text: string
+    try {
+      text = readFileSync(this.path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+      throw err
+    }
     let parsed: unknown
     try {
-      parsed = JSON.parse(readFileSync(this.path, 'utf8'))
+      parsed = JSON.parse(text)
     } catch (err) {
       throw new HomefactsError(Codes.USERS_FILE, `users file ${this.path} is not valid JSON: ${(err as Error).message}`)
     }
     const r = UsersFile.safeParse(parsed)
     if (!r.success) throw new HomefactsError(Codes.USERS_FILE, `users file ${this.path} is malformed`, toIssues(r.error.issues))
-    this.#users = new Map(r.data.users.map((u) => [u.username, u]))
-    this.#verified.clear()
-    this.#mtime = mtime
+    return new Map(r.data.users.map((u) => [u.username, u]))
+  }
+
+  /**
+   * Changes the users file under its lock: `change` gets the users as the file has them now, and
+   * what it leaves is written (to a temporary file, then renamed over it).
+   */
+  async #update<T> (change: (users: Map<string, User>) => T): Promise<T> {
+    mkdirSync(dirname(this.path), { recursive: true })
+    const release = await lockfile.lock(this.path, { realpath: false, lockfilePath: `${this.path}.lock`, retries: { retries: 50, minTimeout: 20, maxTimeout: 200 } })
+    try {
+      const users = this.#read()
+      const result = change(users)
+      const tmp = `${this.path}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify({ users: [...users.values()] }, null, 2) + '\n', { mode: 0o600 })
+      renameSync(tmp, this.path)
+      this.#version = null
+      this.load()
+      return result
+    } finally {
+      await release()
+    }
   }
 
   list (): Principal[] {
@@ -189,26 +214,15 @@ export class UserStore {
 
   /** Adds or replaces many users with one write of the file; returns their passwords in order. */
   async addMany (users: (Omit<User, 'password'> & { password?: string })[]): Promise<string[]> {
-    this.load()
     const passwords = users.map((u) => u.password ?? generatePassword())
     const records = await Promise.all(users.map(async (u, i) => User.parse({ ...u, password: await hashPassword(passwords[i]!) })))
-    for (const r of records) this.#users.set(r.username, r)
-    this.#save()
+    await this.#update((all) => { for (const r of records) all.set(r.username, r) })
     return passwords
   }
 
-  remove (username: string): void {
-    this.load()
-    if (!this.#users.delete(username)) throw new HomefactsError(Codes.USER, `no user named "${username}"`)
-    this.#save()
-  }
-
-  #save (): void {
-    mkdirSync(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify({ users: [...this.#users.values()] }, null, 2) + '\n', { mode: 0o600 })
-    renameSync(tmp, this.path)
-    this.#mtime = -1
-    this.load()
+  async remove (username: string): Promise<void> {
+    await this.#update((all) => {
+      if (!all.delete(username)) throw new HomefactsError(Codes.USER, `no user named "${username}"`)
+    })
   }
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CONCURRENT_SCRYPT, UserStore } from '../../broker/users.ts'
+import { runCli } from '../helpers/process.ts'
 
 // Counts the scrypt runs (each holds 16 MB while it runs) and the most at once; they stay real.
 const runs = vi.hoisted(() => ({ started: 0, running: 0, most: 0 }))
@@ -66,5 +67,51 @@ describe('the users file: password checks', () => {
     expect(await check).toBeNull()
     expect(await users.authenticate('cleo', passwords[2]!)).toBeNull()
     expect((await users.authenticate('cleo', 'a new password'))?.username).toBe('cleo')
+  })
+})
+
+describe('the users file: writers', () => {
+  let dir: string
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'homefacts-users-')) })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+  const names = (file: string): string[] => (JSON.parse(readFileSync(file, 'utf8')) as { users: { username: string }[] }).users.map((u) => u.username).sort()
+
+  it('keeps a user another writer added after this one read the file', async () => {
+    const hub = new UserStore(join(dir, 'users.json'))
+    await hub.add({ username: 'homefacts-hub', role: 'admin' })
+    // `homefacts users add` in another process, after the hub last read the file.
+    await new UserStore(hub.path).add({ username: 'mummy', role: 'member', member: 'mummy', password: 'pw-mummy' })
+    await hub.add({ username: 'notifier', role: 'service' })
+    expect(names(hub.path)).toStrictEqual(['homefacts-hub', 'mummy', 'notifier'])
+    expect((await hub.authenticate('mummy', 'pw-mummy'))?.username).toBe('mummy')
+    await new UserStore(hub.path).remove('homefacts-hub')
+    await hub.add({ username: 'daddy', role: 'member', member: 'daddy' })
+    expect(names(hub.path)).toStrictEqual(['daddy', 'mummy', 'notifier'])
+  })
+
+  it('loses none of the users many writers add at once, in this process and in others', async () => {
+    const path = join(dir, 'users.json')
+    const here = Array.from({ length: 4 }, (_, i) => new UserStore(path).add({ username: `svc-${i}`, role: 'service' }))
+    const there = Array.from({ length: 4 }, (_, i) => runCli(['users', 'add', `member-${i}`, '--role', 'member', '--member', `member-${i}`, '--password', `pw-${i}`, '--data-dir', dir]))
+    const results = await Promise.all([...here, ...there])
+    expect(results.slice(4).map((r) => (r as { code: number }).code)).toStrictEqual([0, 0, 0, 0])
+    expect(names(path)).toStrictEqual([...['member-0', 'member-1', 'member-2', 'member-3'], ...['svc-0', 'svc-1', 'svc-2', 'svc-3']])
+    const store = new UserStore(path)
+    for (let i = 0; i < 4; i++) expect((await store.authenticate(`member-${i}`, `pw-${i}`))?.username).toBe(`member-${i}`)
+  })
+
+  it('sees a change made within the same millisecond as the one before, and reports a broken edit once while keeping the last good users', async () => {
+    const path = join(dir, 'users.json')
+    const errors: string[] = []
+    const store = new UserStore(path, (err) => errors.push(err.message))
+    await store.add({ username: 'anna', role: 'service' })
+    expect(store.list().map((u) => u.username)).toStrictEqual(['anna'])
+    writeFileSync(`${path}.tmp`, JSON.stringify({ users: [...(JSON.parse(readFileSync(path, 'utf8')) as { users: unknown[] }).users, { username: 'ben', role: 'service', password: 'scrypt$1$1$1$x$y' }] }))
+    renameSync(`${path}.tmp`, path)
+    expect(store.list().map((u) => u.username)).toStrictEqual(['anna', 'ben'])
+    writeFileSync(path, '{ broken')
+    expect(store.list().map((u) => u.username)).toStrictEqual(['anna', 'ben'])
+    expect(store.list().map((u) => u.username)).toStrictEqual(['anna', 'ben'])
+    expect(errors).toStrictEqual([`users file ${path} is not valid JSON: Expected property name or '}' in JSON at position 2`])
   })
 })

@@ -27,8 +27,8 @@ export function register (program: Command): void {
     })
   withConfigOptions(users.command('remove <username>'), ['dataDir'])
     .description('Remove a user')
-    .action((username: string, _opts, cmd: Command) => {
-      storeFrom(cmd).remove(username)
+    .action(async (username: string, _opts, cmd: Command) => {
+      await storeFrom(cmd).remove(username)
       process.stdout.write(`removed "${username}"\n`)
     })
   withConfigOptions(users.command('list'), ['dataDir'])
