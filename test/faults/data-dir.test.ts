@@ -86,13 +86,14 @@ describe('a broken config or data dir', () => {
     await startsAgain(dir)
   })
 
-  it('garbage in the LevelDB session store is reported as a corrupt sessions dir, and moving it aside lets the hub start', async () => {
+  it('garbage in the session store is reported as a corrupt sessions.sqlite, and moving it aside lets the hub start', async () => {
     const dir = copyOfSeeded()
-    const sessions = join(dir, 'sessions')
-    for (const f of readdirSync(sessions)) writeFileSync(join(sessions, f), Buffer.alloc(4096, 0x5a))
+    const sessions = join(dir, 'sessions.sqlite')
+    for (const f of readdirSync(dir).filter((f) => f.startsWith('sessions.sqlite-'))) rmSync(join(dir, f))
+    writeFileSync(sessions, Buffer.alloc(8192, 0x5a))
     const r = await failedStart(dir)
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(new RegExp(`^homefacts: ${sessions} is corrupt \\(Corruption: .+\\): restore it from a backup, or move it aside \\(mv ${sessions} ${sessions}.broken\\) and start again, and persistent sessions`))
+    expect(r.stderr).toBe(`homefacts: ${sessions} is corrupt (file is not a database): restore it from a backup, or move it aside (mv ${sessions} ${sessions}.broken) and start again, and persistent sessions, their queued messages and retained state are lost: clients subscribe again and devices publish their state again`)
     renameSync(sessions, `${sessions}.broken`)
     await startsAgain(dir)
   })
@@ -122,7 +123,7 @@ describe('a broken config or data dir', () => {
     try {
       const r = await failedStart(dir)
       expect(r.code).toBe(1)
-      expect(r.stderr).toBe(`homefacts: ${join(dir, 'sessions')} is locked (IO error: lock ${join(dir, 'sessions', 'LOCK')}: Resource temporarily unavailable): another hub is running on ${dir}; stop it, or start this one with another --data-dir`)
+      expect(r.stderr).toBe(`homefacts: ${join(dir, 'sessions.sqlite')} is locked (database is locked): another hub is running on ${dir}; stop it, or start this one with another --data-dir`)
       const health = await (await fetch(`${first.httpUrl}/api/health`)).json() as { status: string }
       expect(health.status).toBe('ok')
     } finally {
