@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startHubProcess, type HubProcess } from '../helpers/process.ts'
 import { connect, connectInbox, Inbox, watchDisconnects } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
+import { rawConnect } from '../helpers/raw-mqtt.ts'
 
 describe('durability across kill -9 of the hub process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'homefacts-crash-'))
@@ -60,6 +61,53 @@ describe('durability across kill -9 of the hub process', () => {
       hub = undefined
     })
   }
+
+  it('keeps every message acknowledged before a kill -9: QoS 1 and QoS 2, facts and plain topics, queued for an MQTT 5 session and retained', async () => {
+    const qosDir = mkdtempSync(join(tmpdir(), 'homefacts-crash-qos-'))
+    try {
+      hub = await startHubProcess(qosDir)
+      const admin = hub.admin
+      const session = { ...admin, clientId: 'keeper', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } }
+      const offline = await watchDisconnects(hub.mqttUrl, admin)
+      const keeper = await connect(hub.mqttUrl, session)
+      await keeper.subscribeAsync(['home/+/+/fact/+', 'lab/#'], { qos: 2 })
+      await keeper.endAsync()
+      await offline.gone('keeper')
+      await offline.client.endAsync()
+      const pub = await connect(hub.mqttUrl, { ...admin, protocolVersion: 5 })
+      const facts = Array.from({ length: 10 }, (_, i) => cupEmpty(i + 1, 'kitchen', 'qos-cup'))
+      const sent: string[] = []
+      for (const [i, f] of facts.entries()) {
+        const qos = i % 2 === 0 ? 1 : 2
+        await pub.publishAsync('home/kitchen/qos-cup/fact/empty', JSON.stringify(f), { qos })
+        await pub.publishAsync(`lab/plain/${i}`, `plain ${i}`, { qos })
+        sent.push(f.id, `plain ${i}`)
+      }
+      // The last one a QoS 2 retained message: its PUBCOMP is the last thing the hub says.
+      await pub.publishAsync('lab/retained', 'kept', { qos: 2, retain: true })
+      hub.proc.kill('SIGKILL')
+      expect(await hub.exited).toBe('SIGKILL')
+
+      hub = await startHubProcess(qosDir)
+      // A raw client, to see the wire's order (mqtt.js hands a QoS 2 message over at its PUBREL).
+      const back = await rawConnect(hub.mqttUrl, { cmd: 'connect', protocolVersion: 5, clientId: 'keeper', clean: false, keepalive: 0, username: admin.username, password: Buffer.from(admin.password), properties: { sessionExpiryInterval: 3600 } })
+      await back.next((p) => p.topic === 'lab/retained')
+      const got = back.received.filter((p) => p.cmd === 'publish' && p.topic !== 'lab/retained')
+      expect(got.map((p) => (p.payload as Buffer).toString()).map((text) => text.startsWith('plain') ? text : (JSON.parse(text) as { id: string }).id)).toStrictEqual(sent)
+      expect(got.map((p) => p.qos)).toStrictEqual(facts.flatMap((_, i) => i % 2 === 0 ? [1, 1] : [2, 2]))
+      back.socket.destroy()
+      const reader = await connect(hub.mqttUrl, admin)
+      const readerInbox = new Inbox(reader)
+      await reader.subscribeAsync('lab/retained', { qos: 2 })
+      expect(await readerInbox.wait('lab/retained')).toStrictEqual([{ topic: 'lab/retained', payload: 'kept', qos: 2, retain: true }])
+      await reader.endAsync()
+      hub.proc.kill('SIGTERM')
+      expect(await hub.exited).toBe(0)
+      hub = undefined
+    } finally {
+      rmSync(qosDir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('keeps the QoS 1 facts queued for a shared subscription whose members are all away, through a kill -9 right after the last PUBACK', async () => {
     const sharedDir = mkdtempSync(join(tmpdir(), 'homefacts-crash-shared-'))
