@@ -39,9 +39,10 @@ export async function notifyLatency (b: Target, opts: { rate: number, count: num
   let done: () => void = () => {}
   const all = new Promise<void>((resolve) => { done = resolve })
   const total = opts.warmup + opts.count
+  const members = parseHousehold({ members: [{ name: MEMBER, phones: [{ kind: 'webhook', address: `http://127.0.0.1:${port}/notify` }] }] })
   const phones = new Phones({
     config: PhonesConfig.parse({ retryAttempts: 1 }),
-    household: parseHousehold({ members: [{ name: MEMBER, phones: [{ kind: 'webhook', address: `http://127.0.0.1:${port}/notify` }] }] }),
+    household: () => members,
     dataDir: dir,
     mqttUrl: b.url,
     credentials: async () => b.reader ?? { username: 'bench' },

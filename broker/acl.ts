@@ -18,11 +18,14 @@ export const SHOP_GRANTS = Object.freeze({
  * - service: reads everything; writes the house, the household, the shop and Home Assistant discovery.
  * - device: writes only its own `home/<area>/<thing>/` subtree (not its claim) and discovery (not
  *   Home Assistant's status); reads its subtree,
- *   `homeassistant/status` and the hub state.
+ *   `homeassistant/status` and the hub state. A device bound to a member (a physical "I'll do
+ *   it" button, issue 29) also writes the claims of its things; the broker's claim rules check
+ *   that it claims only as that member.
  * - member (a phone): reads the house and household; writes claims and its own `household/<member>/` subtree.
  * - responder (a household member's responder service): reads the house and household; writes its
- *   member's decisions and escalations (`household/<member>/fact/...`) and claims as its member,
- *   and nothing under a device's `state` (issue 9, least privilege).
+ *   member's decisions and escalations (`household/<member>/fact/...`), its member's offers
+ *   (`notify/<member>/fact/...`, issue 29) and claims as its member, and nothing under a device's
+ *   `state` (issue 9, least privilege).
  * - shop (a shop clerk using the orders and customers HTTP APIs): reads the shop; publishes
  *   nothing, because the Orders and Customers services own every shop subject (issue 10).
  * - service also writes notification facts (`notify/...`); members and responders read their own.
@@ -49,12 +52,14 @@ export function canPublish (who: Principal, topic: string): boolean {
       return /^(home|household|shop|notify|homeassistant)\//.test(topic)
     case 'device':
       // Not the claim: who handles a fact is for people to say, and the broker checks it as theirs.
-      return (topic.startsWith('homeassistant/') && topic !== HA_STATUS_TOPIC) || (ownsThing(who, topic) && !topic.endsWith('/claim'))
+      // A device bound to a member is that person's button: it claims for them, on its things only.
+      if (topic.endsWith('/claim')) return who.member !== undefined && topicMatches('home/+/+/claim', topic) && ownsThing(who, topic)
+      return (topic.startsWith('homeassistant/') && topic !== HA_STATUS_TOPIC) || ownsThing(who, topic)
     case 'member':
       return (who.member !== undefined && topic.startsWith(`household/${who.member}/`)) ||
         topicMatches('home/+/+/claim', topic)
     case 'responder':
-      return (who.member !== undefined && topic.startsWith(`household/${who.member}/fact/`)) ||
+      return (who.member !== undefined && (topic.startsWith(`household/${who.member}/fact/`) || topicMatches(`notify/${who.member}/fact/+`, topic))) ||
         topicMatches('home/+/+/claim', topic)
     case 'shop': return false
     case 'nodered':

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { MAX_LIMIT, type Ledger, type LedgerEntry } from './ledger.ts'
 import type { UserStore } from './users.ts'
 import { canSubscribe } from './acl.ts'
-import { topicMatches } from '#contract'
+import { Codes, topicMatches } from '#contract'
 
 const FactsQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().default(0).describe('Entries with an offset greater than this'),
@@ -12,9 +12,10 @@ const FactsQuery = z.strictObject({
   follow: z.enum(['true', 'false', '1', '0']).optional().describe('Keep the response open and stream new facts as NDJSON')
 })
 
+/** A refusal with the hub's stable code, as every other HTTP API of the hub answers (issue 29). */
 function deny (reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Basic realm="homefacts"')
-  return reply.code(status).send({ error: status === 401 ? 'unauthorized' : 'forbidden', message })
+  return reply.code(status).send({ error: status === 401 ? Codes.BAD_CREDENTIALS : Codes.NOT_AUTHORIZED, message })
 }
 
 /**

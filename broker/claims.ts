@@ -52,6 +52,11 @@ export class ClaimBook {
     if ((who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
       return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
     }
+    // A button (a device bound to a member, issue 29) speaks for its member only; the ACL keeps it to its things.
+    if (who.role === 'device' && (who.member === undefined || claim.by !== who.member)) {
+      const message = who.member === undefined ? 'a device claims nothing unless it is bound to a member (users add --role device --member <name>)' : `this button claims only as "${who.member}"`
+      return { code: Codes.NOT_AUTHORIZED, message, issues: [{ path: 'by', message: who.member === undefined ? 'no member' : `expected "${who.member}"` }] }
+    }
     if (who.role === 'nodered' && !who.members?.includes(claim.by)) {
       return { code: Codes.NOT_AUTHORIZED, message: `Node-RED may only claim as its configured members (${(who.members ?? []).join(', ') || 'none'})`, issues: [{ path: 'by', message: `"${claim.by}" is not one of them` }] }
     }

@@ -19,6 +19,8 @@ import * as NotificationSent from './facts/notification.sent.ts'
 import * as NotificationFailed from './facts/notification.failed.ts'
 import * as NotificationWithdrawn from './facts/notification.withdrawn.ts'
 import * as HouseholdClaimed from './facts/household.claimed.ts'
+import * as HouseholdOffered from './facts/household.offered.ts'
+import * as HouseholdOfferWithdrawn from './facts/household.offer-withdrawn.ts'
 import * as AlertRaised from './facts/alert.raised.ts'
 
 /** One entry per fact type: its data schema and, for thing facts, the state value it sets. */
@@ -52,6 +54,8 @@ export const registry = {
   [NotificationFailed.TYPE]: NotificationFailed,
   [NotificationWithdrawn.TYPE]: NotificationWithdrawn,
   [HouseholdClaimed.TYPE]: HouseholdClaimed,
+  [HouseholdOffered.TYPE]: HouseholdOffered,
+  [HouseholdOfferWithdrawn.TYPE]: HouseholdOfferWithdrawn,
   [AlertRaised.TYPE]: AlertRaised
 } as const satisfies Record<string, FactDefinition>
 

@@ -1,6 +1,7 @@
 import { isFactType, presenceTopic, stateOf, type Claim, type Fact, type HouseholdDecided } from '#contract'
 import { claimMessage, evidence, holderOf, type MirrorChange, type MirrorView } from '#client'
-import { NO_POLICY, mayClaim } from './policy.ts'
+import { NO_POLICY, claimsForMe, mayClaim } from './policy.ts'
+import { offered, withdrawn } from './offer.ts'
 import { onTick } from './escalate.ts'
 import {
   decided, refOf, withClaimant, withHandled, withOpen, without, withWaiting,
@@ -27,7 +28,7 @@ export function decide (s: ResponderState, input: Input, now: number): Decision 
 const policyOf = (s: ResponderState, type: string) => s.household.policies[type] ?? NO_POLICY
 
 type Judgement =
-  | { kind: 'decided', verdict: Verdict, claimedBy?: string, claim?: true, resolved?: true }
+  | { kind: 'decided', verdict: Verdict, claimedBy?: string, claim?: true, offer?: true, resolved?: true }
   | { kind: 'missing', reason: HouseholdDecided.DeferReason, detail: string, stateKnownOpen: boolean }
 
 /**
@@ -66,7 +67,12 @@ function judge (s: ResponderState, f: FactRef, seen: MirrorView): Judgement {
     const unreadable = presence?.status === 'unreadable'
     return { kind: 'missing', reason: unreadable ? 'unreadable-presence' : 'no-presence', detail: `${unreadable ? 'my retained presence is unreadable' : 'no presence retained for me'} (${presenceTopic(s.me.name)})`, stateKnownOpen: true }
   }
-  return { kind: 'decided', claim: true, verdict: { decision: 'claim', reason: 'open', detail: `still open (seq ${f.seq}), nobody has claimed it and I am home: I'll handle it` } }
+  // A claim is a person's promise (issue 29): the agent takes the fact only for a member who chose
+  // `auto`; for everyone else it asks, and the person claims (phone, button) or not.
+  if (claimsForMe(policy, s.me.name)) {
+    return { kind: 'decided', claim: true, verdict: { decision: 'claim', reason: 'open', detail: `still open (seq ${f.seq}), nobody has claimed it and I am home: I'll handle it` } }
+  }
+  return { kind: 'decided', offer: true, verdict: { decision: 'offer', reason: 'open', detail: `still open (seq ${f.seq}), nobody has claimed it and ${s.me.name} is home: asking ${s.me.name}` } }
 }
 
 /**
@@ -80,7 +86,7 @@ export function missingEvidence (s: ResponderState, fact: Fact, seen: MirrorView
 
 /** Only the fact's own fields, whatever else the record carries (a waiting fact's reason). */
 const refFields = (f: FactRef): FactRef => ({ factId: f.factId, type: f.type, subject: f.subject, seq: f.seq, time: f.time, correlationid: f.correlationid })
-const blankOpen = (f: FactRef): OpenFact => ({ ...refFields(f), claimedBy: null, iClaimed: false, stepsDone: 0, pending: null })
+const blankOpen = (f: FactRef): OpenFact => ({ ...refFields(f), claimedBy: null, iClaimed: false, offered: false, stepsDone: 0, pending: null })
 
 /**
  * Applies a judgement. `first` is the fact's first decision: only then is a deferral published;
@@ -99,9 +105,15 @@ function settle (s: ResponderState, f: FactRef, j: Judgement, first: boolean, no
     return { state: after, publish: [out] }
   }
   const claimedBy = known.claimedBy ?? j.claimedBy ?? null
-  const open: OpenFact = { ...known, pending: null, claimedBy, iClaimed: known.iClaimed || j.claim === true || claimedBy === s.me.name }
+  const open: OpenFact = { ...known, pending: null, claimedBy, iClaimed: known.iClaimed || j.claim === true || claimedBy === s.me.name, offered: known.offered || j.offer === true }
   const extra: Out[] = j.claim ? [claimMessage({ id: f.factId, subject: f.subject }, s.me.name, new Date(now))] : []
-  const [after, out] = decided(withOpen(without(s, f.factId), open), f, j.verdict, now)
+  let next = withOpen(without(s, f.factId), open)
+  if (j.offer && !known.offered) {
+    const [asked, offer] = offered(next, f, j.verdict.detail, now)
+    next = asked
+    extra.push(offer)
+  }
+  const [after, out] = decided(next, f, j.verdict, now)
   return { state: after, publish: [...extra, out] }
 }
 
@@ -145,6 +157,12 @@ function onState (s0: ResponderState, subject: string, seen: MirrorView, now: nu
     s = without(s, f.factId)
     const state = seen.state(subject)
     const is = state?.status === 'value' ? `"${state.value.value}" now (seq ${state.value.seq})` : 'past it'
+    if (f.offered) {
+      // Resolved: the offer stands no longer, the claimant's included.
+      const [after, out] = withdrawn(s, f, 'resolved', `${subject} is ${is}`, now)
+      s = after
+      publish.push(out)
+    }
     if (f.claimedBy === s.me.name) {
       // The hub's broker clears the claim itself; another broker may not, so check later.
       s = { ...s, clearing: { ...s.clearing, [f.factId]: { factId: f.factId, subject, at: now + s.household.clearClaimAfterMs } } }
@@ -175,7 +193,7 @@ function recover (s: ResponderState, subject: string, seen: MirrorView): Respond
   if (!type) return s
   const holder = holderOf(factId, seen.claim(subject))
   const claimedBy = s.claims[factId] ?? (holder.status === 'held' ? holder.by : null)
-  return withOpen(s, { factId, type, subject, seq, time: Date.parse(since), correlationid: factId, claimedBy, iClaimed: claimedBy === s.me.name, stepsDone: 0, pending: null })
+  return withOpen(s, { factId, type, subject, seq, time: Date.parse(since), correlationid: factId, claimedBy, iClaimed: claimedBy === s.me.name, offered: false, stepsDone: 0, pending: null })
 }
 
 function onClaim (s0: ResponderState, subject: string, claim: Claim | null, seen: MirrorView, now: number): Decision {
@@ -191,9 +209,16 @@ function onClaim (s0: ResponderState, subject: string, claim: Claim | null, seen
     const f = s.open[claim.factId]
     if (f && f.claimedBy === null) {
       const lost = claim.by !== s.me.name && f.iClaimed
-      s = withOpen(s, { ...f, claimedBy: claim.by, iClaimed: lost ? false : f.iClaimed })
+      // Someone else took it: my member's offer is withdrawn (the claimant's stays until it resolves).
+      const withdraw = claim.by !== s.me.name && f.offered
+      s = withOpen(s, { ...f, claimedBy: claim.by, iClaimed: lost ? false : f.iClaimed, offered: withdraw ? false : f.offered })
       if (lost) {
         const [after, out] = decided(s, f, { decision: 'stand-down', reason: 'lost-race', detail: `${claim.by}'s claim reached the broker first` }, now)
+        s = after
+        publish.push(out)
+      }
+      if (withdraw) {
+        const [after, out] = withdrawn(s, f, 'claimed', `claimed by ${claim.by}`, now)
         s = after
         publish.push(out)
       }

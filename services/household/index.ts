@@ -2,10 +2,14 @@ import type { Logger } from 'pino'
 import { Codes, HomefactsError, toIssues, type Fact } from '#contract'
 import { HouseholdConfig, Member } from './config.ts'
 import { Responder, type Credentials } from './adapter.ts'
+import type { LiveHousehold } from './live.ts'
+import { settingsOf } from './members.ts'
 
 export { HouseholdConfig, Member } from './config.ts'
 export { Responder } from './adapter.ts'
 export { decide } from './decide.ts'
+export { LiveHousehold, type LiveHouseholdOptions } from './live.ts'
+export { householdOf, changesBetween } from './members.ts'
 
 /** The account a responder runs as: the hub's `responder` role, speaking for one member. */
 export interface ResponderAccount {
@@ -15,6 +19,8 @@ export interface ResponderAccount {
 
 export interface HouseholdOptions {
   household: HouseholdConfig
+  /** Follow this household while running (`apply` on each change), from `start()` to `stop()`. */
+  live?: LiveHousehold
   /** `mqtt://host:port` of the broker. */
   mqttUrl: string
   /**
@@ -46,9 +52,19 @@ export class Household {
   readonly responders = new Map<string, Responder>()
   #opts: HouseholdOptions
 
+  #household: HouseholdConfig
+  #started = false
+  #off: (() => void) | undefined
+
   constructor (opts: HouseholdOptions) {
     this.#opts = opts
+    this.#household = opts.household
     for (const m of opts.household.members) this.#create(m)
+  }
+
+  /** The household the responders run with now. */
+  get household (): HouseholdConfig {
+    return this.#household
   }
 
   #create (member: Member): Responder {
@@ -57,7 +73,7 @@ export class Household {
       url: this.#opts.mqttUrl,
       credentials: () => this.#opts.credentials(`household-${member.name}`, { role: 'responder', member: member.name }),
       member,
-      household: this.#opts.household,
+      household: this.#household,
       log: this.#opts.log,
       ...(this.#opts.now ? { now: this.#opts.now } : {}),
       ...(beforeAck ? { beforeAck: (fact: Fact) => beforeAck(member.name, fact) } : {})
@@ -74,7 +90,31 @@ export class Household {
   }
 
   async start (): Promise<void> {
+    this.#started = true
+    this.#off = this.#opts.live?.onChange((next) => this.apply(next))
     await Promise.all([...this.responders.values()].map((r) => r.start()))
+  }
+
+  /**
+   * Runs with a new household while running (issue 29): a new member's responder starts, a
+   * removed member's stops (its session stays with the broker), a changed member's restarts; a
+   * change of policies or bounds restarts every responder with them. Restarting loses nothing:
+   * each session queues its facts, and the mirror rebuilds the open ones.
+   */
+  async apply (next: HouseholdConfig): Promise<void> {
+    const before = this.#household
+    this.#household = next
+    const settingsChanged = JSON.stringify(settingsOf(before)) !== JSON.stringify(settingsOf(next))
+    const wanted = new Map(next.members.map((m) => [m.name, m]))
+    for (const [name, r] of [...this.responders]) {
+      const m = wanted.get(name)
+      if (m && !settingsChanged && JSON.stringify(m) === JSON.stringify(r.member)) continue
+      this.responders.delete(name)
+      await r.stop()
+    }
+    const created: Responder[] = []
+    for (const m of next.members) if (!this.responders.has(m.name)) created.push(this.#create(m))
+    if (this.#started) await Promise.all(created.map((r) => r.start()))
   }
 
   /** Adds a member while running: a new responder with its own session; nobody else changes. */
@@ -88,6 +128,9 @@ export class Household {
   }
 
   async stop (): Promise<void> {
+    this.#started = false
+    this.#off?.()
+    this.#off = undefined
     await Promise.all([...this.responders.values()].map((r) => r.stop()))
   }
 }
@@ -95,6 +138,8 @@ export class Household {
 /** What the hub hands a service (structurally the hub's `ServiceContext`). */
 export interface HouseholdContext {
   config: { household?: unknown }
+  /** The hub's household as it changes (config file and member users); without it, the config section alone. */
+  household?: LiveHousehold
   mqttUrl: string
   credentials: (name: string, account?: ResponderAccount) => Promise<Credentials>
   log: Logger
@@ -103,9 +148,10 @@ export interface HouseholdContext {
 /** The service definition registered in `services/hub/services.ts`. */
 export const householdService = {
   name: 'household',
-  describe: 'One responder per household member: decides, claims, skips what is resolved, escalates',
+  describe: 'One agent per household member: decides whom to ask (offers), skips what is resolved, escalates',
   create: (ctx: HouseholdContext): Household => new Household({
-    household: parseHousehold(ctx.config.household),
+    household: ctx.household?.current ?? parseHousehold(ctx.config.household),
+    ...(ctx.household ? { live: ctx.household } : {}),
     mqttUrl: ctx.mqttUrl,
     credentials: (name, account) => ctx.credentials(name, account),
     log: ctx.log

@@ -7,7 +7,7 @@ export { stableId } from '../lib/stable-id.ts'
 const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 }
 
 /** A type with no policy may be claimed by anyone and never escalates. */
-export const NO_POLICY: Policy = Object.freeze({ mayClaim: [], escalation: [] })
+export const NO_POLICY: Policy = Object.freeze({ mayClaim: [], auto: [], escalation: [] })
 
 /** True when a member with this name and role is in the step's audience (none given: everyone). */
 export function isNotified (step: EscalationStep, me: { name: string, role: string }): boolean {
@@ -19,6 +19,11 @@ export function isNotified (step: EscalationStep, me: { name: string, role: stri
 /** True when the member's role may claim under the policy (an empty list means any role). */
 export function mayClaim (policy: Policy, role: string): boolean {
   return policy.mayClaim.length === 0 || policy.mayClaim.includes(role)
+}
+
+/** True when the member chose that their agent claims for them (`auto`); otherwise it only asks. */
+export function claimsForMe (policy: Policy, member: string): boolean {
+  return policy.auto.includes(member)
 }
 
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5))

@@ -19,6 +19,8 @@ export interface OpenFact extends FactRef {
   claimedBy: string | null
   /** This member published a claim for it, and the broker has not refused it. */
   iClaimed: boolean
+  /** This member's agent asked them (an offer is out) and has not withdrawn it. */
+  offered: boolean
   /** Escalation steps already past (fired, or not for this member). */
   stepsDone: number
   /**
@@ -51,8 +53,10 @@ export interface ResponderState {
   clearing: Readonly<Record<string, Clearing>>
   /** The first claimant seen for recent fact ids, in broker order (a claim may arrive before its fact). */
   claims: Readonly<Record<string, string>>
-  /** seq of the next fact this member's responder publishes. */
+  /** seq of the next fact this member's responder publishes on `household/<member>`. */
   seq: number
+  /** seq of the next fact it publishes on `notify/<member>` (offers and their withdrawals). */
+  notifySeq: number
 }
 
 /**
@@ -84,7 +88,7 @@ const CLAIMS_MAX = 500
 
 /** A responder's starting state. `seq` should grow across restarts (e.g. start from the clock). */
 export function initialState (me: Member, household: ResponderState['household'], seq: number): ResponderState {
-  return { me, household, handled: [], open: {}, waiting: {}, clearing: {}, claims: {}, seq }
+  return { me, household, handled: [], open: {}, waiting: {}, clearing: {}, claims: {}, seq, notifySeq: seq }
 }
 
 /** The `household.decided` fact, so the story can be traced from the ledger. */

@@ -1,4 +1,4 @@
-import { HouseholdDecided, HouseholdEscalated, parseTopic, type Fact } from '#contract'
+import { HouseholdDecided, HouseholdEscalated, HouseholdOffered, HouseholdOfferWithdrawn, parseTopic, type Fact } from '#contract'
 
 /**
  * One readable line per message of a household story (the `homefacts demo` timeline):
@@ -31,6 +31,14 @@ export function timelineLine (topic: string, payload: string, elapsedMs: number)
       if (f.type === HouseholdDecided.TYPE) {
         const d = f.data as HouseholdDecided.HouseholdDecided
         return row(d.member, `saw ${d.fact.type} ${short(d.fact.id)} (seq ${d.fact.seq}) → ${d.decision.toUpperCase()} [${d.reason}]: ${d.detail}`)
+      }
+      if (f.type === HouseholdOffered.TYPE) {
+        const o = f.data as HouseholdOffered.HouseholdOffered
+        return row(o.member, `asked: "I'll do it?" for ${o.factType} ${short(o.factId)} on ${o.subject}`)
+      }
+      if (f.type === HouseholdOfferWithdrawn.TYPE) {
+        const w = f.data as HouseholdOfferWithdrawn.HouseholdOfferWithdrawn
+        return row(w.member, `offer withdrawn (${w.reason}: ${w.detail}) for fact ${short(w.factId)}`)
       }
       if (f.type === HouseholdEscalated.TYPE) {
         const e = f.data as HouseholdEscalated.HouseholdEscalated

@@ -97,7 +97,8 @@ export class Children extends EventEmitter {
     if (this.#stopping) return
     // The password goes in the environment, not on the command line that `ps` shows.
     const child = spawn(process.execPath, spec.args, {
-      env: { ...process.env, HOMEFACTS_SERVICE_PASSWORD: spec.password, HOMEFACTS_LOG_LEVEL: this.#opts.config.log.level },
+      // The hub's log level and format: a child's lines read like the hub's (pretty on a terminal, JSON otherwise).
+      env: { ...process.env, HOMEFACTS_SERVICE_PASSWORD: spec.password, HOMEFACTS_LOG_LEVEL: this.#opts.config.log.level, ...(this.#opts.config.log.pretty !== undefined ? { HOMEFACTS_LOG_PRETTY: String(this.#opts.config.log.pretty) } : {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     slot.child = child

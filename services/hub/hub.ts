@@ -8,11 +8,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HUB_STATE_TOPIC, presenceTopic } from '#contract'
-import { parseHousehold } from '../household/index.ts'
+import { LiveHousehold, parseHousehold } from '../household/index.ts'
 import { createBroker, Ledger, MqttTokens, UserStore, type HomefactsBroker } from '../../broker/index.ts'
 import { registerLedgerApi } from '../../broker/api.ts'
 import { closeServer, listen, portOf } from '../../broker/listeners.ts'
-import type { HubConfig } from './config.ts'
+import { DEFAULT_CONFIG_FILE, loadConfig, type ConfigSources, type HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
 import { registerProxy, type ProxyTargets } from './proxy.ts'
@@ -55,6 +55,11 @@ export interface HubOptions {
    * none when `services` is given, so a hub built with `services: []` (demo, bench, tests) runs none.
    */
   children?: readonly string[]
+  /**
+   * Where the config came from: the household section is read again from there when the file
+   * changes (issue 29). Without it the household follows only the users file.
+   */
+  configSources?: ConfigSources
 }
 
 /**
@@ -73,10 +78,14 @@ export class Hub {
   readonly nodeRed: NodeRed
   /** Orders, Customers and Notifications, each a child process (issue 10), when `shop.enabled`. */
   readonly children: Children
+  /** The household as it changes while the hub runs: the config section and every member user (issue 29). */
+  readonly household: LiveHousehold
   #serviceDefs: ServiceDefinition[]
   #services: { name: string, service: Service }[] = []
   #client: MqttClient | null = null
   #started = false
+  /** Set once `start()` has finished: the hub served. */
+  #running = false
   #proxies: ProxyTargets
   /** The web app's own connection to `phones.sqlite` (sessions, push subscriptions), opened at start. */
   #phones: { store: PhoneStore, vapidPublicKey: string, close: () => void } | null = null
@@ -104,6 +113,16 @@ export class Hub {
       }
     })
     this.#serviceDefs = opts.services ?? registeredServices
+    const sources = opts.configSources
+    // The file `loadConfig` reads, or would read once it exists: one created while the hub runs counts too.
+    const configFile = sources ? resolve(sources.file ?? DEFAULT_CONFIG_FILE) : undefined
+    this.household = new LiveHousehold({
+      initial: parseHousehold(config.household),
+      read: () => loadConfig({ ...sources, ...(configFile ? { file: configFile } : {}) }).household,
+      users: () => this.users.list(),
+      configFile,
+      log: this.log.child({ part: 'household' })
+    })
     this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
     this.#proxies = registerProxy(this.http)
@@ -118,7 +137,7 @@ export class Hub {
     if (config.phones.enabled) {
       registerPhoneApp(this.http, {
         config: config.phones,
-        household: parseHousehold(config.household),
+        household: () => this.household.current,
         wsPath: config.ws.path,
         users: this.users,
         ledger: this.ledger,
@@ -201,7 +220,10 @@ export class Hub {
         const { publicKey } = vapidOf(resolve(this.config.dataDir), this.config.phones)
         this.#phones = { store, vapidPublicKey: publicKey, close: () => db.close() }
       }
-      await this.#retainDefaultPresence()
+      this.household.start()
+      await this.#retainDefaultPresence(this.household.current)
+      // Before the services hear of a new member: its responder finds a presence (issue 9).
+      this.household.onChange((next) => this.#retainDefaultPresence(next))
       await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
       await this.http.ready()
       this.broker.attachWebSocket(this.http.server)
@@ -211,6 +233,7 @@ export class Hub {
         config: this.config,
         mqttUrl: this.urls.mqtt,
         credentials: (name: string, account?: Account) => this.credentials(name, account),
+        household: this.household,
         log: this.log
       }
       for (const def of this.#serviceDefs) {
@@ -228,6 +251,7 @@ export class Hub {
       }
       // The hub serves MQTT whatever Node-RED does: a Node-RED that cannot start is logged, not fatal.
       await this.nodeRed.start(this.urls.mqtt).catch((err: unknown) => this.log.error({ err }, `Node-RED not started: ${(err as Error).message}`))
+      this.#running = true
     } catch (err) {
       await this.stop()
       throw dataDirError(err, dataDir) ?? err
@@ -273,8 +297,8 @@ export class Hub {
    * Presence is never silence (issue 9): each configured member's default presence is retained
    * at start, unless one is already retained, so a responder always finds one.
    */
-  async #retainDefaultPresence (): Promise<void> {
-    for (const member of parseHousehold(this.config.household).members) {
+  async #retainDefaultPresence (household: { members: readonly { name: string, presence: string }[] }): Promise<void> {
+    for (const member of household.members) {
       if (await this.broker.retainIfAbsent(presenceTopic(member.name), member.presence)) {
         this.log.info({ member: member.name, presence: member.presence }, 'retained the default presence')
       }
@@ -326,6 +350,7 @@ export class Hub {
   /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
 
   async stop (): Promise<void> {
+    this.household.stop()
     await this.nodeRed.stop()
     await this.children.stop()
     for (const { name, service } of this.#services.reverse()) {
@@ -339,14 +364,18 @@ export class Hub {
     // Follow streams are long-lived responses; end them rather than wait for their clients.
     this.http.server.closeAllConnections()
     this.#https?.closeAllConnections()
-    await Promise.all([this.http.close(), closeServer(this.#https ?? undefined)])
+    // The hub listens on Fastify's server itself (one app on two servers), so Fastify's close does
+    // not close it: without this the process stays up after `stop()`, answering 503 (issue 29).
+    await Promise.all([this.http.close(), closeServer(this.http.server), closeServer(this.#https ?? undefined)])
     this.#https = null
     await this.broker.stop()
     await this.ledger.close()
     this.#phones?.close()
     this.#phones = null
-    if (this.#started) this.log.info('hub stopped')
+    // Only a hub that started says it stopped: a failed start has already said why (issue 29).
+    if (this.#running) this.log.info('hub stopped')
     this.#started = false
+    this.#running = false
   }
 }
 

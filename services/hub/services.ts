@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import type { Account } from './hub.ts'
-import { householdService } from '../household/index.ts'
+import { householdService, type LiveHousehold } from '../household/index.ts'
 import { phonesService } from '../phones/index.ts'
 
 /** What the hub hands a service it starts: where the broker is and who to connect as. */
@@ -12,6 +12,8 @@ export interface ServiceContext {
   mqttUrl: string
   /** Credentials of a service user with the given name, created on first use. */
   credentials: (name: string, account?: Account) => Promise<Credentials>
+  /** The household as it changes while the hub runs (config file and member users, issue 29). */
+  household?: LiveHousehold
   log: Logger
 }
 

@@ -3,8 +3,11 @@ import { evidence, holderOf, type EvidenceGap, type MirrorView } from '#client'
 import type { Notice } from '../lib/channels/channel.ts'
 import type { Delivery } from './store.ts'
 
-/** The escalations the notifier turns into notifications. */
-export type Escalation = Fact<'household.escalated'>
+/**
+ * What the notifier turns into notifications: an escalation, or an agent's offer to its member
+ * (issue 29). Both name the open fact the same way, so one path decides and withdraws them.
+ */
+export type Escalation = Fact<'household.escalated'> | Fact<'household.offered'>
 
 /** The fact an escalation is about, as the evidence rule needs it. */
 export const aboutOf = (e: Escalation): { id: string, type: FactType, seq: number, subject: string } =>
@@ -51,7 +54,7 @@ export function noticeOf (e: Escalation, publicUrl?: string): Notice {
   return {
     recipient: e.data.member,
     title: `${about.type.replace('.', ' ')}: ${place(about.subject)}`,
-    message: e.data.detail,
+    message: e.type === 'household.offered' ? 'Can you do it? Open the app and tap "I\'ll do it".' : e.data.detail,
     priority: e.data.priority,
     fact: { id: about.id, type: about.type, subject: about.subject },
     click: publicUrl ? new URL(path, publicUrl).toString() : path

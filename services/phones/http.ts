@@ -19,7 +19,8 @@ const COOKIE = 'hf_session'
 
 export interface PhoneAppDeps {
   config: PhonesConfig
-  household: HouseholdConfig
+  /** The household now: it changes while the hub runs (issue 29). */
+  household: () => HouseholdConfig
   wsPath: string
   users: UserStore
   ledger: Ledger
@@ -113,7 +114,7 @@ export function registerPhoneApp (app: FastifyInstance, deps: PhoneAppDeps): voi
   app.get('/api/household', async (req, reply) => {
     const who = member(req, reply)
     if (!who) return reply
-    const { members } = deps.household
+    const { members } = deps.household()
     return {
       me: who.member,
       members: members.map((m) => ({ name: m.name, role: m.role })),

@@ -10,6 +10,7 @@ import { WebhookChannel } from '../lib/channels/webhook.ts'
 import { WebPushChannel, loadOrCreateVapid } from '../lib/channels/webpush.ts'
 import { parseHousehold } from '../household/index.ts'
 import type { HouseholdConfig } from '../household/config.ts'
+import type { LiveHousehold } from '../household/live.ts'
 import { PhonesConfig } from './config.ts'
 import { Notifier } from './notifier.ts'
 import { PhoneStore } from './store.ts'
@@ -35,7 +36,8 @@ export function openPhoneStore (dataDir: string): { store: PhoneStore, db: Datab
 
 export interface PhonesOptions {
   config: PhonesConfig
-  household: HouseholdConfig
+  /** The household now (members' ntfy and webhook channels); it changes while the hub runs. */
+  household: () => HouseholdConfig
   dataDir: string
   mqttUrl: string
   credentials: () => Promise<{ username: string, password?: string }>
@@ -66,10 +68,9 @@ export class Phones {
     const { store, db } = openPhoneStore(dataDir)
     this.#db = db
     const vapid = vapidOf(dataDir, config)
-    const members = new Map(household.members.map((m) => [m.name, m]))
     const channelsFor = (member: string): Channel[] => [
       ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid, ...(this.#opts.pushAgent ? { agent: this.#opts.pushAgent } : {}) })),
-      ...(members.get(member)?.phones ?? []).map((p): Channel => p.kind === 'ntfy'
+      ...(household().members.find((m) => m.name === member)?.phones ?? []).map((p): Channel => p.kind === 'ntfy'
         ? new NtfyChannel({ url: p.address, ...(p.token ? { token: p.token } : {}) })
         : new WebhookChannel(p.address))
     ]
@@ -103,6 +104,7 @@ export class Phones {
 /** What the hub hands a service (structurally the hub's `ServiceContext`). */
 export interface PhonesContext {
   config: { dataDir: string, household?: unknown, phones?: unknown }
+  household?: LiveHousehold
   mqttUrl: string
   credentials: (name: string, account?: { role?: 'service' }) => Promise<{ username: string, password?: string }>
   log: Logger
@@ -112,12 +114,15 @@ export interface PhonesContext {
 export const phonesService = {
   name: 'phones',
   describe: 'Notifies household members\' phones (Web Push, ntfy, webhook) and withdraws what is resolved',
-  create: (ctx: PhonesContext): Phones => new Phones({
+  create: (ctx: PhonesContext): Phones => {
+    const fixed = ctx.household ? undefined : parseHousehold(ctx.config.household)
+    return new Phones({
     config: PhonesConfig.parse(ctx.config.phones ?? {}),
-    household: parseHousehold(ctx.config.household),
+    household: () => ctx.household?.current ?? fixed!,
     dataDir: ctx.config.dataDir,
     mqttUrl: ctx.mqttUrl,
     credentials: () => ctx.credentials('phones', { role: 'service' }),
     log: ctx.log
-  })
+    })
+  }
 }

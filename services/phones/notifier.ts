@@ -8,8 +8,8 @@ import { stableId } from '../lib/stable-id.ts'
 import { aboutOf, noticeOf, verdictOf, withdrawals, type Escalation } from './core.ts'
 import type { Delivery, PhoneStore } from './store.ts'
 
-/** The facts the notifier turns into notifications, on one persistent session. */
-export const NOTIFIER_FILTERS = ['household/+/fact/escalated']
+/** The facts the notifier turns into notifications, on one persistent session: escalations and offers. */
+export const NOTIFIER_FILTERS = ['household/+/fact/escalated', 'notify/+/fact/offered']
 
 export interface NotifierOptions {
   url: string
@@ -29,7 +29,8 @@ export interface NotifierOptions {
 type Out = { topic: string, fact: Fact }
 
 /**
- * The household's notifier (issue 12): turns `household.escalated` facts into notifications on
+ * The household's notifier (issue 12): turns `household.escalated` facts, and agents' offers
+ * (`household.offered`, issue 29), into notifications on
  * each of the member's channels, and withdraws them once their fact is resolved or claimed.
  *
  * - Escalations come on a persistent session. Each is kept in the store (`parked`) before it is
@@ -94,8 +95,8 @@ export class Notifier {
     }
     inbox.on('error', (err) => this.#opts.log.warn({ err: err.message }, 'notifier connection error'))
     await new Promise<void>((resolve, reject) => {
-      inbox.once('connect', (ack) => {
-        if (ack.sessionPresent) return resolve()
+      // Subscribed on every start: a session made before a filter was added (offers, issue 29) gets it.
+      inbox.once('connect', () => {
         inbox.subscribe(NOTIFIER_FILTERS, { qos: 1 }, (err) => err ? reject(err) : resolve())
       })
       inbox.once('error', reject)
@@ -120,7 +121,7 @@ export class Notifier {
     let e: Escalation
     try {
       const checked = checkPublish({ topic: packet.topic, payload: packet.payload, retain: false })
-      if (checked.kind !== 'fact' || checked.fact.type !== 'household.escalated') return
+      if (checked.kind !== 'fact' || (checked.fact.type !== 'household.escalated' && checked.fact.type !== 'household.offered')) return
       e = checked.fact as Escalation
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err

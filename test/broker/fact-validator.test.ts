@@ -12,6 +12,8 @@ const samples: Record<FactType, unknown> = {
   'cup.empty': { level: 0.02, raw: 103 },
   'cup.filled': { level: 0.95 },
   'household.decided': { member: 'mom', decision: 'claim', reason: 'open', detail: 'free to act', fact: { id: '01KB0000000000000000000000', type: 'cup.empty', subject: 'home/kitchen/lily-cup', seq: 3 } },
+  'household.offered': { member: 'mom', factId: '01KB0000000000000000000000', factType: 'cup.empty', factSeq: 3, subject: 'home/kitchen/lily-cup', priority: 'normal', detail: 'asking mom' },
+  'household.offer-withdrawn': { member: 'mom', factId: '01KB0000000000000000000000', subject: 'home/kitchen/lily-cup', reason: 'claimed', detail: 'claimed by dad' },
   'household.escalated': { member: 'dad', factId: '01KB0000000000000000000000', factType: 'cup.empty', factSeq: 3, subject: 'home/kitchen/lily-cup', step: 1, priority: 'high', due: '2026-11-29T17:00:00.000Z', detail: 'nobody claimed it' },
   'button.pressed': { raw: 1 },
   'button.released': {},

@@ -16,7 +16,8 @@ describe('the household service killed mid-decision and restarted', () => {
 
   it('gets the unacknowledged fact again and does not claim it twice', async () => {
     await w.presence('mummy', 'home')
-    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': {} } }
+    // Mummy chose `auto`: this is about a claim made twice, so her agent claims for her.
+    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': { auto: ['mummy'] } } }
     const first = await run(household, 'mummy')
     const empty = await w.newCup().empty()
     expect(await first.printed('PAUSED')).toBe(`PAUSED mummy ${empty.id}`)

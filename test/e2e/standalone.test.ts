@@ -14,7 +14,7 @@ describe('homefacts service household --broker', () => {
   it('runs the responders alone against a broker, each as its own MQTT user', async () => {
     await w.t.addUser({ username: 'household-mummy', role: 'service', password: 'kitchen-pw' })
     const file = join(w.t.dir, 'standalone.json')
-    writeFileSync(file, JSON.stringify({ log: { level: 'silent' }, household: { members: [{ name: 'mummy' }] } }))
+    writeFileSync(file, JSON.stringify({ log: { level: 'silent' }, household: { members: [{ name: 'mummy' }], policies: { 'cup.empty': { auto: ['mummy'] } } } }))
     // A broker that does not retain a default presence: her phone has retained it.
     await w.presence('mummy', 'home')
     // Ready when the member's persistent session has subscribed to its facts.

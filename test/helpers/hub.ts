@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { loadConfig, type HubConfig } from '../../services/hub/config.ts'
 import { createHub, type Hub } from '../../services/hub/hub.ts'
 import type { ServiceDefinition } from '../../services/hub/services.ts'
@@ -32,12 +32,17 @@ export interface TestHubOptions {
   flags?: Record<string, unknown>
   /** Extra config file content (for sections with no flag, like `household`). */
   file?: Record<string, unknown>
+  /** A real config file: read at start and again when it changes (the household section, issue 29). */
+  configFile?: string
+  /** The hub's logger (default: silent, or `HOMEFACTS_TEST_LOG`). */
+  log?: Logger
 }
 
 /** A real hub on ephemeral loopback ports with its data in a temp folder. */
 export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'homefacts-test-'))
-  const config = loadConfig({
+  const sources = {
+    ...(opts.configFile ? { file: opts.configFile } : {}),
     env: {},
     flags: {
       dataDir: dir,
@@ -60,9 +65,10 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
       'shop.enabled': false,
       ...opts.flags
     }
-  })
+  }
+  const config = loadConfig(sources)
   const merged = opts.file ? Object.freeze({ ...config, ...opts.file }) as HubConfig : config
-  const hub = createHub(merged, { log: pino({ level: merged.log.level }), services: opts.services ?? [] })
+  const hub = createHub(merged, { log: opts.log ?? pino({ level: merged.log.level }), services: opts.services ?? [], ...(opts.configFile ? { configSources: sources } : {}) })
   await hub.start()
   const urls = hub.urls
   return {

@@ -3,7 +3,8 @@ import { startWorld, claimsFor, decidedBy, decisionOf, decisions, type World } f
 
 const config = {
   members: [{ name: 'mummy' }, { name: 'daddy' }],
-  policies: { 'cup.empty': { escalation: [{ afterSeconds: 600 }] } },
+  // Their agents claim for them (`auto`): this suite is about catching up, not about asking.
+  policies: { 'cup.empty': { auto: ['mummy', 'daddy'], escalation: [{ afterSeconds: 600 }] } },
   clearClaimAfterMs: 100
 }
 

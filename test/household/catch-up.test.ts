@@ -43,7 +43,7 @@ describe('a responder back after 1,000 queued facts on 100 cups', () => {
   afterEach(async () => { await w.stop() })
 
   it('decides every one of them from the mirror: the 900 refilled ones skipped as resolved, the 100 open ones claimed', async () => {
-    const house = await w.household({ members: [{ name: 'daddy' }], policies: { 'cup.empty': {} } })
+    const house = await w.household({ members: [{ name: 'daddy' }], policies: { 'cup.empty': { auto: ['daddy'] } } })
     await house.start()
     await house.responder('daddy').stop()
     const { resolved, open } = await emptyAndRefill(w)

@@ -7,7 +7,7 @@ describe('two free members race for the same fact', () => {
   let house: Household
   beforeAll(async () => {
     w = await startWorld()
-    house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: { 'cup.empty': {} }, clearClaimAfterMs: 20 })
+    house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: { 'cup.empty': { auto: ['mummy', 'daddy'] } }, clearClaimAfterMs: 20 })
     await house.start()
   })
   afterAll(async () => { await w.stop() })

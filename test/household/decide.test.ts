@@ -74,7 +74,7 @@ describe('decide() on positive evidence', () => {
 
   it('skips as not allowed without waiting for presence when the policy leaves its role out', () => {
     const f = empty()
-    const s = { ...start(), household: { ...start().household, policies: { 'cup.empty': { mayClaim: ['grandparent'], escalation: [] } } } }
+    const s = { ...start(), household: { ...start().household, policies: { 'cup.empty': { mayClaim: ['grandparent'], auto: [], escalation: [] } } } }
     const d = decide(s, { kind: 'fact', fact: f, seen: view({ state: stateOf(f) }) }, T0)
     expect(verdicts(d)).toStrictEqual([{ decision: 'skip', reason: 'not-allowed' }])
   })

@@ -4,6 +4,7 @@ import { startWorld, escalatedTo, escalationOf, claimsFor, decidedBy, decisionOf
 
 const policy = {
   'cup.empty': {
+    auto: ['mummy', 'daddy'],
     escalation: [
       { afterSeconds: 0.8, priority: 'high' },
       { afterSeconds: 1.6, notify: { roles: ['grandparent'] }, priority: 'high' },

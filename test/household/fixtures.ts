@@ -9,7 +9,8 @@ export const T0 = Date.parse('2026-11-29T14:00:00.000Z')
 export const SUBJECT = 'home/kitchen/lily-cup'
 export const household = HouseholdConfig.parse({
   members: [{ name: 'mummy' }, { name: 'grandma', role: 'grandparent' }],
-  policies: { 'cup.empty': { escalation: [{ afterSeconds: 60, priority: 'high' }, { afterSeconds: 300, notify: { roles: ['grandparent'] } }] } },
+  // Both chose `auto`: their agents claim for them, as every agent did before offers (issue 29).
+  policies: { 'cup.empty': { auto: ['mummy', 'grandma'], escalation: [{ afterSeconds: 60, priority: 'high' }, { afterSeconds: 300, notify: { roles: ['grandparent'] } }] } },
   evidenceTimeoutMs: 500,
   clearClaimAfterMs: 1000
 })

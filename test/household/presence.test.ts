@@ -7,7 +7,7 @@ describe('a member whose presence is not retained', () => {
   beforeEach(async () => { w = await startWorld() })
   afterEach(async () => { await w.stop() })
 
-  const config = { members: [{ name: 'mummy' }], policies: { 'cup.empty': {} }, evidenceTimeoutMs: 300 }
+  const config = { members: [{ name: 'mummy' }], policies: { 'cup.empty': { auto: ['mummy'] } }, evidenceTimeoutMs: 300 }
 
   it('waits for it, defers without claiming, and claims once her phone says she is home', async () => {
     const house = await w.household(config, { presence: false })

@@ -19,7 +19,7 @@ describe('a responder whose retained messages arrive 1 s after SUBACK', () => {
 
   /** Daddy, behind the slow proxy, away while the cup empties (and maybe is refilled). */
   async function daddyAway (evidenceTimeoutMs: number) {
-    const house = await w.household({ members: [{ name: 'daddy' }], policies: { 'cup.empty': {} }, evidenceTimeoutMs }, { mqttUrl: proxy.url })
+    const house = await w.household({ members: [{ name: 'daddy' }], policies: { 'cup.empty': { auto: ['daddy'] } }, evidenceTimeoutMs }, { mqttUrl: proxy.url })
     await house.start()
     await house.responder('daddy').stop()
     return house

@@ -30,4 +30,21 @@ describe('the demo timeline', () => {
     expect(timelineLine('$SYS/x', 'y', 0)).toBeNull()
     expect(timelineLine('household/mummy/fact/decided', 'not json', 0)).toBeNull()
   })
+
+  it('shows an offer to a member and its withdrawal', () => {
+    const offer = makeFact('household.offered', {
+      subject: 'notify/mummy',
+      source: 'services/household/mummy',
+      seq: 9,
+      data: { member: 'mummy', factId: '01JDX00000000000000000ABCD', factType: 'cup.empty', factSeq: 2, subject: 'home/kitchen/lily-cup', priority: 'normal', detail: 'asking mummy' }
+    })
+    expect(timelineLine('notify/mummy/fact/offered', JSON.stringify(offer), 1200)).toBe('[  1.2s]  mummy    asked: "I\'ll do it?" for cup.empty …00ABCD on home/kitchen/lily-cup')
+    const withdrawn = makeFact('household.offer-withdrawn', {
+      subject: 'notify/daddy',
+      source: 'services/household/daddy',
+      seq: 10,
+      data: { member: 'daddy', factId: '01JDX00000000000000000ABCD', subject: 'home/kitchen/lily-cup', reason: 'claimed', detail: 'claimed by mummy' }
+    })
+    expect(timelineLine('notify/daddy/fact/offer-withdrawn', JSON.stringify(withdrawn), 1500)).toBe('[  1.5s]  daddy    offer withdrawn (claimed: claimed by mummy) for fact …00ABCD')
+  })
 })

@@ -52,7 +52,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
       describe: phonesService.describe,
       create: (ctx) => new Phones({
         config: ctx.config.phones,
-        household: parseHousehold(ctx.config.household),
+        household: () => ctx.household?.current ?? parseHousehold(ctx.config.household),
         dataDir: ctx.config.dataDir,
         mqttUrl: ctx.mqttUrl,
         credentials: () => ctx.credentials('phones', { role: 'service' }),

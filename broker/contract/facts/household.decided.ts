@@ -43,7 +43,8 @@ const decision = <const D extends string, const R extends readonly [string, ...s
   })
 
 export const Schema = z.discriminatedUnion('decision', [
-  decision('claim', ['open', 'mine'], 'Claimed it (or holds the claim already)'),
+  decision('claim', ['open', 'mine'], 'Claimed it (or holds the claim already): only for a member whose policy says `auto`'),
+  decision('offer', ['open'], 'Asked the member to handle it (a `household.offered` fact); the member claims it or not'),
   decision('stand-down', ['claimed', 'lost-race'], 'Someone else claimed it, or the broker refused my claim'),
   decision('skip', ['resolved', 'busy', 'away', 'not-allowed'], 'Did not act'),
   decision('done', ['resolved'], 'The fact this member claimed is resolved'),

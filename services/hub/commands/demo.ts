@@ -9,6 +9,7 @@ import { createHub, type Hub } from '../hub.ts'
 import { Household } from '../../household/index.ts'
 import { timelineLine } from '../../household/timeline.ts'
 import { Device } from '../../../devices/device.ts'
+import { Button } from '../../../devices/button/button.ts'
 import { ThingEntry, toSpec } from '../../../devices/spec.ts'
 
 /** How long things take: `--fast` tells the same story in seconds. */
@@ -54,12 +55,13 @@ const isFact = (member: string, name: string, test: (f: { data: Record<string, u
   m.topic === `household/${member}/fact/${name}` && test(JSON.parse(m.payload) as { data: Record<string, unknown> })
 const isState = (value: string) => (m: Seen): boolean => m.topic === 'home/kitchen/lily-cup/state' && m.payload.includes(`"value":"${value}"`)
 
-/** The demo household: two parents at home, a grandparent away, the cup.empty escalation policy. */
+/**
+ * The demo household section. Mummy and Daddy need none: their phone logins make them members
+ * with the defaults (issue 29). Grandma is a grandparent, away; the policy is the default's, faster.
+ */
 function demoHousehold (pace: typeof PACE.fast): unknown {
   return {
     members: [
-      { name: 'mummy', role: 'parent' },
-      { name: 'daddy', role: 'parent' },
       { name: 'grandma', role: 'grandparent', presence: 'away' }
     ],
     policies: {
@@ -85,12 +87,24 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'homefacts-demo-'))
   mkdirSync(dataDir, { recursive: true })
   const configFile = join(dataDir, 'demo.config.json')
-  writeFileSync(configFile, JSON.stringify({ dataDir, mqtt: { host: '127.0.0.1', port: opts.mqttPort }, http: { host: '127.0.0.1', port: 0 }, https: { host: '127.0.0.1', port: 0 }, mqtts: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' }, household: demoHousehold(pace) }, null, 2) + '\n')
+  // Only what the story needs: no Node-RED, shop, HTTPS or MQTT over TLS to start (and stop).
+  writeFileSync(configFile, JSON.stringify({
+    dataDir,
+    mqtt: { host: '127.0.0.1', port: opts.mqttPort },
+    http: { host: '127.0.0.1', port: 0 },
+    https: { enabled: false },
+    mqtts: { enabled: false },
+    nodeRed: { enabled: false },
+    shop: { enabled: false },
+    log: { level: 'warn' },
+    household: demoHousehold(pace)
+  }, null, 2) + '\n')
   const config = loadConfig({ file: configFile, env: {} })
   const log = pino({ level: 'warn' })
   const hub = createHub(config, { log, services: [] })
   const clients: MqttClient[] = []
   let device: Device | undefined
+  let button: Button | undefined
   let house: Household | undefined
   const tl = new Timeline()
   try {
@@ -98,7 +112,7 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
     process.stdout.write(`homefacts demo${opts.fast ? ' (fast)' : ''}: hub on ${hub.urls.mqtt}, data in ${dataDir}\n`)
     // One watcher per kind of topic, as the tests do (see docs/household.md).
     const watcher = await hub.credentials('demo-timeline', { role: 'admin' })
-    for (const [i, filter] of ['home/kitchen/lily-cup/fact/+', 'home/kitchen/lily-cup/state', 'home/kitchen/lily-cup/claim', 'household/+/fact/+', 'household/+/presence', 'homefacts/deadletter/#'].entries()) {
+    for (const [i, filter] of ['home/kitchen/lily-cup/fact/+', 'home/kitchen/lily-cup/state', 'home/kitchen/lily-cup/claim', 'household/+/fact/+', 'household/+/presence', 'notify/+/fact/+', 'homefacts/deadletter/#'].entries()) {
       const c = await connectAs(hub, watcher, `demo-timeline-${i}`)
       c.on('message', (topic, payload) => tl.add({ topic, payload: payload.toString() }))
       await c.subscribeAsync(filter, { qos: 1, rh: 2 })
@@ -111,9 +125,17 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
       clients.push(phones[member])
     }
     const presence = (member: string, value: string): Promise<unknown> => phones[member]!.publishAsync(`household/${member}/presence`, value, { qos: 1, retain: true })
+    /** "I'll do it" on a member's phone: the web app publishes exactly this claim. */
+    const claimOnPhone = (member: string, factId: string): Promise<unknown> =>
+      phones[member]!.publishAsync('home/kitchen/lily-cup/claim', JSON.stringify({ factId, by: member, at: new Date().toISOString() }), { qos: 1, retain: true })
 
-    house = new Household({ household: config.household, mqttUrl: hub.urls.mqtt, credentials: (name, account) => hub.credentials(name, account), log })
+    // The phone logins made Mummy and Daddy members: the household is read again at once.
+    await hub.household.check()
+    house = new Household({ household: hub.household.current, mqttUrl: hub.urls.mqtt, credentials: (name, account) => hub.credentials(name, account), log })
     await house.start()
+    const buttonUser = { username: 'mummy-button', password: await hub.users.add({ username: 'mummy-button', role: 'device', member: 'mummy', things: ['kitchen/lily-cup'] }) }
+    button = new Button({ member: 'mummy', things: ['kitchen/lily-cup'], broker: { url: hub.urls.mqtt, ...buttonUser }, controller: 'SIMULATED', wiring: { pullup: false, invert: false }, holdMs: pace.beatMs, log })
+    await button.start()
     const cupUser = { username: 'lily-cup', password: await hub.users.add({ username: 'lily-cup', role: 'device', things: ['kitchen/lily-cup'] }) }
     const spec = toSpec(ThingEntry.parse({ kind: 'cup', area: 'kitchen', thing: 'lily-cup', name: "Lily's cup", controller: 'SIMULATED', debounceMs: pace.debounceMs }))
     device = new Device({ spec, broker: { url: hub.urls.mqtt, ...cupUser }, stateDir: ':memory:', log, discovery: false, clientId: 'lily-cup' })
@@ -126,40 +148,51 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
     cup.set(0.95)
     await full
 
-    tl.say(`(1) Lily's cup empties while (2) Daddy is busy chopping chicken: his responder is offline for ${pace.busyMs / 1000} s, his session keeps his facts`)
+    tl.say(`(1) Lily's cup empties while (2) Daddy is busy chopping chicken: his agent is offline for ${pace.busyMs / 1000} s, his session keeps his facts`)
     await house.responder('daddy').stop()
     const busySince = Date.now()
-    const claimed = tl.next(isFact('mummy', 'decided', (f) => f.data.decision === 'claim'), 'Mummy to claim', 10_000)
+    const offered = tl.next((m) => m.topic === 'notify/mummy/fact/offered', 'Mummy\'s agent to ask her', 10_000)
     cup.set(0.02)
+    await offered
+    await sleep(pace.beatMs)
+
+    tl.say('(3) Mummy gets the offer and presses "I\'ll do it" on her button by the sink: the broker accepts her claim')
+    const claimed = tl.next((m) => m.topic === 'home/kitchen/lily-cup/claim' && m.payload.includes('"by":"mummy"'), 'Mummy\'s claim', 10_000)
+    button.simulate('press')
     await claimed
     await sleep(pace.beatMs)
 
-    tl.say('(3) Mummy refills the cup; the sensor reports full, and the hub clears her claim')
+    tl.say('(4) Mummy refills the cup; the sensor reports full, the hub clears her claim, and her offer is withdrawn')
     const cleared = tl.next((m) => m.topic === 'home/kitchen/lily-cup/claim' && m.payload === '', 'the claim to clear', 10_000)
     cup.set(0.95)
     await cleared
     await sleep(Math.max(0, busySince + pace.busyMs - Date.now()))
 
-    tl.say('(4) Daddy comes back: he receives the old fact from his session and checks the cup first')
+    tl.say('(5) Daddy comes back: his agent receives the old fact from his session, checks the cup first and does not bother him')
     const skipped = tl.next(isFact('daddy', 'decided'), 'Daddy to decide', 10_000)
     await house.responder('daddy').start()
     await skipped
     await sleep(pace.beatMs)
 
-    tl.say(`(5) Later, both parents are busy when the cup empties again: nobody claims, so it escalates (everyone after ${pace.steps[0]} s, Grandma after ${pace.steps[1]} s)`)
+    tl.say(`(6) Later, both parents are busy when the cup empties again: nobody is asked and nobody claims, so it escalates (everyone after ${pace.steps[0]} s, Grandma after ${pace.steps[1]} s)`)
     await Promise.all([presence('mummy', 'busy'), presence('daddy', 'busy')])
     const grandma = tl.next(isFact('grandma', 'escalated', (f) => f.data.step === 2), 'the escalation to Grandma', (pace.steps[1]! + 10) * 1000)
     cup.set(0.01)
     await grandma
+    const open = JSON.parse(tl.seen.filter(isState('empty')).at(-1)!.payload) as { factId: string }
 
-    tl.say('Mummy sees the notification, finishes up and refills the cup; nothing more escalates')
+    tl.say('(7) Mummy sees the notification, taps "I\'ll do it" on her phone, refills the cup and holds her button: done')
     await presence('mummy', 'home')
-    const refilled = tl.next(isState('full'), 'the refill', 10_000)
-    cup.set(0.95)
-    await refilled
+    const mine = tl.next((m) => m.topic === 'home/kitchen/lily-cup/claim' && m.payload.includes('"by":"mummy"'), 'Mummy\'s claim from her phone', 10_000)
+    await claimOnPhone('mummy', open.factId)
+    await mine
+    const done = tl.next(isState('full'), 'the cup to be done', 10_000)
+    button.simulate('long')
+    await done
     await sleep(pace.beatMs)
     process.stdout.write(`\nThe whole story is in the ledger${opts.dataDir ? `: homefacts facts tail --data-dir ${dataDir}` : ''}.\n`)
   } finally {
+    await button?.stop()
     await house?.stop()
     await device?.stop()
     await Promise.all(clients.map((c) => c.endAsync()))

@@ -8,6 +8,7 @@ import { keyboard, loadScript, playScript } from '../../../devices/simulate-inpu
 import { ThingEntry, toSpec, type ThingSpec } from '../../../devices/spec.ts'
 import { loadThingsFile, parseThings } from '../../../devices/things-file.ts'
 import { createLogger } from '../log.ts'
+import { runButton } from './button.ts'
 import { stopOnSignals } from './start.ts'
 
 const number = (v: string): number => {
@@ -108,6 +109,17 @@ export function register (program: Command): void {
       // The flags are one things entry; reuse its checks so errors name the flag's key.
       const spec = r.success ? toSpec(r.data, opts.simulate) : parseThings({ things: [entry] }, 'the device options', opts.simulate).things[0]!
       await run([spec], undefined, opts)
+    })
+  withDeviceOptions(device.command('button'))
+    .description('A physical "I\'ll do it" button for one member: a press claims the open fact of its things, a long press says it is done')
+    .requiredOption('-m, --member <name>', 'the household member the button speaks for')
+    .requiredOption('-t, --thing <area/thing...>', 'the things it claims, e.g. kitchen/lily-cup (repeat for more)')
+    .option('--pin <pin>', 'digital pin of the button', '2')
+    .option('--pullup', 'use the internal pull-up: the button connects the pin to ground')
+    .option('--invert', 'a normally-closed button')
+    .addOption(new Option('--hold-ms <ms>', 'held this long, a press says it is done').argParser(number).default(1000))
+    .action(async (opts: CommonOptions & { member: string, thing: string[], pin: string, pullup?: boolean, invert?: boolean, holdMs: number }) => {
+      await runButton(opts)
     })
   withDeviceOptions(device.command('run'))
     .description('Run every thing declared in a things file (JSON)')

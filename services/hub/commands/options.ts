@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander'
-import { configKeys, loadConfig, type HubConfig } from '../config.ts'
+import { configKeys, loadConfig, type ConfigSources, type HubConfig } from '../config.ts'
 
 /** Adds `--config` and a flag for every scalar config key (`--mqtt-port`, `--data-dir`, ...). */
 export function withConfigOptions (cmd: Command, only?: string[]): Command {
@@ -12,8 +12,8 @@ export function withConfigOptions (cmd: Command, only?: string[]): Command {
   return cmd
 }
 
-/** The config from `--config`, the environment and the flags the command was given. */
-export function configFrom (cmd: Command): HubConfig {
+/** Where the command's config comes from: `--config`, the environment and the flags it was given. */
+export function sourcesFrom (cmd: Command): ConfigSources {
   const opts = cmd.opts<Record<string, unknown>>()
   const flags: Record<string, unknown> = {}
   for (const k of configKeys()) {
@@ -21,7 +21,12 @@ export function configFrom (cmd: Command): HubConfig {
     const v = opts[name]
     if (v !== undefined) flags[k.key] = v === true ? 'true' : v
   }
-  return loadConfig({ ...(typeof opts.config === 'string' ? { file: opts.config } : {}), env: process.env, flags })
+  return { ...(typeof opts.config === 'string' ? { file: opts.config } : {}), env: process.env, flags }
+}
+
+/** The config from `--config`, the environment and the flags the command was given. */
+export function configFrom (cmd: Command): HubConfig {
+  return loadConfig(sourcesFrom(cmd))
 }
 
 /** The flag and variable that change a config key, for error messages. */

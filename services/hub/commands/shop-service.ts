@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path'
-import { pino } from 'pino'
+import { createLogger } from '../log.ts'
 import { openDatabase } from '../../lib/db.ts'
 import { Outbox } from '../../lib/outbox.ts'
 import { createOrders } from '../../orders/index.ts'
@@ -51,7 +51,8 @@ export async function runShopService (name: ShopServiceName, opts: ShopServiceFl
   const password = opts.password ?? process.env.HOMEFACTS_SERVICE_PASSWORD
   const username = opts.username ?? name
   const credentials = async () => ({ username, ...(password !== undefined ? { password } : {}) })
-  const log = pino({ level: config.log.level })
+  // The hub's format, so a child's lines interleave readably with the hub's (issue 29).
+  const log = createLogger(config).child({ service: name })
   const usersFile = resolve(opts.usersFile ?? join(dataDir, 'users.json'))
   const base = { dataDir, mqttUrl: opts.broker, credentials, log }
   const service = name === 'orders'

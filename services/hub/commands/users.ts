@@ -38,7 +38,8 @@ export function register (program: Command): void {
       const list = storeFrom(cmd).list()
       if (opts.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n')
       for (const u of list) {
-        const scope = u.things ? ` things=${u.things.join(',')}` : u.member ? ` member=${u.member}` : ''
+        // A button is a device with both: its things and the member it claims for.
+        const scope = `${u.things ? ` things=${u.things.join(',')}` : ''}${u.member ? ` member=${u.member}` : ''}`
         process.stdout.write(`${u.username}\t${u.role}${scope}\n`)
       }
     })

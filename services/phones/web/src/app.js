@@ -23,7 +23,18 @@ function fetchFact (id) {
   const seen = live.facts.get(id)
   if (seen) return facts.set(id, seen)
   pending.add(id)
-  api.fact(id).then((entry) => facts.set(id, entry), () => facts.set(id, null)).finally(() => { pending.delete(id); render() })
+  // The trace, not just the fact: an offer made before this page opened is in it.
+  api.trace(id).then((trace) => {
+    facts.set(id, trace.fact)
+    seedOffer(id, trace.steps)
+  }, () => facts.set(id, null)).finally(() => { pending.delete(id); render() })
+}
+
+/** An offer to me in a fact's trace that was not withdrawn stands, unless a live one says more. */
+function seedOffer (id, steps) {
+  const mine = (name) => steps.filter((s) => s.topic === `notify/${household.me}/fact/${name}`)
+  const offer = mine('offered').at(-1)
+  if (offer && mine('offer-withdrawn').length === 0 && !live.offers.has(id)) live.offers.set(id, offer.fact)
 }
 
 let queued = false

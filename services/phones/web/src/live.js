@@ -12,6 +12,8 @@ export class Live {
   things = new Map()
   presence = new Map()
   notices = []
+  /** Offers to this member that still stand, by the id of the fact offered (issue 29). */
+  offers = new Map()
   /** Facts seen live, by id: the open-fact view needs no HTTP round trip for them. */
   facts = new Map()
   status = 'connecting'
@@ -83,7 +85,9 @@ export class Live {
       this.presence.set(p[1], text)
     } else if (p[0] === 'notify') {
       const fact = parse(text)
-      if (fact?.id && !this.notices.some((n) => n.id === fact.id)) this.notices = [fact, ...this.notices].slice(0, 20)
+      if (fact?.type === 'household.offered') this.offers.set(fact.data.factId, fact)
+      else if (fact?.type === 'household.offer-withdrawn') this.offers.delete(fact.data.factId)
+      else if (fact?.id && !this.notices.some((n) => n.id === fact.id)) this.notices = [fact, ...this.notices].slice(0, 20)
     }
     this.onChange()
   }

@@ -10,6 +10,8 @@ export function describe (f) {
     case 'household.decided': return `<strong>${esc(d.member)}</strong> decided <strong>${esc(d.decision)}</strong> (${esc(d.reason)}): ${esc(d.detail)}`
     case 'household.escalated': return `escalated to <strong>${esc(d.member)}</strong>, step ${esc(d.step)}, ${esc(d.priority)}: ${esc(d.detail)}`
     case 'household.claimed': return `claimed by <strong>${esc(d.by)}</strong>`
+    case 'household.offered': return `offered to <strong>${esc(d.member)}</strong>: "I'll do it?"`
+    case 'household.offer-withdrawn': return `offer to <strong>${esc(d.member)}</strong> withdrawn (${esc(d.reason)}): ${esc(d.detail)}`
     case 'notification.sent': return `sent to ${esc(d.recipient)} by <strong>${esc(d.channel)}</strong>: ${esc(d.message)}`
     case 'notification.failed': return `<span class="error">failed</span> to ${esc(d.recipient)} by <strong>${esc(d.channel)}</strong> after ${esc(d.attempts)} attempts: ${esc(d.reason)}`
     case 'notification.withdrawn': return `withdrawn from ${esc(d.recipient)}'s <strong>${esc(d.channel)}</strong> (${esc(d.reason)}): ${esc(d.detail)}`

@@ -39,9 +39,13 @@ export function openFacts (live, facts, actionable) {
   return out.sort((a, b) => a.fact.time.localeCompare(b.fact.time))
 }
 
-function openFactsView (open, me, errors) {
+function openFactsView (open, me, errors, offers) {
+  // An offer stands while nobody else holds the fact (issue 29): a claim by another withdraws it.
+  const asked = (fact, claim) => offers.has(fact.id) && (!claim || claim.by === me)
+    ? ` <span class="offer" data-offer="${esc(fact.id)}">asked of you</span>`
+    : ''
   const items = open.map(({ thing, fact, claim }) => `<li class="open" data-fact="${esc(fact.id)}">
-    <span><strong>${esc(thing.name)}</strong> in ${esc(thing.area)}: <span class="value">${esc(thing.state.value)}</span>, ${age(fact.time)}
+    <span><strong>${esc(thing.name)}</strong> in ${esc(thing.area)}: <span class="value">${esc(thing.state.value)}</span>, ${age(fact.time)}${asked(fact, claim)}
       <br><span class="muted">${esc(fact.type)} · ${traceLink(fact.id)}</span>
       ${errors.get(fact.id) ? `<br><span class="error" role="alert">${esc(errors.get(fact.id))}</span>` : ''}</span>
     ${claim
@@ -86,6 +90,6 @@ function pushView (push) {
 }
 
 export function homeView ({ live, facts, household, errors, push }) {
-  return openFactsView(openFacts(live, facts, household.actionable), household.me, errors) +
+  return openFactsView(openFacts(live, facts, household.actionable), household.me, errors, live.offers) +
     boardView(live) + presenceView(live, household) + noticesView(live) + pushView(push)
 }
