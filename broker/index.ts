@@ -17,7 +17,7 @@ import { authorizePublish } from './hooks/authorize-publish.ts'
 import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, listenTls, portOf } from './listeners.ts'
 import { HubPersistence } from './persistence.ts'
-import { ClaimBook } from './claims.ts'
+import { ClaimBook, type ClaimAuthority } from './claims.ts'
 import { noMqttNumberCache } from './mqtt-numbers.ts'
 import type { MqttTokens } from './tokens.ts'
 import { LoginThrottle } from './throttle.ts'
@@ -27,6 +27,7 @@ export { BrokerConfig } from './config.ts'
 export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
 export { UserStore, Role, type Principal, type User } from './users.ts'
 export type { DeadLetter, Refusal } from './deadletter.ts'
+export type { ClaimAuthority } from './claims.ts'
 export { MqttTokens } from './tokens.ts'
 export { LoginThrottle } from './throttle.ts'
 
@@ -38,6 +39,8 @@ export interface BrokerDeps {
   persistenceDir: string
   /** Short-lived MQTT passwords the web app logs in with (issue 12). */
   tokens?: MqttTokens
+  /** Settles claims on another house's things (issue 31). */
+  claimAuthority?: ClaimAuthority
 }
 
 /** The embedded broker: aedes with the homefacts hooks, durable in LevelDB. Built, not started. */
@@ -113,7 +116,8 @@ export class HomefactsBroker {
         rate: new PublishRate(config.limits),
         maxPayloadBytes: config.limits.maxPayloadBytes,
         storeRetained: (packet) => this.#persistence!.storeRetainedNow(packet),
-        publish: (packet) => this.#publish(packet)
+        publish: (packet) => this.#publish(packet),
+        ...(this.#deps.claimAuthority ? { claimAuthority: this.#deps.claimAuthority } : {})
       }),
       // Calls back once the publish is stored for every persistent session; patched aedes sends the PUBACK after it.
       published: this.#persistence.published,

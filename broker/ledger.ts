@@ -134,7 +134,9 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
       payload TEXT NOT NULL
     );
     -- No topic index: it cost every insert more than it saved reads, which scan from \`after\`.
-    DROP INDEX IF EXISTS facts_topic;`)
+    DROP INDEX IF EXISTS facts_topic;
+    -- Named read positions kept with the facts (issue 31: the estate's last offset the stream acknowledged).
+    CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, offset INTEGER NOT NULL);`)
     db.function('mqtt_match', { deterministic: true }, (filter: unknown, topic: unknown) => topicMatches(String(filter), String(topic)) ? 1 : 0)
     this.#db = db
     this.#accepting = true
@@ -421,6 +423,16 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry], 'writer-ready'
       WHERE offset > ? AND offset <= ? AND json_extract(payload, '$.subject') = ? AND json_extract(payload, '$.seq') > ? ORDER BY offset LIMIT 1`)
       .get(root.offset, root.offset + scan, root.fact.subject, root.fact.seq)
     return { fact: root, steps, resolution: next ? toEntry(next) : null }
+  }
+
+  /** The offset kept under `name` (0 when none is). */
+  cursor (name: string): number {
+    return this.#open().prepare<[string], { offset: number }>('SELECT offset FROM cursors WHERE name = ?').get(name)?.offset ?? 0
+  }
+
+  /** Keeps `offset` under `name`, in the ledger's own database. */
+  setCursor (name: string, offset: number): void {
+    this.#open().prepare('INSERT INTO cursors (name, offset) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET offset = excluded.offset').run(name, offset)
   }
 
   /** True between `open()` and `close()`. */

@@ -27,7 +27,7 @@ async function scrypt (...args: Parameters<typeof scryptNow>): Promise<Buffer> {
   }
 }
 
-export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant'])
+export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant', 'estate'])
 export type Role = z.infer<typeof Role>
 
 /** `area/thing`, where either part may be the single-level wildcard `+`. */
