@@ -17,9 +17,9 @@ export interface Link {
 const DUPLICATE_WINDOW_NS = 10 * 60 * 1e9
 
 /**
- * Connects to the estate's NATS servers. Waits for a first server to answer (a house that starts
- * while the cluster is down runs alone until it comes), then reconnects for ever. A wrong
- * credential is `HF_ESTATE_REFUSED`: it will not get better by trying again.
+ * Connects to the estate's NATS servers, once (the caller tries again while none answers: a house
+ * that starts while the cluster is down runs alone until it comes); once linked, it reconnects
+ * for ever. A wrong credential is `HF_ESTATE_REFUSED`: it will not get better by trying again.
  */
 export async function openLink (settings: EstateSettings, signal: AbortSignal): Promise<Link> {
   let nc: NatsConnection
@@ -29,7 +29,6 @@ export async function openLink (settings: EstateSettings, signal: AbortSignal): 
       name: `homefacts-${settings.site}`,
       ...(settings.user !== undefined ? { user: settings.user } : {}),
       ...(settings.password !== undefined ? { pass: settings.password } : {}),
-      waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       timeout: 2000

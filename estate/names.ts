@@ -30,8 +30,12 @@ export const consumerOf = (follower: string, site: string): string => `${followe
 /** The cursor (in the ledger's own database) of the last offset the stream acknowledged. */
 export const OUTBOX_CURSOR = 'estate-outbox'
 
-/** True when `topic` matches one of the filters. */
-export const matchesAny = (filters: readonly string[], topic: string): boolean => filters.some((f) => topicMatches(f, topic))
+/**
+ * True when `topic` matches one of the filters. A filter that names a subject (`home/+/front-door`)
+ * also matches everything under it (its facts, state, claim and availability).
+ */
+export const matchesAny = (filters: readonly string[], topic: string): boolean =>
+  filters.some((f) => topicMatches(f, topic) || (!f.endsWith('#') && topicMatches(`${f}/#`, topic)))
 
 /** A topic of `site` as this house sees it: `sites/<site>/<topic>`. */
 export const mirroredTopic = (site: string, topic: string): string => siteTopic(site, topic)

@@ -137,7 +137,7 @@ export class Outbox {
       return
     }
     const last = await jsm.streams.getMessage(stream, { seq: info.state.last_seq })
-    const id = last.header.get('Nats-Msg-Id')
+    const id = last?.header.get('Nats-Msg-Id')
     const entry = id ? this.#opts.ledger.byId(id) : undefined
     if (!entry) {
       this.#opts.log.error({ stream, lastSeq: info.state.last_seq, id }, 'estate outbox: the stream\'s last fact is not in this ledger; sending from the offset kept before')
