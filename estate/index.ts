@@ -52,6 +52,8 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
   #stop = new AbortController()
   #running: Promise<void> | null = null
   status: EstateStatus = 'alone'
+  /** Why the estate refused this house, once it has. */
+  refusal: HomefactsError | null = null
 
   constructor (settings: EstateSettings, deps: EstateDeps) {
     super()
@@ -157,6 +159,7 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
 
   #refused (err: HomefactsError): void {
     this.status = 'refused'
+    this.refusal = err
     this.#deps.log.error({ code: err.code }, `estate: refused: ${err.message}; this house runs alone`)
     this.emit('refused', err)
   }

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Codes } from '#contract'
+import { connect, publishAck } from '../helpers/mqtt.ts'
+import { startNatsCluster, type NatsCluster } from '../helpers/nats.ts'
+import { startHubProcess, type HubProcess } from '../helpers/process.ts'
+import { doorFact, linked, startHouse, USERS, type House } from './houses.ts'
+
+describe('a house the estate refuses keeps running alone', () => {
+  let cluster: NatsCluster
+  let grandma: House
+  const cleanup: (() => Promise<unknown>)[] = []
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(USERS)
+    grandma = await startHouse(cluster, 'grandma')
+    await linked(grandma)
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c()
+    await grandma?.stop()
+    await cluster?.close()
+  })
+
+  it('logs a wrong NATS credential as HF_ESTATE_REFUSED, naming the user, and the house still accepts facts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homefacts-refused-'))
+    let proc: HubProcess | null = null
+    cleanup.push(async () => {
+      proc?.proc.kill('SIGKILL')
+      await proc?.exited
+      rmSync(dir, { recursive: true, force: true })
+    })
+    proc = await startHubProcess(dir, ['--estate-site', 'family', '--estate-servers', cluster.servers, '--estate-user', 'family', '--estate-password', 'not-the-password'])
+    const line = await proc.waitForLog<{ level: number, code?: string, msg: string }>((e) => e.code === Codes.ESTATE_REFUSED)
+    expect(line.level).toBe(50)
+    expect(line.msg).toMatch(/^estate: refused: the NATS servers refused this house's credential \(estate.user "family"\): .*; this house runs alone$/)
+    const admin = await connect(proc.mqttUrl, { clientId: 'refused-admin', protocolVersion: 5, ...proc.admin })
+    const fact = doorFact(1)
+    expect(await publishAck(admin, 'home/hall/front-door/fact/opened', JSON.stringify(fact))).toStrictEqual({ reasonCode: 0 })
+    await admin.endAsync()
+  }, 60_000)
+
+  it('refuses a second house that asks for a site name another house holds, and that house still accepts facts', async () => {
+    const impostor = await startHouse(cluster, 'grandma', { user: 'aunt' })
+    cleanup.push(() => impostor.stop())
+    if (impostor.estate.status !== 'refused') await new Promise((resolve) => impostor.estate.once('refused', resolve))
+    expect(impostor.estate.refusal?.code).toBe(Codes.ESTATE_REFUSED)
+    expect(impostor.estate.refusal?.message).toMatch(/^the site name "grandma" is taken by another house \(joined .+\); choose another estate.site$/)
+    const client = await connect(impostor.anonymousUrl, { clientId: 'impostor-device', protocolVersion: 5 })
+    expect(await publishAck(client, 'home/hall/front-door/fact/opened', JSON.stringify(doorFact(1)))).toStrictEqual({ reasonCode: 0 })
+    await client.endAsync()
+    // The house that holds the name is still linked.
+    expect(grandma.estate.status).toBe('linked')
+  }, 30_000)
+})
