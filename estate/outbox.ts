@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { PubAck } from '@nats-io/jetstream'
+import type { PubAck, StreamInfo } from '@nats-io/jetstream'
 import type { Ledger, LedgerEntry } from '../broker/index.ts'
 import type { Link } from './link.ts'
 import { factSubjectOf, matchesAny, OUTBOX_CURSOR, streamOf } from './names.ts'
@@ -53,6 +53,12 @@ export class Outbox {
   /** The last ledger offset the stream acknowledged. */
   get cursor (): number {
     return this.#cursor
+  }
+
+  /** The stream's state as the cluster reports it now (its leader, its last sequence). */
+  streamInfo (): Promise<StreamInfo> {
+    if (!this.#link) return Promise.reject(new Error('the estate is not linked'))
+    return this.#link.jsm.streams.info(streamOf(this.#opts.site))
   }
 
   start (link: Link): void {
@@ -143,9 +149,27 @@ export class Outbox {
       this.#opts.log.error({ stream, lastSeq: info.state.last_seq, id }, 'estate outbox: the stream\'s last fact is not in this ledger; sending from the offset kept before')
       return
     }
-    if (entry.offset > this.#cursor) this.#opts.log.info({ from: this.#cursor, to: entry.offset }, 'estate outbox: the stream holds facts acknowledged after the cursor was written; moving it on')
-    if (entry.offset < this.#cursor) this.#opts.log.warn({ from: this.#cursor, to: entry.offset }, 'estate outbox: the stream lost acknowledged facts; sending them again from the ledger')
-    this.#moveTo(entry.offset)
+    if (entry.offset > this.#cursor) {
+      this.#opts.log.info({ from: this.#cursor, to: entry.offset }, 'estate outbox: the stream holds facts acknowledged after the cursor was written; moving it on')
+      this.#moveTo(entry.offset)
+    } else if (entry.offset < this.#cursor && this.#sharedBetween(entry.offset, this.#cursor)) {
+      this.#opts.log.warn({ from: this.#cursor, to: entry.offset }, 'estate outbox: the stream lost acknowledged facts; sending them again from the ledger')
+      this.#moveTo(entry.offset)
+    }
+  }
+
+  /** True when the ledger holds a fact this house shares with an offset in (after, upTo]. */
+  #sharedBetween (after: number, upTo: number): boolean {
+    for (let from = after; from < upTo;) {
+      const page = this.#opts.ledger.read({ after: from, limit: 10_000 })
+      for (const e of page) {
+        if (e.offset > upTo) return false
+        if (matchesAny(this.#opts.share, e.topic)) return true
+      }
+      if (page.length === 0) return false
+      from = page.at(-1)!.offset
+    }
+    return false
   }
 
   #moveTo (offset: number): void {
