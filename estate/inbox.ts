@@ -94,6 +94,8 @@ export class Inbox {
         const messages = await consumer.consume({ max_messages: 1000 })
         const stop = (): void => { void messages.close() }
         this.#stop.signal.addEventListener('abort', stop, { once: true })
+        // Stopped while the consumer was being set up: no abort event is coming.
+        if (this.#stop.signal.aborted) stop()
         try {
           for await (const m of messages) await this.#take(m)
         } finally {

@@ -112,6 +112,7 @@ export class RetainedIn {
         const watch = await kv.watch({ key: '>', ...(this.#revision > 0 ? { resumeFromRevision: this.#revision + 1 } : {}) })
         const stop = (): void => { watch.stop() }
         this.#stop.signal.addEventListener('abort', stop, { once: true })
+        if (this.#stop.signal.aborted) stop()
         try {
           for await (const e of watch) {
             await this.#apply(e.key, e.operation === 'PUT' ? e.string() : '')

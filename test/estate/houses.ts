@@ -17,11 +17,13 @@ export interface House extends TestHub {
 }
 
 /** A real hub in the estate: site `site` (NATS user of the same name), following `follow`. */
-export async function startHouse (cluster: NatsCluster, site: string, opts: { follow?: string, user?: string, password?: string, dir?: string, claimTimeoutMs?: number, flags?: TestHubOptions['flags'] } = {}): Promise<House> {
+export async function startHouse (cluster: NatsCluster, site: string, opts: { follow?: string, user?: string, password?: string, dir?: string, claimTimeoutMs?: number, flags?: TestHubOptions['flags'], services?: TestHubOptions['services'], file?: TestHubOptions['file'] } = {}): Promise<House> {
   const user = opts.user ?? site
   const t = await startTestHub({
     anonymous: true,
     ...(opts.dir ? { dir: opts.dir } : {}),
+    ...(opts.services ? { services: opts.services } : {}),
+    ...(opts.file ? { file: opts.file } : {}),
     flags: {
       'estate.site': site,
       'estate.servers': cluster.servers,
