@@ -89,9 +89,11 @@ export class Inbox {
         })
         if (waiting) log.info({ from }, 'estate: following the facts of another house')
         waiting = false
-        this.#applied = Math.max(this.#applied, info.ack_floor.stream_seq)
+        // What the consumer acknowledged: a consumer made again (its stream lost and made again) starts over.
+        this.#applied = info.ack_floor.stream_seq
         const consumer = await js.consumers.get(stream, durable)
-        const messages = await consumer.consume({ max_messages: 1000 })
+        // A consumer or stream that is gone (the stream lost and made again) ends the loop, which makes the consumer again.
+        const messages = await consumer.consume({ max_messages: 1000, abort_on_missing_resource: true })
         const stop = (): void => { void messages.close() }
         this.#stop.signal.addEventListener('abort', stop, { once: true })
         // Stopped while the consumer was being set up: no abort event is coming.

@@ -55,10 +55,10 @@ export class Outbox {
     return this.#cursor
   }
 
-  /** The stream's state as the cluster reports it now (its leader, its last sequence). */
-  streamInfo (): Promise<StreamInfo> {
+  /** The stream's state as the cluster reports it now (its leader, its last sequence; with `subjects`, how many facts on each subject). */
+  streamInfo (opts: { subjects?: boolean } = {}): Promise<StreamInfo> {
     if (!this.#link) return Promise.reject(new Error('the estate is not linked'))
-    return this.#link.jsm.streams.info(streamOf(this.#opts.site))
+    return this.#link.jsm.streams.info(streamOf(this.#opts.site), opts.subjects ? { subjects_filter: '>' } : undefined)
   }
 
   start (link: Link): void {
