@@ -8,6 +8,8 @@ import { consumerOf, matchesAny, mirroredTopic, streamOf, topicOfFactSubject } f
 
 /** Publishes to the broker not yet acknowledged, at most. */
 const WINDOW = 256
+/** How long one pull waits on the server; its heartbeats are half of it. */
+const PULL_EXPIRES_MS = 5000
 /** How long to wait before reading a followed house's stream again after it failed (or does not exist yet). */
 const RETRY_MS = 1000
 
@@ -56,6 +58,8 @@ export class Inbox {
    */
   #acks: Promise<void> = Promise.resolve()
   #outstanding = 0
+  /** Ends the pull in progress. */
+  #current: (() => void) | null = null
   /** Facts published into the broker since start. */
   received = 0
 
@@ -67,6 +71,14 @@ export class Inbox {
     this.#link = link
     this.#stop = new AbortController()
     this.#running = this.#run()
+  }
+
+  /**
+   * Pulls again now: after NATS reconnected, a pull made before the outage would otherwise be
+   * waited on until it expires (30 s) before the consumer delivers again.
+   */
+  kick (): void {
+    this.#current?.()
   }
 
   async stop (): Promise<void> {
@@ -87,28 +99,40 @@ export class Inbox {
           if (!/not found/i.test(String(err))) throw err
           return await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000, ack_wait: 30e9 })
         })
-        if (waiting) log.info({ from }, 'estate: following the facts of another house')
+        if (waiting) log.info('estate: following the facts of another house')
         waiting = false
+        // A stream that lost its last writes (a power cut of a majority of the nodes, docs/estate.md)
+        // can end below what the consumer delivered: its new facts would never come. Read it again
+        // from the start; the facts already here are skipped by id.
+        const last = (await jsm.streams.info(stream)).state.last_seq
+        if (info.delivered.stream_seq > last) {
+          log.warn({ delivered: info.delivered.stream_seq, last }, 'estate: the followed stream ends before what its consumer delivered (it lost writes); reading it again from the start')
+          await jsm.consumers.delete(stream, durable)
+          continue
+        }
         // What the consumer acknowledged: a consumer made again (its stream lost and made again) starts over.
         this.#applied = info.ack_floor.stream_seq
         const consumer = await js.consumers.get(stream, durable)
         // A consumer or stream that is gone (the stream lost and made again) ends the loop, which makes the consumer again.
-        const messages = await consumer.consume({ max_messages: 1000, abort_on_missing_resource: true })
+        // Pulls that expire after 5 s (not 30): a pull the cluster lost in an outage is made again that soon.
+        const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS, abort_on_missing_resource: true })
         const stop = (): void => { void messages.close() }
+        this.#current = stop
         this.#stop.signal.addEventListener('abort', stop, { once: true })
         // Stopped while the consumer was being set up: no abort event is coming.
         if (this.#stop.signal.aborted) stop()
         try {
           for await (const m of messages) await this.#take(m)
         } finally {
+          this.#current = null
           this.#stop.signal.removeEventListener('abort', stop)
         }
       } catch (err) {
         if (this.#stop.signal.aborted) break
         if (/stream not found/i.test(String(err))) {
-          if (!waiting) log.info({ from }, 'estate: the followed house has shared nothing yet (no stream); waiting for it')
+          if (!waiting) log.info('estate: the followed house has shared nothing yet (no stream); waiting for it')
           waiting = true
-        } else log.warn({ err: (err as Error).message, from }, 'estate: reading a followed house\'s stream failed; reading it again')
+        } else log.warn({ err: (err as Error).message }, 'estate: reading a followed house\'s stream failed; reading it again')
       }
       await this.#settle()
       if (!this.#stop.signal.aborted) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
@@ -137,7 +161,7 @@ export class Inbox {
       })
       if (missed) await this.#apply({ seq, subject: missed.subject, data: missed.data })
       else {
-        this.#opts.log.warn({ from: this.#opts.from, seq }, 'estate: a followed fact is gone from the stream (older than estate.maxAgeDays)')
+        this.#opts.log.warn({ seq }, 'estate: a followed fact is gone from the stream (older than estate.maxAgeDays)')
         this.#applied = seq
       }
     }
@@ -153,7 +177,7 @@ export class Inbox {
     try {
       fact = JSON.parse(Buffer.from(f.data).toString('utf8')) as Fact
     } catch {
-      log.warn({ from, seq: f.seq, topic }, 'estate: a followed fact is not JSON; skipped')
+      log.warn({ seq: f.seq, topic }, 'estate: a followed fact is not JSON; skipped')
     }
     let done: Promise<void> = Promise.resolve()
     if (fact && matchesAny(filters, topic) && !ledger.byId(fact.id)) {
@@ -162,7 +186,7 @@ export class Inbox {
       done = client.publishAsync(mirroredTopic(from, topic), JSON.stringify(mirrored), { qos: 1 }).then(() => { this.received++ }, (err: unknown) => {
         // Refused by the contract (a type this house does not know): the broker dead-lettered it.
         const code = (err as { code?: unknown }).code
-        if (typeof code === 'number' && code >= 0x80) return log.warn({ from, topic, id, reasonCode: code }, 'estate: this house\'s broker refused a followed fact; it is on the dead-letter topic')
+        if (typeof code === 'number' && code >= 0x80) return log.warn({ topic, id, reasonCode: code }, 'estate: this house\'s broker refused a followed fact; it is on the dead-letter topic')
         this.#failedAt = Math.min(this.#failedAt, f.seq)
         throw err
       })

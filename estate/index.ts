@@ -69,6 +69,10 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
     const creds = await this.#deps.credentials()
     const connect = async (clientId: string): Promise<MqttClient> => {
       const client = await mqtt.connectAsync(this.#deps.mqttUrl(), { clientId, clean: true, protocolVersion: 5, reconnectPeriod: 500, ...creds })
+      // No Nagle: a lone fact or claim goes out now, not behind the previous one's ACK.
+      const noDelay = (): void => { (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true) }
+      noDelay()
+      client.on('connect', noDelay)
       client.on('error', (err) => this.#deps.log.warn({ err: err.message, clientId }, 'estate: broker connection error'))
       this.#clients.push(client)
       return client
@@ -153,7 +157,10 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
   async #watchStatus (link: Link): Promise<void> {
     for await (const s of link.nc.status()) {
       if (s.type === 'disconnect') this.#deps.log.warn({ server: s.server }, 'estate: NATS server lost; this house runs alone until the link is back')
-      else if (s.type === 'reconnect') this.#deps.log.info({ server: s.server }, 'estate: NATS link back')
+      else if (s.type === 'reconnect') {
+        this.#deps.log.info({ server: s.server }, 'estate: NATS link back')
+        for (const part of [...this.inboxes, ...this.#retainedIn]) part.kick()
+      }
     }
   }
 

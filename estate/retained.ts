@@ -88,6 +88,7 @@ export class RetainedIn {
   #stop = new AbortController()
   #running: Promise<void> | null = null
   #revision = 0
+  #current: (() => void) | null = null
 
   constructor (opts: { site: string, from: string, filters: readonly string[], client: MqttClient, log: Logger }) {
     this.#opts = opts
@@ -96,6 +97,11 @@ export class RetainedIn {
   start (link: Link): void {
     this.#stop = new AbortController()
     this.#running = this.#run(link)
+  }
+
+  /** Watches again now, from the last revision seen (after NATS reconnected). */
+  kick (): void {
+    this.#current?.()
   }
 
   async stop (): Promise<void> {
@@ -111,6 +117,7 @@ export class RetainedIn {
         await kv.status()
         const watch = await kv.watch({ key: '>', ...(this.#revision > 0 ? { resumeFromRevision: this.#revision + 1 } : {}) })
         const stop = (): void => { watch.stop() }
+        this.#current = stop
         this.#stop.signal.addEventListener('abort', stop, { once: true })
         if (this.#stop.signal.aborted) stop()
         try {
@@ -119,11 +126,12 @@ export class RetainedIn {
             this.#revision = e.revision
           }
         } finally {
+          this.#current = null
           this.#stop.signal.removeEventListener('abort', stop)
         }
       } catch (err) {
         if (this.#stop.signal.aborted) break
-        if (!/not found/i.test(String(err))) log.warn({ err: (err as Error).message, from }, 'estate: watching a followed house\'s retained values failed; watching again')
+        if (!/not found/i.test(String(err))) log.warn({ err: (err as Error).message }, 'estate: watching a followed house\'s retained values failed; watching again')
       }
       if (!this.#stop.signal.aborted) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
     }
@@ -137,7 +145,7 @@ export class RetainedIn {
     let payload = value
     if (kind === 'claim' && value !== '') {
       const claim = Claim.safeParse(safeJson(value))
-      if (!claim.success) return log.warn({ from, topic }, 'estate: a followed claim is unreadable; skipped')
+      if (!claim.success) return log.warn({ topic }, 'estate: a followed claim is unreadable; skipped')
       payload = JSON.stringify({ ...claim.data, by: byHere(from, site, claim.data.by) })
     }
     // Only a claim is cleared by an empty value; a state or presence is never unsaid.

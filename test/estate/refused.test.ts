@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Codes } from '#contract'
 import { connect, publishAck } from '../helpers/mqtt.ts'
 import { startNatsCluster, type NatsCluster } from '../helpers/nats.ts'
-import { startHubProcess, type HubProcess } from '../helpers/process.ts'
+import { runCli, startHubProcess, type HubProcess } from '../helpers/process.ts'
 import { doorFact, linked, startHouse, USERS, type House } from './houses.ts'
 
 describe('a house the estate refuses keeps running alone', () => {
@@ -55,4 +55,19 @@ describe('a house the estate refuses keeps running alone', () => {
     // The house that holds the name is still linked.
     expect(grandma.estate.status).toBe('linked')
   }, 30_000)
+
+  it('frees a site name when its house leaves the estate (homefacts estate leave), so another house may take it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homefacts-leaving-'))
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }))
+    const flags = ['--estate-site', 'aunt', '--estate-servers', cluster.servers, '--estate-user', 'aunt', '--estate-password', USERS[2]!.password]
+    const aunt = await startHouse(cluster, 'aunt', { dir })
+    await linked(aunt)
+    await aunt.stop()
+    const left = await runCli(['estate', 'leave', '--data-dir', dir, ...flags])
+    expect(left).toMatchObject({ code: 0, stdout: 'left the estate as "aunt"\nstream deleted; retained values deleted\nconsumers deleted: none\nsite name released\nthis house\'s ledger keeps every fact; remove the estate section from its config before the next start\n' })
+    const newcomer = await startHouse(cluster, 'aunt', { user: 'family' })
+    cleanup.push(() => newcomer.stop())
+    await linked(newcomer)
+    expect(newcomer.estate.status).toBe('linked')
+  }, 60_000)
 })
