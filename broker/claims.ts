@@ -14,6 +14,21 @@ export interface ClaimAuthority {
   decide: (who: Principal, subject: string, claim: Claim | null) => Promise<Refusal | null>
 }
 
+/** The estate's own principal: what the owner settled is recorded as the estate's. */
+const ESTATE: Principal = { username: 'homefacts-estate', role: 'estate' }
+
+/**
+ * A claim the authority governs: this broker's rules first (the current fact, a member claiming
+ * as themself), then the authority's answer; recorded in `book` only once it accepted. An
+ * authority that fails is a refusal (`HF_ESTATE_UNREACHABLE`), never a claim taken on silence.
+ */
+export async function claimThrough (book: ClaimBook, authority: ClaimAuthority, who: Principal, subject: string, claim: Claim | null): Promise<Refusal | null> {
+  const local = book.checkClaim(who, subject, claim)
+  if (local) return local
+  const answer = await authority.decide(who, subject, claim).catch((err: unknown): Refusal => ({ code: Codes.ESTATE_UNREACHABLE, message: String(err), issues: [] }))
+  return answer ?? book.publishClaim(ESTATE, subject, claim)
+}
+
 /** True for a subject of another house of the estate (`sites/<site>/...`). */
 const remote = (subject: string): boolean => subject.startsWith('sites/')
 /** A member of another house, as this house names them: `<site>/<member>`. */

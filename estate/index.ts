@@ -113,13 +113,9 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
         continue
       }
       try {
-        const t0 = Date.now()
         await claimSite(link, this.settings, this.#deps.house())
-        const t1 = Date.now()
         await ensureStream(link, this.settings)
-        const t2 = Date.now()
         const kv = await retainedBucket(link, this.settings)
-        log.debug({ claimSiteMs: t1 - t0, streamMs: t2 - t1, bucketMs: Date.now() - t2 }, 'estate: set up')
         this.#link = link
         this.outbox.start(link)
         this.#retainedOut.link(kv)
@@ -129,7 +125,7 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
         log.info({ site: this.settings.site, servers: this.settings.servers, follows: this.settings.follow.map((f) => f.site) }, 'estate: linked')
         this.emit('linked')
         void this.#watchStatus(link)
-        await Promise.race([link.nc.closed(), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))])
+        await Promise.race([link.nc.closed(), sleep(Infinity, signal)])
       } catch (err) {
         if (err instanceof HomefactsError) {
           await link.nc.close().catch(() => {})
@@ -159,7 +155,7 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
       if (s.type === 'disconnect') this.#deps.log.warn({ server: s.server }, 'estate: NATS server lost; this house runs alone until the link is back')
       else if (s.type === 'reconnect') {
         this.#deps.log.info({ server: s.server }, 'estate: NATS link back')
-        for (const part of [...this.inboxes, ...this.#retainedIn]) part.kick()
+        for (const part of [this.outbox, ...this.inboxes, ...this.#retainedIn]) part.kick()
       }
     }
   }
@@ -172,9 +168,11 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
   }
 }
 
+/** Waits `ms` (`Infinity`: for ever), or until `signal` aborts (at once if it has). */
 function sleep (ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
+    if (signal.aborted) return resolve()
+    const timer = ms === Infinity ? undefined : setTimeout(done, ms)
     function done (): void {
       clearTimeout(timer)
       signal.removeEventListener('abort', done)

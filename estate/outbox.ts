@@ -41,6 +41,8 @@ export class Outbox {
   #lastSeq = 0
   #savedAt = 0
   #wake: (() => void) | null = null
+  /** Ends any wait, a backoff's too. */
+  #kick: (() => void) | null = null
   #running: Promise<void> | null = null
   #stop = new AbortController()
   /** Facts the stream acknowledged since start (for the bench and logs). */
@@ -59,6 +61,11 @@ export class Outbox {
   streamInfo (opts: { subjects?: boolean } = {}): Promise<StreamInfo> {
     if (!this.#link) return Promise.reject(new Error('the estate is not linked'))
     return this.#link.jsm.streams.info(streamOf(this.#opts.site), opts.subjects ? { subjects_filter: '>' } : undefined)
+  }
+
+  /** Tries again now (NATS reconnected), not at the end of a backoff. */
+  kick (): void {
+    this.#kick?.()
   }
 
   start (link: Link): void {
@@ -197,10 +204,12 @@ export class Outbox {
         clearTimeout(timer)
         this.#stop.signal.removeEventListener('abort', done)
         if (this.#wake === done) this.#wake = null
+        if (this.#kick === done) this.#kick = null
         resolve()
       }
       const timer = setTimeout(done, ms)
       if (onAppend) this.#wake = done
+      this.#kick = done
       this.#stop.signal.addEventListener('abort', done)
       if (this.#stop.signal.aborted) done()
     })

@@ -2,7 +2,7 @@ import type { Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import { checkFactTime, checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Code, type Fact } from '#contract'
 import { canPublish } from '../acl.ts'
-import type { ClaimAuthority, ClaimBook } from '../claims.ts'
+import { claimThrough, type ClaimAuthority, type ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
 import { factValidator } from '../fact-validator.ts'
 import { factChecks } from '../fact-checks.ts'
@@ -187,18 +187,16 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     switch (checked.kind) {
       case 'fact': return append(client, who, packet, checked.fact, raw, callback)
       case 'claim': {
-        const { subject } = checked.topic
-        const authority = deps.claimAuthority?.governs(who, subject) === true ? deps.claimAuthority : null
-        const refusal = authority ? deps.claims.checkClaim(who, subject, checked.claim) : deps.claims.publishClaim(who, subject, checked.claim)
+        if (deps.claimAuthority?.governs(who, checked.topic.subject) === true) {
+          // Issue 31: another house's thing; that house settles the claim.
+          const settle = order.take(callback)
+          return void claimThrough(deps.claims, deps.claimAuthority, who, checked.topic.subject, checked.claim).then((r) => r
+            ? deadLetterIt(client, who, packet, r, settle)
+            : deps.storeRetained(packet).then(() => settle(null), () => settle(notKept(Codes.STORE, 'retained message not stored'))))
+        }
+        const refusal = deps.claims.publishClaim(who, checked.topic.subject, checked.claim)
         if (refusal) return refuse(client, who, packet, refusal, callback)
-        if (!authority) return accept(client, packet, callback)
-        // Issue 31: the house that owns the thing settles it; recorded here only once it accepted.
-        const settle = order.take(callback)
-        authority.decide(who, subject, checked.claim).then((r) => r ?? deps.claims.publishClaim({ username: 'homefacts-estate', role: 'estate' }, subject, checked.claim), (err: unknown) => ({ code: Codes.ESTATE_UNREACHABLE, message: String(err), issues: [] })).then((r) => {
-          if (r) return deadLetterIt(client, who, packet, r, settle)
-          deps.storeRetained(packet).then(() => settle(null), () => settle(notKept(Codes.STORE, 'retained message not stored')))
-        })
-        return
+        return accept(client, packet, callback)
       }
       case 'state': {
         const subject = checked.topic.subject
