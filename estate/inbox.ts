@@ -151,7 +151,11 @@ export class Inbox {
   }
 
   async #take (m: JsMsg): Promise<void> {
-    if (m.seq <= this.#applied) return m.ack()
+    // Already handed to the broker: acknowledged once it (and all before it) is there.
+    if (m.seq <= this.#applied) {
+      this.#acks = this.#acks.then(() => m.ack())
+      return
+    }
     // A gap: earlier messages were delivered before a reconnect and never acknowledged.
     while (this.#applied + 1 < m.seq) {
       const seq = this.#applied + 1

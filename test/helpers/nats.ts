@@ -104,6 +104,9 @@ export async function startNatsCluster (users: readonly NatsUser[]): Promise<Nat
       }
     }
   }
+  // A test process that dies (a timed-out hook, Ctrl-C) takes its nodes with it.
+  const orphans = (): void => { for (const n of nodes) n.proc?.kill('SIGKILL') }
+  process.once('exit', orphans)
   for (let i = 0; i < 3; i++) start(i)
   await ready()
   return {
@@ -116,6 +119,7 @@ export async function startNatsCluster (users: readonly NatsUser[]): Promise<Nat
     startAll: async () => { for (let i = 0; i < 3; i++) start(i); await ready() },
     ready,
     close: async () => {
+      process.off('exit', orphans)
       await Promise.all([0, 1, 2].map(stop))
       rmSync(dir, { recursive: true, force: true })
     }
