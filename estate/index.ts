@@ -65,6 +65,11 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
     this.#retainedOut = new RetainedOut({ share: settings.share, log })
   }
 
+  /** For `GET /api/health`: this house's site, whether it is linked, and why it was refused. */
+  health (): { site: string, status: EstateStatus, refusal?: { code: string, message: string } } {
+    return { site: this.settings.site, status: this.status, ...(this.refusal ? { refusal: { code: this.refusal.code, message: this.refusal.message } } : {}) }
+  }
+
   async start (): Promise<void> {
     const creds = await this.#deps.credentials()
     const connect = async (clientId: string): Promise<MqttClient> => {

@@ -116,7 +116,7 @@ export class Hub {
       }
     })
     this.#serviceDefs = opts.services ?? registeredServices
-    this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
+    this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset(), ...(this.estate ? { estate: this.estate.health() } : {}) }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
     this.#proxies = registerProxy(this.http)
     // A phone fetches the hub's CA over plain HTTP once, to trust it (README, "Phones: HTTPS").

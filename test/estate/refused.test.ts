@@ -43,18 +43,26 @@ describe('a house the estate refuses keeps running alone', () => {
     await admin.endAsync()
   }, 60_000)
 
-  it('refuses a second house that asks for a site name another house holds, and that house still accepts facts', async () => {
-    const impostor = await startHouse(cluster, 'grandma', { user: 'aunt' })
-    cleanup.push(() => impostor.stop())
-    if (impostor.estate.status !== 'refused') await new Promise((resolve) => impostor.estate.once('refused', resolve))
-    expect(impostor.estate.refusal?.code).toBe(Codes.ESTATE_REFUSED)
-    expect(impostor.estate.refusal?.message).toMatch(/^the site name "grandma" is taken by another house \(joined .+\); choose another estate.site$/)
-    const client = await connect(impostor.anonymousUrl, { clientId: 'impostor-device', protocolVersion: 5 })
-    expect(await publishAck(client, 'home/hall/front-door/fact/opened', JSON.stringify(doorFact(1)))).toStrictEqual({ reasonCode: 0 })
-    await client.endAsync()
+  it('logs a site name another house holds as HF_ESTATE_REFUSED, and that house still accepts facts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homefacts-impostor-'))
+    let proc: HubProcess | null = null
+    cleanup.push(async () => {
+      proc?.proc.kill('SIGKILL')
+      await proc?.exited
+      rmSync(dir, { recursive: true, force: true })
+    })
+    proc = await startHubProcess(dir, ['--estate-site', 'grandma', '--estate-servers', cluster.servers, '--estate-user', 'aunt', '--estate-password', USERS[2]!.password])
+    const line = await proc.waitForLog<{ level: number, code?: string, msg: string }>((e) => e.code === Codes.ESTATE_REFUSED)
+    expect(line.level).toBe(50)
+    expect(line.msg).toMatch(/^estate: refused: the site name "grandma" is taken by another house \(joined .+\); choose another estate.site; this house runs alone$/)
+    const health = await (await fetch(`${proc.httpUrl}/api/health`)).json() as { estate: unknown }
+    expect(health.estate).toStrictEqual({ site: 'grandma', status: 'refused', refusal: { code: Codes.ESTATE_REFUSED, message: expect.stringMatching(/^the site name "grandma" is taken/) } })
+    const admin = await connect(proc.mqttUrl, { clientId: 'impostor-admin', protocolVersion: 5, ...proc.admin })
+    expect(await publishAck(admin, 'home/hall/front-door/fact/opened', JSON.stringify(doorFact(1)))).toStrictEqual({ reasonCode: 0 })
+    await admin.endAsync()
     // The house that holds the name is still linked.
     expect(grandma.estate.status).toBe('linked')
-  }, 30_000)
+  }, 60_000)
 
   it('frees a site name when its house leaves the estate (homefacts estate leave), so another house may take it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'homefacts-leaving-'))
