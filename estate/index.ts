@@ -157,8 +157,11 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
   /** Logs the link going down and coming back (NATS reconnects by itself). */
   async #watchStatus (link: Link): Promise<void> {
     for await (const s of link.nc.status()) {
-      if (s.type === 'disconnect') this.#deps.log.warn({ server: s.server }, 'estate: NATS server lost; this house runs alone until the link is back')
-      else if (s.type === 'reconnect') {
+      if (s.type === 'disconnect') {
+        this.status = 'alone'
+        this.#deps.log.warn({ server: s.server }, 'estate: NATS server lost; this house runs alone until the link is back')
+      } else if (s.type === 'reconnect') {
+        this.status = 'linked'
         this.#deps.log.info({ server: s.server }, 'estate: NATS link back')
         for (const part of [this.outbox, ...this.inboxes, ...this.#retainedIn]) part.kick()
       }
