@@ -61,7 +61,7 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
     this.#deps = deps
     const log = deps.log
     this.authority = new EstateClaims({ site: settings.site, timeoutMs: settings.claimTimeoutMs, log })
-    this.outbox = new Outbox({ site: settings.site, share: settings.share, ledger: deps.ledger, log })
+    this.outbox = new Outbox({ site: settings.site, share: settings.share, ledger: deps.ledger, log, ensureStream: (link) => ensureStream(link, settings) })
     this.#retainedOut = new RetainedOut({ share: settings.share, log })
   }
 

@@ -18,6 +18,8 @@ export interface OutboxOptions {
   share: readonly string[]
   ledger: Ledger
   log: Logger
+  /** Makes the stream again when it is gone (estate/link.ts `ensureStream`). */
+  ensureStream: (link: Link) => Promise<void>
 }
 
 /**
@@ -142,7 +144,12 @@ export class Outbox {
   async #reconcile (): Promise<void> {
     const { jsm } = this.#link!
     const stream = streamOf(this.#opts.site)
-    const info = await jsm.streams.info(stream)
+    const info = await jsm.streams.info(stream).catch(async (err: unknown) => {
+      if (!/not found/i.test(String(err))) throw err
+      this.#opts.log.warn({ stream }, 'estate outbox: the stream is gone; making it again')
+      await this.#opts.ensureStream(this.#link!)
+      return await jsm.streams.info(stream)
+    })
     this.#lastSeq = info.state.last_seq
     if (info.state.last_seq === 0 || info.state.messages === 0) {
       if (this.#cursor > 0) this.#opts.log.warn({ cursor: this.#cursor }, 'estate outbox: the stream is empty though facts were acknowledged before; sending the shared facts again from the start of the ledger')

@@ -112,4 +112,20 @@ describe('the estate: two houses linked by a 3-node JetStream cluster', () => {
     expect(idsOf(inbox.messages)).toStrictEqual([after.id])
     await Promise.all([watcher.endAsync(), device.endAsync(), nc.close()])
   }, 60_000)
+
+  it('makes its stream again and sends its facts again from its ledger when the stream is lost while it runs', async () => {
+    const { client: watcher, inbox } = await connectInbox(family.anonymousUrl, { clientId: 'family-running-watcher' })
+    await watcher.subscribeAsync('sites/grandma/home/+/+/fact/+', { qos: 1 })
+    const nc = await connectNats({ servers: cluster.servers.split(','), user: 'grandma', pass: USERS[0]!.password })
+    const jsm = await jetstreamManager(nc)
+    const before = (await grandma.estate.outbox.streamInfo()).state.messages
+    await jsm.streams.delete('homefacts-grandma')
+    const next = doorFact(2001)
+    const device = await connect(grandma.anonymousUrl, { clientId: 'grandma-door-4' })
+    await publishDoor(device, next)
+    await inbox.wait((m) => (JSON.parse(m.payload) as { id: string }).id === next.id, 1, 20_000)
+    expect((await grandma.estate.outbox.streamInfo()).state.messages).toBe(before + 1)
+    expect(idsOf(inbox.messages)).toStrictEqual([next.id])
+    await Promise.all([watcher.endAsync(), device.endAsync(), nc.close()])
+  }, 60_000)
 })
