@@ -97,6 +97,24 @@ describe('claims across houses: the house that owns the thing settles them', () 
     expect(outcomes.mummy + outcomes.neighbour).toBe(100)
   }, 120_000)
 
+  it('lets the holder clear her claim on grandma\'s thing in both houses, and nobody clear another\'s', async () => {
+    const fact = doorFact(3001)
+    await open(fact)
+    const at = new Date().toISOString()
+    expect(await publishAck(mummy, `${MIRRORED}/claim`, JSON.stringify({ factId: fact.id, by: 'mummy', at }), { retain: true })).toStrictEqual({ reasonCode: 0 })
+    await atGrandma.wait((m) => claimOf(m.payload)?.factId === fact.id, 1, 5000)
+    const cleared = atGrandma.messages.length
+    expect(await publishAck(mummy, `${MIRRORED}/claim`, '', { retain: true })).toStrictEqual({ reasonCode: 0 })
+    const [g] = await atGrandma.wait((m) => atGrandma.messages.indexOf(m) >= cleared && m.payload === '', 1, 5000)
+    expect(g).toStrictEqual({ topic: `${FRONT_DOOR}/claim`, payload: '', qos: 1, retain: false })
+    // The neighbour's claim is hers to clear: mummy is refused at her own house (0x87, HF_NOT_HOLDER).
+    expect(await publishAck(neighbour, `${FRONT_DOOR}/claim`, JSON.stringify({ factId: fact.id, by: 'neighbour', at }), { retain: true })).toStrictEqual({ reasonCode: 0 })
+    await atFamily.wait((m) => m.topic === `${MIRRORED}/claim` && claimOf(m.payload)?.by === 'grandma/neighbour' && claimOf(m.payload)?.factId === fact.id, 1, 5000)
+    const refused = await publishAck(mummy, `${MIRRORED}/claim`, '', { retain: true })
+    expect(refused.reasonCode).toBe(0x87)
+    expect(refused.reasonString).toMatch(/^HF_NOT_HOLDER: only "grandma\/neighbour" \(who holds the claim\) or an admin may clear it$/)
+  })
+
   it('refuses a claim on grandma\'s thing with HF_ESTATE_UNREACHABLE (0x80) while her house does not answer, and takes none on silence', async () => {
     const fact = doorFact(2001)
     await open(fact)
