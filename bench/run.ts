@@ -10,7 +10,8 @@
  * `--attribution` adds plain aedes on the hub's session store (no hooks) as a column, to tell the
  * session store's cost from the hooks' (also with `--only latency`). `--only <scenario>` runs one scenario, prints its rows and
  * leaves bench/results.md alone: `catch-up`, `notify`, `latency` (with the hub's event-loop
- * delay and GC pauses, bench/probe.mjs) or `cold-start`.
+ * delay and GC pauses, bench/probe.mjs), `cold-start` or `estate` (two hubs linked by a
+ * 3-node JetStream cluster, and a Mosquitto bridge beside them: bench/estate.ts).
  */
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -23,6 +24,7 @@ import { procSample, treeRss } from './procfs.ts'
 import { connections, FAN_IN, FAN_IN_WARMUP, fanIn, latency, retained, type FanInResult, type LatencyResult } from './scenarios.ts'
 import { catchUp } from './catch-up.ts'
 import { notifyLatency, type NotifyResult } from './notify.ts'
+import { estateScenario, estateTable } from './estate.ts'
 import { markdownTable, MB, type Column, type Row } from './table.ts'
 import type { Broker, GcPause, Target } from './target.ts'
 
@@ -41,8 +43,8 @@ const NOTIFY = { rate: 100, count: 1_000, warmup: 100 }
 /** Issue 14's targets; fan-in: within 10% of the figures before it (its table; bench/results.md of 2026-12-01). */
 const TARGETS = { idleMb: 100, peakMb: 150, coldStartMs: 1000, p99Ms: 5, fanInQos0: 0.9 * 22_000, fanInQos1: 0.9 * 22_177, catchUpMs: 2000, notifyP99Ms: 20 }
 /** A hard stop, so the bench always ends by itself. */
-const DEADLINE_MS = 12 * 60_000
-const SCENARIOS = ['catch-up', 'notify', 'latency', 'cold-start']
+const DEADLINE_MS = 16 * 60_000
+const SCENARIOS = ['catch-up', 'notify', 'latency', 'cold-start', 'estate']
 
 const arg = (name: string): string | undefined => process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined
 const only = arg('--only')
@@ -81,6 +83,11 @@ async function coldStarts (): Promise<Map<string, number[]>> {
   }
   log(`cold start, spawn → CONNACK: ${[...times].map(([n, ts]) => `${n} ${ts.map((t) => f(t, 0)).join('/')} ms`).join('; ')}`)
   return times
+}
+
+if (only === 'estate') {
+  process.stdout.write(`\n${estateTable(await estateScenario(log))}\n\n`)
+  process.exit(0)
 }
 
 if (only === 'cold-start') {
@@ -331,7 +338,10 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
 - Node-RED: a further hub with Node-RED on (the default flows), 2 s after its flows started: the
   RSS of the hub and its child processes.
 `
-  writeFileSync(join(import.meta.dirname, 'results.md'), md)
+  // The estate runs brokers of its own (bench/estate.ts), after the others have their figures.
+  await stopAll()
+  const estate = estateTable(await estateScenario(log))
+  writeFileSync(join(import.meta.dirname, 'results.md'), `${md}\n## The estate (issue 31)\n\n${estate}\n\nbench/estate.ts says how each row is measured.\n`)
   log('wrote bench/results.md')
 } finally {
   await stopAll()

@@ -41,8 +41,18 @@ export const SHOP_GRANTS = Object.freeze({
  *   on `homeassistant/status`; reads discovery (`homeassistant/...`), the house (states,
  *   availability, claims) and the hub state. It writes no device's state.
  *
+ * - estate (the hub's link to the other houses): publishes the other houses' facts,
+ *   states, claims, availability and presence under `sites/<site>/...`, and claims for their
+ *   members on this house's things; reads the house and the household (what it shares).
+ * - Another house's things (`sites/<site>/home/...`, `sites/<site>/household/...`) are read as
+ *   this house's own are: whoever reads `home` and `household` reads them, and whoever may claim
+ *   a thing here may claim one there (the house that owns it settles the claim).
+ *
  * Everyone may read their own dead-letter topic, to learn why a publish was refused.
  */
+/** A claim on a thing of this house or of another house of the estate. */
+const isClaimTopic = (topic: string): boolean => topicMatches('home/+/+/claim', topic) || topicMatches('sites/+/home/+/+/claim', topic)
+
 export function canPublish (who: Principal, topic: string): boolean {
   // `$SYS/` is the broker's own [MQTT-4.7.2-1]; other `$` topics are an admin's.
   if (topic.startsWith('$')) return who.role === 'admin' && topic !== '$SYS' && !topic.startsWith('$SYS/')
@@ -56,14 +66,15 @@ export function canPublish (who: Principal, topic: string): boolean {
       if (topic.endsWith('/claim')) return who.member !== undefined && topicMatches('home/+/+/claim', topic) && ownsThing(who, topic)
       return (topic.startsWith('homeassistant/') && topic !== HA_STATUS_TOPIC) || ownsThing(who, topic)
     case 'member':
-      return (who.member !== undefined && topic.startsWith(`household/${who.member}/`)) ||
-        topicMatches('home/+/+/claim', topic)
+      return (who.member !== undefined && topic.startsWith(`household/${who.member}/`)) || isClaimTopic(topic)
     case 'responder':
       return (who.member !== undefined && (topic.startsWith(`household/${who.member}/fact/`) || topicMatches(`notify/${who.member}/fact/+`, topic))) ||
-        topicMatches('home/+/+/claim', topic)
+        isClaimTopic(topic)
     case 'shop': return false
     case 'nodered':
-      return topicMatches('flows/+/fact/+', topic) || topicMatches('home/+/+/claim', topic)
+      return topicMatches('flows/+/fact/+', topic) || isClaimTopic(topic)
+    case 'estate':
+      return topic.startsWith('sites/') || topicMatches('home/+/+/claim', topic)
     case 'orders':
     case 'customers':
     case 'notifications':
@@ -86,11 +97,12 @@ export function canSubscribe (who: Principal, clientId: string, filter: string):
       return filter === HUB_STATE_TOPIC || filter === 'homeassistant/status' || ownsThing(who, filter)
     case 'member':
     case 'responder':
-      return filter === HUB_STATE_TOPIC || /^(home|household)(\/|$)/.test(filter) ||
+      return filter === HUB_STATE_TOPIC || /^(home|household|sites)(\/|$)/.test(filter) ||
         (who.member !== undefined && (filter === `notify/${who.member}/#` || filter.startsWith(`notify/${who.member}/`)))
     case 'shop': return /^shop(\/|$)/.test(filter)
-    case 'nodered': return filter === HUB_STATE_TOPIC || /^(home|household|flows|shop)(\/|$)/.test(filter)
-    case 'homeassistant': return filter === HUB_STATE_TOPIC || /^(home|homeassistant)(\/|$)/.test(filter)
+    case 'nodered': return filter === HUB_STATE_TOPIC || /^(home|household|flows|shop|sites)(\/|$)/.test(filter)
+    case 'homeassistant': return filter === HUB_STATE_TOPIC || /^(home|homeassistant|sites)(\/|$)/.test(filter)
+    case 'estate': return /^(home|household)(\/|$)/.test(filter)
     case 'orders':
     case 'customers':
     case 'notifications': {

@@ -3,6 +3,38 @@ import type { Refusal } from './deadletter.ts'
 import type { Principal } from './users.ts'
 
 /**
+ * Issue 31: who settles a claim on a thing of another house (`sites/<site>/home/<area>/<thing>`).
+ * The publish hook asks it after the local rules passed, before it accepts the claim; it answers
+ * with a refusal or `null` (accepted by the owner). Its logic lives in `estate/`.
+ */
+export interface ClaimAuthority {
+  /** True when a claim on `subject` by `who` is settled by the authority (not by this broker alone). */
+  governs: (who: Principal, subject: string) => boolean
+  /** Settles a claim (or a clear, `null`) on `subject`; resolves with why it is refused, or `null`. */
+  decide: (who: Principal, subject: string, claim: Claim | null) => Promise<Refusal | null>
+}
+
+/** The estate's own principal: what the owner settled is recorded as the estate's. */
+const ESTATE: Principal = { username: 'homefacts-estate', role: 'estate' }
+
+/**
+ * A claim the authority governs: this broker's rules first (the current fact, a member claiming
+ * as themself), then the authority's answer; recorded in `book` only once it accepted. An
+ * authority that fails is a refusal (`HF_ESTATE_UNREACHABLE`), never a claim taken on silence.
+ */
+export async function claimThrough (book: ClaimBook, authority: ClaimAuthority, who: Principal, subject: string, claim: Claim | null): Promise<Refusal | null> {
+  const local = book.checkClaim(who, subject, claim)
+  if (local) return local
+  const answer = await authority.decide(who, subject, claim).catch((err: unknown): Refusal => ({ code: Codes.ESTATE_UNREACHABLE, message: String(err), issues: [] }))
+  return answer ?? book.publishClaim(ESTATE, subject, claim)
+}
+
+/** True for a subject of another house of the estate (`sites/<site>/...`). */
+const remote = (subject: string): boolean => subject.startsWith('sites/')
+/** A member of another house, as this house names them: `<site>/<member>`. */
+const remoteMember = (by: string): boolean => by.includes('/')
+
+/**
  * The broker's record of every thing's current state and claim, so it can vouch for claims
  * (ARCHITECTURE.md, "Resolved, claimed, escalated"; issue 9):
  *
@@ -41,13 +73,27 @@ export class ClaimBook {
    * is accepted. Returns why it is refused, or `null`.
    */
   publishClaim (who: Principal, subject: string, claim: Claim | null): Refusal | null {
+    const refusal = this.checkClaim(who, subject, claim)
+    if (refusal) return refusal
+    if (claim === null) this.#claims.delete(subject)
+    else this.#claims.set(subject, claim)
+    return null
+  }
+
+  /** What `publishClaim` would answer, recording nothing. */
+  checkClaim (who: Principal, subject: string, claim: Claim | null): Refusal | null {
     const held = this.#claims.get(subject)
+    // The estate mirrors another house's claims as that house settled them (issue 31).
+    if (who.role === 'estate' && remote(subject)) return null
     if (claim === null) {
+      if (held && who.role === 'estate' && remoteMember(held.by)) return null
       if (held && who.role !== 'admin' && who.member !== held.by && !(who.role === 'nodered' && who.members?.includes(held.by))) {
         return { code: Codes.NOT_HOLDER, message: `only "${held.by}" (who holds the claim) or an admin may clear it`, issues: [{ path: '', message: `claimed by "${held.by}" for fact ${held.factId}` }] }
       }
-      this.#claims.delete(subject)
       return null
+    }
+    if (who.role === 'estate' && !remoteMember(claim.by)) {
+      return { code: Codes.NOT_AUTHORIZED, message: 'the estate claims only for members of other houses ("<site>/<member>")', issues: [{ path: 'by', message: `"${claim.by}" names no site` }] }
     }
     if ((who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
       return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
@@ -68,7 +114,6 @@ export class ClaimBook {
     if (held && held.factId === claim.factId && held.by !== claim.by) {
       return { code: Codes.CLAIMED, message: `fact ${claim.factId} is already claimed by "${held.by}"`, issues: [{ path: 'by', message: `claimed by "${held.by}" at ${held.at}` }] }
     }
-    this.#claims.set(subject, claim)
     return null
   }
 

@@ -15,7 +15,7 @@ import { authorizePublish } from './hooks/authorize-publish.ts'
 import { authorizeSubscribe } from './hooks/authorize-subscribe.ts'
 import { attachWebSocket, closeServer, listenTcp, listenTls, portOf } from './listeners.ts'
 import { SessionStore } from './session-store.ts'
-import { ClaimBook } from './claims.ts'
+import { ClaimBook, type ClaimAuthority } from './claims.ts'
 import { noMqttNumberCache } from './mqtt-numbers.ts'
 import type { MqttTokens } from './tokens.ts'
 import { LoginThrottle } from './throttle.ts'
@@ -25,6 +25,7 @@ export { BrokerConfig } from './config.ts'
 export { Ledger, type LedgerEntry, type LedgerQuery } from './ledger.ts'
 export { UserStore, Role, type Principal, type User } from './users.ts'
 export type { DeadLetter, Refusal } from './deadletter.ts'
+export type { ClaimAuthority } from './claims.ts'
 export { MqttTokens } from './tokens.ts'
 export { LoginThrottle } from './throttle.ts'
 
@@ -36,6 +37,8 @@ export interface BrokerDeps {
   sessionsFile: string
   /** Short-lived MQTT passwords the web app logs in with. */
   tokens?: MqttTokens
+  /** Settles claims on another house's things (the estate). */
+  claimAuthority?: ClaimAuthority
 }
 
 type BrokerPacket = { topic: string, payload: Buffer, qos: 0 | 1, retain: boolean }
@@ -114,7 +117,8 @@ export class HomefactsBroker {
         rate: new PublishRate(config.limits),
         maxPayloadBytes: config.limits.maxPayloadBytes,
         publish: (packet) => this.#publish(packet),
-        claimStale: (subject) => this.#staleClaims.add(subject)
+        claimStale: (subject) => this.#staleClaims.add(subject),
+        ...(this.#deps.claimAuthority ? { claimAuthority: this.#deps.claimAuthority } : {})
       }),
       authorizeSubscribe: authorizeSubscribe({ principals, log }),
       authorizeForward: boundLiveQueue(config.limits, log, this.counters)

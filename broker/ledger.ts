@@ -71,7 +71,9 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       client_id TEXT,
       received_at TEXT NOT NULL,
       payload TEXT NOT NULL
-    )`)
+    );
+    -- Named read positions kept with the facts (the estate's last offset its stream acknowledged).
+    CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, offset INTEGER NOT NULL)`)
     // The first ledgers kept the envelope's type, subject and time in columns of their own, with
     // a topic index; the payload holds them, and the index cost every insert more than it saved.
     if ((db.pragma('table_info(facts)') as { name: string }[]).some((c) => c.name === 'type')) {
@@ -89,6 +91,16 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     this.#db?.close()
     this.#db = null
     this.#sql = null
+  }
+
+  /** The offset kept under `name` (0 when none is). */
+  cursor (name: string): number {
+    return this.#q.cursor.get(name)?.offset ?? 0
+  }
+
+  /** Keeps `offset` under `name`, in the ledger's own database. */
+  setCursor (name: string, offset: number): void {
+    this.#q.setCursor.run(name, offset)
   }
 
   /** True between `open()` and `close()`. */
@@ -222,6 +234,8 @@ function statements (db: Database.Database) {
   return {
     tx: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     maxOffset: db.prepare<[], { o: number | null }>('SELECT MAX(offset) AS o FROM facts'),
+    cursor: db.prepare<[string], { offset: number }>('SELECT offset FROM cursors WHERE name = ?'),
+    setCursor: db.prepare<[string, number]>('INSERT INTO cursors (name, offset) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET offset = excluded.offset'),
     insert: db.prepare<[string, string, string | null, string, string]>('INSERT OR IGNORE INTO facts (id, topic, client_id, received_at, payload) VALUES (?, ?, ?, ?, ?)'),
     byIdPayload: db.prepare<[string], { offset: number, payload: string }>('SELECT offset, payload FROM facts WHERE id = ?'),
     byId: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM facts WHERE id = ?`),

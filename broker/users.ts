@@ -17,7 +17,7 @@ export const CONCURRENT_SCRYPT = 2
 const scryptSlot = pLimit(CONCURRENT_SCRYPT)
 const scrypt = (...args: Parameters<typeof scryptNow>): Promise<Buffer> => scryptSlot(() => scryptNow(...args))
 
-export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant'])
+export const Role = z.enum(['admin', 'service', 'device', 'member', 'responder', 'shop', 'nodered', 'orders', 'customers', 'notifications', 'homeassistant', 'estate'])
 export type Role = z.infer<typeof Role>
 
 /** `area/thing`, where either part may be the single-level wildcard `+`. */

@@ -4,8 +4,11 @@ import { evidence, type Evidence, type FactRef } from './evidence.ts'
 import { holderOf, type Holder } from './claims.ts'
 import type { MirrorView, Seen } from './seen.ts'
 
-/** Everything a responder mirrors: the things' states and claims, and the household's presence. */
-export const MIRROR_FILTERS: readonly string[] = Object.freeze(['home/+/+/state', 'home/+/+/claim', 'household/+/presence'])
+/**
+ * Everything a responder mirrors: the things' states and claims (this house's, and those of the
+ * other houses of the estate it follows, issue 31), and the household's presence.
+ */
+export const MIRROR_FILTERS: readonly string[] = Object.freeze(['home/+/+/state', 'home/+/+/claim', 'sites/+/home/+/+/state', 'sites/+/home/+/+/claim', 'household/+/presence'])
 
 /** One retained topic the mirror now holds differently. */
 export type MirrorChange =
@@ -20,7 +23,7 @@ export interface MirrorOptions {
    * other subscriptions and publishes (the mirror reads only messages that match its filters).
    */
   client: MqttClient
-  /** Topic filters to mirror, each on `home/+/+/state`, `home/+/+/claim` or `household/+/presence` (or narrower). */
+  /** Topic filters to mirror, each on `home/+/+/state`, `home/+/+/claim`, their `sites/+/` forms or `household/+/presence` (or narrower). */
   filters?: readonly string[]
   /** Called for each malformed retained value, e.g. to log it; it is recorded as `unreadable`. */
   onUnreadable?: (change: MirrorChange & { seen: { status: 'unreadable' } }) => void

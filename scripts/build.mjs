@@ -68,6 +68,17 @@ export async function buildHub () {
       b.onLoad({ filter: /fact-checks\.ts$/ }, (args) => args.path === FACT_CHECKS ? { contents: checks, loader: 'js', resolveDir: join(ROOT, 'broker') } : undefined)
     }
   }
+  // esbuild's ASCII output leaves a regex literal as it is: the NATS client (issue 31) has `µs` in
+  // one. A \uXXXX escape means the same in a string, a regex, an identifier or a comment.
+  const asciiNats = {
+    name: 'homefacts-ascii-nats',
+    setup (b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]@nats-io[\\/].*\.js$/ }, (args) => ({
+        contents: readFileSync(args.path, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+        loader: 'js'
+      }))
+    }
+  }
   const output = {
     outdir: DIST,
     // Whitespace and syntax only: names stay, so stack traces still read.
@@ -75,7 +86,7 @@ export async function buildHub () {
     minifySyntax: true,
     sourcemap: 'linked',
     metafile: true,
-    plugins: [factChecks]
+    plugins: [factChecks, asciiNats]
   }
   const [command, modules] = await Promise.all([
     build({

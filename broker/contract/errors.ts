@@ -69,6 +69,10 @@ export const Codes = {
   DEVICE_SCRIPT: 'HF_DEVICE_SCRIPT',
   /** An HTTP request body (or query) does not match its schema (answered 400 with the fields). */
   BODY: 'HF_BODY',
+  /** The estate (issue 31): the house that owns a fact did not answer a claim on it in time, or the NATS link is down. */
+  ESTATE_UNREACHABLE: 'HF_ESTATE_UNREACHABLE',
+  /** The estate refused this house: a wrong credential, or its site name is taken by another house. */
+  ESTATE_REFUSED: 'HF_ESTATE_REFUSED',
   /** An order or customer id that does not exist (answered 404). */
   NOT_FOUND: 'HF_NOT_FOUND',
   /** An action the order's current status does not allow, e.g. shipping a cancelled order (409). */

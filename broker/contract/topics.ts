@@ -37,21 +37,32 @@ export const flowFactTopic = (flow: string, name: string): string => `${flowSubj
 /** Client ids are free-form, so `/`, `+` and `#` are replaced to keep this one topic level. */
 export const deadletterTopic = (clientId: string): string => DEADLETTER_PREFIX + clientId.replace(/[/+#]/g, '_')
 
-/** What a topic under `home/`, `household/`, `shop/` or `notify/` is, with its parts. */
-export type ParsedTopic =
+/** The prefix of the topics that mirror another house of the estate: `sites/<site>/home/...`, `sites/<site>/household/...` (issue 31). */
+export const SITES_PREFIX = 'sites/'
+/** `sites/<site>/<topic>`: a topic of house `site` as the other houses of the estate see it. */
+export const siteTopic = (site: string, topic: string): string => `${SITES_PREFIX}${seg(site, 'site')}/${topic}`
+
+/**
+ * What a topic under `home/`, `household/`, `shop/`, `notify/`, `flows/` or `sites/` is, with its
+ * parts. A topic of another house (`sites/<site>/home/...`) parses as its own topic there, with
+ * `site` set and `subject` prefixed by `sites/<site>/`, so the subject names the thing in this
+ * house's terms (its claim is `<subject>/claim`, its state `<subject>/state`).
+ */
+export type ParsedTopic = (
   | { kind: 'state', subject: string, area: string, thing: string }
   | { kind: 'fact', subject: string, name: string, area?: string, thing?: string, member?: string, orderId?: string, customerId?: string, recipient?: string, flow?: string }
   | { kind: 'availability', subject: string, area: string, thing: string }
   | { kind: 'claim', subject: string, area: string, thing: string }
   | { kind: 'presence', subject: string, member: string }
   | { kind: 'profile', subject: string, customerId: string }
+) & { site?: string }
 
 /** The roots whose every publish is checked against the contract. */
-export const CONTRACT_ROOTS = ['home', 'household', 'shop', 'notify', 'flows'] as const
+export const CONTRACT_ROOTS = ['home', 'household', 'shop', 'notify', 'flows', 'sites'] as const
 
 /** True when the topic is under a root the contract governs. */
 export function isContractTopic (topic: string): boolean {
-  return topic.startsWith('home/') || topic.startsWith('household/') || topic.startsWith('shop/') || topic.startsWith('notify/') || topic.startsWith('flows/')
+  return topic.startsWith('home/') || topic.startsWith('household/') || topic.startsWith('shop/') || topic.startsWith('notify/') || topic.startsWith('flows/') || topic.startsWith(SITES_PREFIX)
 }
 
 // One anchored pattern per root, built from SEGMENT: a topic is matched in one pass, with no split.
@@ -61,10 +72,18 @@ const HOUSEHOLD = new RegExp(`^household/${S}/(?:fact/${S}|(presence))$`)
 const SHOP = new RegExp(`^shop/(?:orders/${S}/fact/${S}|customers/${S}/(?:fact/${S}|(profile)))$`)
 const NOTIFY = new RegExp(`^notify/${S}/fact/${S}$`)
 const FLOWS = new RegExp(`^flows/${S}/fact/${S}$`)
+const SITE = new RegExp(`^sites/${S}/((?:home|household)/.+)$`)
 
 /** Parses a topic name (no wildcards). Returns `null` when it matches no shape in the table. */
 export function parseTopic (topic: string): ParsedTopic | null {
   let m: RegExpExecArray | null
+  if (topic.startsWith(SITES_PREFIX)) {
+    // Another house's home and household only: the estate shares nothing else (issue 31).
+    if (!(m = SITE.exec(topic))) return null
+    const [, site, rest] = m as unknown as [string, string, string]
+    const own = parseTopic(rest)
+    return own ? { ...own, subject: `${SITES_PREFIX}${site}/${own.subject}`, site } : null
+  }
   if (topic.startsWith('home/')) {
     if (!(m = HOME.exec(topic))) return null
     const [, area, thing, name, kind] = m as unknown as [string, string, string, string | undefined, 'state' | 'availability' | 'claim' | undefined]

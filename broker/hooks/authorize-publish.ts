@@ -2,7 +2,7 @@ import type { Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import { checkFactTime, checkPublish, isContractTopic, Codes, HomefactsError, type Checked, type Code, type Fact } from '#contract'
 import { canPublish } from '../acl.ts'
-import type { ClaimBook } from '../claims.ts'
+import { claimThrough, type ClaimAuthority, type ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
 import { factValidator } from '../fact-validator.ts'
 import { factChecks } from '../fact-checks.ts'
@@ -32,6 +32,8 @@ export interface AuthorizePublishDeps {
   rate: PublishRate
   /** `limits.maxPayloadBytes`. */
   maxPayloadBytes: number
+  /** Settles claims on another house's things (`estate/`); none when the hub is in no estate. */
+  claimAuthority?: ClaimAuthority
 }
 
 // MQTT 5 PUBACK reason codes for a refusal [MQTT-3.4.2.1].
@@ -55,6 +57,8 @@ function reasonCodeOf (code: string): number {
     case Codes.RATE:
     case Codes.TOO_LARGE:
       return QUOTA_EXCEEDED
+    case Codes.ESTATE_UNREACHABLE:
+      return UNSPECIFIED_ERROR
     default:
       return PAYLOAD_FORMAT_INVALID
   }
@@ -151,6 +155,11 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     switch (checked.kind) {
       case 'fact': return append(client, who, packet, checked.fact, raw, callback)
       case 'claim': {
+        if (deps.claimAuthority?.governs(who, checked.topic.subject) === true) {
+          // Another house's thing: that house settles the claim.
+          return void claimThrough(deps.claims, deps.claimAuthority, who, checked.topic.subject, checked.claim)
+            .then((r) => r ? refuse(client, who, packet, r, callback) : callback(null))
+        }
         const refusal = deps.claims.publishClaim(who, checked.topic.subject, checked.claim)
         if (refusal) return refuse(client, who, packet, refusal, callback)
         return callback(null)

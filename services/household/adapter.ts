@@ -108,7 +108,7 @@ export class Responder {
     outbox.on('message', (topic, payload) => { if (topic === letters) this.#onDeadLetter(payload) })
     const mirror = new Mirror({
       client: outbox,
-      filters: ['home/+/+/state', 'home/+/+/claim', presenceTopic(this.member.name)],
+      filters: ['home/+/+/state', 'home/+/+/claim', 'sites/+/home/+/+/state', 'sites/+/home/+/+/claim', presenceTopic(this.member.name)],
       onUnreadable: (c) => this.#log.warn({ topic: c.topic, code: c.seen.error.code, issues: c.seen.error.issues }, 'unreadable retained value: recorded as unreadable, not as none')
     })
     this.#mirror = mirror
@@ -143,7 +143,8 @@ export class Responder {
     // Only facts in the session. A client subscribed to topics of both kinds can lose a message
     // on an aedes broker that emits a retained publish after a later plain one (see
     // docs/household.md), and facts are what must never be lost.
-    const filters = [...new Set(this.member.respondsTo.map((t) => `home/+/+/fact/${factName(t)}`))]
+    // This house's things, and those of the houses of the estate it follows (issue 31).
+    const filters = [...new Set(this.member.respondsTo.flatMap((t) => [`home/+/+/fact/${factName(t)}`, `sites/+/home/+/+/fact/${factName(t)}`]))]
     await inbox.subscribeAsync(filters, { qos: 1 })
     this.#schedule()
     this.#log.info({ filters }, 'responder started')

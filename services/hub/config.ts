@@ -7,6 +7,7 @@ import { OrdersConfig } from '../orders/config.ts'
 import { CustomersConfig } from '../customers/config.ts'
 import { NotificationsConfig } from '../notifications/config.ts'
 import { PhonesConfig } from '../phones/config.ts'
+import { EstateConfig } from '../../estate/config.ts'
 
 /**
  * The one hub config schema. Every scalar key can come from the config file, from an
@@ -42,7 +43,9 @@ export const HubConfig = BrokerConfig.extend({
   orders: OrdersConfig.prefault({}),
   customers: CustomersConfig.prefault({}),
   notifications: NotificationsConfig.prefault({}),
-  phones: PhonesConfig.prefault({})
+  phones: PhonesConfig.prefault({}),
+  // No default: without the section the hub is in no estate (issue 31).
+  estate: EstateConfig.optional()
 }).describe('homefacts hub config')
 
 export type HubConfig = Readonly<z.infer<typeof HubConfig>>

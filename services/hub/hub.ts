@@ -30,6 +30,7 @@ export interface Account {
   keepPassword?: boolean
 }
 import { childServices, services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
+import { Estate, parseEstate } from '../../estate/index.ts'
 import { Children } from './children.ts'
 import { dataDirError, opening } from './data-errors.ts'
 
@@ -90,6 +91,8 @@ export class Hub {
   /** The web app's own connection to `phones.sqlite` (sessions, push subscriptions), opened at start. */
   #phones: { store: PhoneStore, vapidPublicKey: string, close: () => void } | null = null
   readonly tokens: MqttTokens
+  /** This house's link to the other houses (issue 31), when the config has an `estate` section. */
+  readonly estate: Estate | null
   #handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
   #https: HttpsServer | null = null
 
@@ -101,7 +104,16 @@ export class Hub {
     this.ledger = new Ledger(files.ledger)
     this.secrets = new Secrets(files.secrets)
     this.tokens = new MqttTokens(() => Buffer.from(this.#secret('mqtt-token-secret'), 'base64url'), config.phones.tokenMinutes * 60_000)
-    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, sessionsFile: files.sessions, tokens: this.tokens })
+    this.estate = config.estate
+      ? new Estate(parseEstate(config.estate), {
+        ledger: this.ledger,
+        log: this.log.child({ part: 'estate' }),
+        house: () => this.#secret('estate-house-id'),
+        credentials: () => this.credentials('homefacts-estate', { role: 'estate' }),
+        mqttUrl: () => this.urls.mqtt
+      })
+      : null
+    this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, sessionsFile: files.sessions, tokens: this.tokens, ...(this.estate ? { claimAuthority: this.estate.authority } : {}) })
     // Request lines are info-level; the HTTP child logs warnings and errors only.
     this.http = Fastify({
       loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
@@ -123,7 +135,7 @@ export class Hub {
       configFile,
       log: this.log.child({ part: 'household' })
     })
-    this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset() }))
+    this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset(), ...(this.estate ? { estate: this.estate.health() } : {}) }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
     this.#proxies = registerProxy(this.http)
     // A phone fetches the hub's CA over plain HTTP once, to trust it (README, "Phones: HTTPS").
@@ -243,6 +255,8 @@ export class Hub {
         if (service.proxy) this.#proxies.set(service.proxy.prefix, service.proxy.url)
       }
       await this.children.start(this.urls.mqtt)
+      // Linked in the background: the house runs alone until (and whenever) the estate is not there.
+      await this.estate?.start()
       // Only a start that succeeds creates the admin, so the start that prints its password is
       // the one that made it: a first start that failed (a taken port) leaves no account behind
       // whose password nobody saw (issue 9).
@@ -350,6 +364,7 @@ export class Hub {
   /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
 
   async stop (): Promise<void> {
+    await this.estate?.stop().catch((err: unknown) => this.log.error({ err }, 'estate failed to stop'))
     this.household.stop()
     await this.nodeRed.stop()
     await this.children.stop()

@@ -45,7 +45,11 @@ export function verdictOf (e: Escalation, seen: MirrorView): Verdict {
   return { verdict: 'notify' }
 }
 
-const place = (subject: string): string => subject.split('/').slice(1).join('/')
+/** `hall/front-door`, or for another house's thing (`sites/<site>/home/...`, issue 31) `hall/front-door at grandma`. */
+function place (subject: string): string {
+  const levels = subject.split('/')
+  return levels[0] === 'sites' ? `${levels.slice(3).join('/')} at ${levels[1]}` : levels.slice(1).join('/')
+}
 
 /** What the phone shows for an escalation. Pure. */
 export function noticeOf (e: Escalation, publicUrl?: string): Notice {

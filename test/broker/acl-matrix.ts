@@ -24,24 +24,27 @@ export const FAMILIES = [
   ['flows', ['flows/door-away/fact/raised']],
   ['Home Assistant status', ['homeassistant/status']],
   ['Home Assistant discovery', ['homeassistant/device/homefacts-kitchen-lily-cup/config']],
-  ['hub state', ['homefacts/hub/state']]
+  ['hub state', ['homefacts/hub/state']],
+  ['another house: thing', ['sites/grandma/home/hall/front-door/state', 'sites/grandma/home/hall/front-door/fact/opened', 'sites/grandma/household/grandma/presence']],
+  ['another house: claim', ['sites/grandma/home/hall/front-door/claim']]
 ] as const satisfies readonly (readonly [string, readonly string[]])[]
 
 export type Cell = 'PS' | 'P' | 'S' | '-'
 
 export const MATRIX: Record<Role, readonly Cell[]> = {
-  // own thing, other thing, claim, own presence, own facts, other member, orders, customers, own notify, other notify, flows, HA status, HA discovery, hub state
-  admin: ['PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS'],
-  service: ['PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'S', 'PS', 'PS', 'S'],
-  device: ['PS', '-', 'S', '-', '-', '-', '-', '-', '-', '-', '-', 'S', 'P', 'S'],
-  member: ['S', 'S', 'PS', 'PS', 'PS', 'S', '-', '-', 'S', '-', '-', '-', '-', 'S'],
-  responder: ['S', 'S', 'PS', 'S', 'PS', 'S', '-', '-', 'PS', '-', '-', '-', '-', 'S'],
-  shop: ['-', '-', '-', '-', '-', '-', 'S', 'S', '-', '-', '-', '-', '-', '-'],
-  nodered: ['S', 'S', 'PS', 'S', 'S', 'S', 'S', 'S', '-', '-', 'PS', '-', '-', 'S'],
-  orders: ['-', '-', '-', '-', '-', '-', 'P', '-', '-', '-', '-', '-', '-', '-'],
-  customers: ['-', '-', '-', '-', '-', '-', '-', 'P', '-', '-', '-', '-', '-', '-'],
-  notifications: ['-', '-', '-', '-', '-', '-', 'S', 'S', 'P', 'P', '-', '-', '-', '-'],
-  homeassistant: ['S', 'S', 'S', '-', '-', '-', '-', '-', '-', '-', '-', 'PS', 'S', 'S']
+  // own thing, other thing, claim, own presence, own facts, other member, orders, customers, own notify, other notify, flows, HA status, HA discovery, hub state, another house's thing, its claim
+  admin: ['PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS'],
+  service: ['PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'PS', 'S', 'PS', 'PS', 'S', 'S', 'S'],
+  device: ['PS', '-', 'S', '-', '-', '-', '-', '-', '-', '-', '-', 'S', 'P', 'S', '-', '-'],
+  member: ['S', 'S', 'PS', 'PS', 'PS', 'S', '-', '-', 'S', '-', '-', '-', '-', 'S', 'S', 'PS'],
+  responder: ['S', 'S', 'PS', 'S', 'PS', 'S', '-', '-', 'PS', '-', '-', '-', '-', 'S', 'S', 'PS'],
+  shop: ['-', '-', '-', '-', '-', '-', 'S', 'S', '-', '-', '-', '-', '-', '-', '-', '-'],
+  nodered: ['S', 'S', 'PS', 'S', 'S', 'S', 'S', 'S', '-', '-', 'PS', '-', '-', 'S', 'S', 'PS'],
+  orders: ['-', '-', '-', '-', '-', '-', 'P', '-', '-', '-', '-', '-', '-', '-', '-', '-'],
+  customers: ['-', '-', '-', '-', '-', '-', '-', 'P', '-', '-', '-', '-', '-', '-', '-', '-'],
+  notifications: ['-', '-', '-', '-', '-', '-', 'S', 'S', 'P', 'P', '-', '-', '-', '-', '-', '-'],
+  homeassistant: ['S', 'S', 'S', '-', '-', '-', '-', '-', '-', '-', '-', 'PS', 'S', 'S', 'S', 'S'],
+  estate: ['S', 'S', 'PS', 'S', 'S', 'S', '-', '-', '-', '-', '-', '-', '-', '-', 'P', 'P']
 }
 
 const principal = (role: Role): Principal => ({

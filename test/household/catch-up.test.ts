@@ -65,9 +65,9 @@ describe('a responder back after 1,000 queued facts on 100 cups', () => {
     await counter.endAsync()
     process.stderr.write(`catch-up: ${resolved.size + open.size} facts decided in ${elapsedMs.toFixed(0)} ms\n`)
     expect(subscribes).toStrictEqual([
-      ['home/+/+/state', 'home/+/+/claim', 'household/daddy/presence'],
+      ['home/+/+/state', 'home/+/+/claim', 'sites/+/home/+/+/state', 'sites/+/home/+/+/claim', 'household/daddy/presence'],
       ['homefacts/deadletter/household-daddy-out'],
-      ['home/+/+/fact/empty']
+      ['home/+/+/fact/empty', 'sites/+/home/+/+/fact/empty']
     ])
     // The bench measures it alone (`npm run bench -- --only catch-up`); here the hub, six observers
     // and the test share one process, so this only guards against a regression of another order.

@@ -139,7 +139,7 @@ describe('the homefacts command', () => {
     expect(JSON.parse(file).users[1].password).toMatch(/^scrypt\$16384\$8\$1\$/)
     const bad = await runCli(['users', 'add', 'x', '--role', 'wizard', '--data-dir', data])
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toContain("error: option '-r, --role <role>' argument 'wizard' is invalid. Allowed choices are admin, service, device, member, responder, shop, nodered, orders, customers, notifications, homeassistant.")
+    expect(bad.stderr).toContain("error: option '-r, --role <role>' argument 'wizard' is invalid. Allowed choices are admin, service, device, member, responder, shop, nodered, orders, customers, notifications, homeassistant, estate.")
     expect((await runCli(['users', 'remove', 'lily-cup', '--data-dir', data])).stdout).toBe('removed "lily-cup"\n')
     expect((await runCli(['users', 'remove', 'lily-cup', '--data-dir', data])).stderr).toBe('homefacts: no user named "lily-cup"\n')
     expect((await runCli(['users', 'list', '--data-dir', data])).stdout).toBe('mummy\tmember member=mummy\n')

@@ -8,6 +8,7 @@ import * as simulate from './simulate.ts'
 import * as demo from './demo.ts'
 import * as service from './service.ts'
 import * as certs from './certs.ts'
+import * as estate from './estate.ts'
 
 /** Every `homefacts` subcommand. A new command is one file in this folder plus one line here. */
 export const commands: ((program: Command) => void)[] = [
@@ -19,5 +20,6 @@ export const commands: ((program: Command) => void)[] = [
   simulate.register,
   demo.register,
   service.register,
-  certs.register
+  certs.register,
+  estate.register
 ]
