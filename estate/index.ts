@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HomefactsError } from '#contract'
 import type { Ledger } from '../broker/index.ts'
+import { connectMqttAsync } from '../services/lib/mqtt.ts'
 import type { EstateSettings } from './config.ts'
 import { claimSite, ensureStream, openLink, retainedBucket, type Link } from './link.ts'
 import { Outbox } from './outbox.ts'
@@ -73,11 +74,7 @@ export class Estate extends EventEmitter<{ linked: [], refused: [HomefactsError]
   async start (): Promise<void> {
     const creds = await this.#deps.credentials()
     const connect = async (clientId: string): Promise<MqttClient> => {
-      const client = await mqtt.connectAsync(this.#deps.mqttUrl(), { clientId, clean: true, protocolVersion: 5, reconnectPeriod: 500, ...creds })
-      // No Nagle: a lone fact or claim goes out now, not behind the previous one's ACK.
-      const noDelay = (): void => { (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true) }
-      noDelay()
-      client.on('connect', noDelay)
+      const client = await connectMqttAsync(this.#deps.mqttUrl(), { clientId, clean: true, protocolVersion: 5, reconnectPeriod: 500, ...creds })
       client.on('error', (err) => this.#deps.log.warn({ err: err.message, clientId }, 'estate: broker connection error'))
       this.#clients.push(client)
       return client

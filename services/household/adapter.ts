@@ -1,7 +1,8 @@
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
+import type { IPublishPacket, MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HomefactsError, checkPublish, deadletterTopic, factName, parseTopic, presenceTopic, type Fact } from '#contract'
 import { Mirror, claimRefusalFromDeadLetter, publishClaim, type MirrorChange } from '#client'
+import { connectMqtt, connectMqttAsync } from '../lib/mqtt.ts'
 import type { HouseholdConfig, Member } from './config.ts'
 import { decide, initialState, missingEvidence, nextDue, type Decision, type Input, type ResponderState } from './decide.ts'
 
@@ -30,17 +31,6 @@ export interface ResponderOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-/**
- * TCP_NODELAY on the client's socket, now and after every reconnect (mqtt.js has no option for
- * it). Each decision is a publish that waits for its PUBACK before the fact is acknowledged;
- * with Nagle's algorithm a small write after a claim waited for the broker's delayed ACK (40 ms).
- */
-function noDelay (client: MqttClient): MqttClient {
-  const set = (): void => { (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true) }
-  set()
-  client.on('connect', set)
-  return client
-}
 const PRESENCE_REASONS = new Set(['no-presence', 'unreadable-presence'])
 
 /**
@@ -101,7 +91,7 @@ export class Responder {
     this.#gaveUp.clear()
     const { url } = this.#opts
     const credentials = await this.#opts.credentials()
-    const outbox = noDelay(await mqtt.connectAsync(url, { clientId: `${this.clientId}-out`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, ...credentials }))
+    const outbox = await connectMqttAsync(url, { clientId: `${this.clientId}-out`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, ...credentials })
     this.#outbox = outbox
     outbox.on('error', (err) => this.#log.warn({ err: err.message }, 'outbox connection error'))
     const letters = deadletterTopic(`${this.clientId}-out`)
@@ -117,7 +107,7 @@ export class Responder {
     // whenever it arrives (there is no "replay done" to wait for).
     await mirror.start()
     await outbox.subscribeAsync(letters, { qos: 1 }).catch((err: unknown) => this.#log.warn({ err }, 'no dead-letter subscription: a refused claim is seen only as someone else\'s claim'))
-    const inbox = noDelay(mqtt.connect(url, {
+    const inbox = connectMqtt(url, {
       clientId: this.clientId,
       clean: false,
       protocolVersion: 5,
@@ -125,7 +115,7 @@ export class Responder {
       properties: { sessionExpiryInterval: 0xFFFFFFFF },
       reconnectPeriod: 1000,
       ...credentials
-    }))
+    })
     // Installed before CONNACK: the queued facts of a resumed session arrive right after it.
     inbox.handleMessage = (packet, callback) => {
       this.#serial(() => this.#onFact(packet)).then(() => callback(), (err: unknown) => {
@@ -140,10 +130,9 @@ export class Responder {
       inbox.once('connect', () => resolve())
       inbox.once('error', reject)
     })
-    // Only facts in the session. A client subscribed to topics of both kinds can lose a message
-    // on an aedes broker that emits a retained publish after a later plain one (see
-    // docs/household.md), and facts are what must never be lost.
-    // This house's things, and those of the houses of the estate it follows (issue 31).
+    // The session queues facts, which must reach the member's agent even while it is away; the
+    // states and claims it decides from come to the mirror, retained, when it is back. This
+    // house's things, and those of the houses of the estate it follows.
     const filters = [...new Set(this.member.respondsTo.flatMap((t) => [`home/+/+/fact/${factName(t)}`, `sites/+/home/+/+/fact/${factName(t)}`]))]
     await inbox.subscribeAsync(filters, { qos: 1 })
     this.#schedule()
@@ -243,14 +232,10 @@ export class Responder {
 
   /** Publishes what `decide()` asked for, then adopts its state (so a failed publish is retried). */
   async #apply (decision: Decision): Promise<void> {
-    // Facts before retained messages: on aedes 2 beta with level persistence a retained publish
-    // could be overtaken by a later plain one and then dropped as a duplicate (the hub's broker
-    // keeps them in order; other aedes brokers may not). Retained last avoids the overtaking.
-    const publish = [...decision.publish].sort((a, b) => Number(a.retain) - Number(b.retain))
     const refused: { factId: string, why: string }[] = []
-    // Sent together, in this order, and awaited together: the broker handles one connection's
-    // publishes in order, so this keeps "facts first" without a round trip between them.
-    await Promise.all(publish.map(async (out) => {
+    // Sent together, in decide()'s order, and awaited together: a broker delivers one
+    // connection's publishes in the order they came [MQTT-4.6.0-5], with no round trip between them.
+    await Promise.all(decision.publish.map(async (out) => {
       if (parseTopic(out.topic)?.kind === 'claim') {
         const outcome = await publishClaim(this.#out, out)
         if (outcome.status === 'refused') {

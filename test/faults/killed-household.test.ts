@@ -3,7 +3,7 @@ import type { Fact } from '#contract'
 import { runHousehold, type HouseholdChild } from '../e2e/fixtures/household-process.ts'
 import { startWorld, claimsFor, decidedBy, decisionOf, decisions, type World } from '../household/world.ts'
 
-// Issue 13, "Faults": the household service killed with kill -9 in the middle of a stream of
+// The household service killed with kill -9 in the middle of a stream of
 // facts. test/e2e/crash.test.ts kills it paused on one fact; here it dies wherever it is in a
 // stream of 20 cups emptied, and each fact must still be decided, and claimed once.
 
@@ -21,7 +21,8 @@ describe('the household service killed with kill -9 mid-stream', () => {
 
   it(`decides each of ${CUPS} facts and claims each once across a kill -9 after ${KILL_AFTER}`, async () => {
     await w.presence('mummy', 'home')
-    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': {} } }
+    // Mummy chose `auto`: her agent claims for her, so a claim made twice would show.
+    const household = { members: [{ name: 'mummy' }], policies: { 'cup.empty': { auto: ['mummy'] } } }
     const first = await runHousehold(w, household, { children })
     const facts: Fact[] = []
     for (let i = 0; i < CUPS; i++) {
