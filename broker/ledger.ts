@@ -232,7 +232,7 @@ const COLUMNS = 'offset, topic, received_at, client_id, payload'
 
 function statements (db: Database.Database) {
   return {
-    tx: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    tx: transactionRunner(db),
     maxOffset: db.prepare<[], { o: number | null }>('SELECT MAX(offset) AS o FROM facts'),
     cursor: db.prepare<[string], { offset: number }>('SELECT offset FROM cursors WHERE name = ?'),
     setCursor: db.prepare<[string, number]>('INSERT INTO cursors (name, offset) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET offset = excluded.offset'),
@@ -251,4 +251,10 @@ function statements (db: Database.Database) {
 
 function toEntry (r: Row): LedgerEntry {
   return { offset: r.offset, topic: r.topic, receivedAt: r.received_at, clientId: r.client_id, fact: JSON.parse(r.payload) as Fact }
+}
+
+/** Runs a function in one (immediate) transaction; the transaction wrapper is made once. */
+function transactionRunner (db: Database.Database): <T>(fn: () => T) => T {
+  const run = db.transaction((fn: () => unknown) => fn())
+  return <T>(fn: () => T): T => run.immediate(fn) as T
 }

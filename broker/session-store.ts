@@ -212,13 +212,11 @@ export class SessionStore {
   }
 
   async outgoingClearMessageId (client: Client, packet: { messageId?: number }): Promise<StoredPacket | undefined> {
-    const q = this.#q
-    return q.tx(() => {
-      const row = q.queuedByMessage.get(client.id, packet.messageId ?? null)
-      if (!row) return undefined
-      q.deleteQueued.run(row.seq)
-      return decode<StoredPacket>(row.packet)
-    })
+    // Every PUBACK comes here, a clean session's too, which has nothing queued: a read first.
+    const row = this.#q.queuedByMessage.get(client.id, packet.messageId ?? null)
+    if (!row) return undefined
+    this.#q.deleteQueued.run(row.seq)
+    return decode<StoredPacket>(row.packet)
   }
 
   /** The client's queue as it is when the stream is made. */
@@ -287,7 +285,7 @@ export class SessionStore {
 interface Row { packet: Buffer }
 function statements (db: Database.Database) {
   return {
-    tx: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    tx: transactionRunner(db),
     putRetained: db.prepare<[string, Buffer]>('INSERT OR REPLACE INTO retained (topic, packet) VALUES (?, ?)'),
     deleteRetained: db.prepare<[string]>('DELETE FROM retained WHERE topic = ?'),
     retainedByTopic: db.prepare<[string], Row & { topic: string }>('SELECT topic, packet FROM retained WHERE topic = ?'),
@@ -317,4 +315,10 @@ function statements (db: Database.Database) {
     deleteWill: db.prepare<[string]>('DELETE FROM wills WHERE client_id = ?'),
     allWills: db.prepare<[], Row & { broker_id: string | null }>('SELECT broker_id, packet FROM wills')
   }
+}
+
+/** Runs a function in one (immediate) transaction; the transaction wrapper is made once. */
+function transactionRunner (db: Database.Database): <T>(fn: () => T) => T {
+  const run = db.transaction((fn: () => unknown) => fn())
+  return <T>(fn: () => T): T => run.immediate(fn) as T
 }
