@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { Codes, HomefactsError, topicMatches, type Fact } from '#contract'
 
@@ -30,6 +31,8 @@ interface Row { offset: number, topic: string, received_at: string, client_id: s
 interface Append { id: string, topic: string, payload: string, clientId: string | null, done: AppendCallback }
 
 export const MAX_LIMIT = 10_000
+/** How often the checkpoint thread moves the WAL into the database file. */
+const CHECKPOINT_EVERY_MS = 1000
 
 /**
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
@@ -52,10 +55,15 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   #flushing: NodeJS.Immediate | null = null
   /** The highest offset called back; reads end there. */
   #announced = 0
+  /** The thread that runs the WAL checkpoints (`checkpoints.js`), started at the first append. */
+  #checkpoints: Worker | null = null
+  readonly #onError: (err: Error) => void
 
-  constructor (path: string) {
+  /** `onError` hears of a checkpoint thread that failed (checkpoints then run on this thread). */
+  constructor (path: string, onError: (err: Error) => void = () => {}) {
     super()
     this.path = path
+    this.#onError = onError
   }
 
   open (): void {
@@ -64,6 +72,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     const db = new Database(this.path)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
+    // The checkpoint thread's: an automatic one would run on this thread, after a commit.
+    db.pragma('wal_autocheckpoint = 0')
     db.exec(`CREATE TABLE IF NOT EXISTS facts (
       offset INTEGER PRIMARY KEY, -- rowid: max + 1, so offsets have no gaps (rows are never deleted)
       id TEXT NOT NULL UNIQUE, -- the fact's; the rest of the envelope is in the payload
@@ -85,9 +95,15 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     this.#announced = this.#sql.maxOffset.get()?.o ?? 0
   }
 
-  /** Writes the appends still queued, then closes. */
+  /** Writes the appends still queued, stops the checkpoint thread, then closes (SQLite checkpoints at the last close). */
   async close (): Promise<void> {
     this.#flush()
+    const checkpoints = this.#checkpoints
+    this.#checkpoints = null
+    if (checkpoints) {
+      checkpoints.postMessage('stop')
+      await new Promise((resolve) => checkpoints.once('exit', resolve))
+    }
     this.#db?.close()
     this.#db = null
     this.#sql = null
@@ -119,6 +135,22 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     }
     this.#queue.push({ id: fact.id, topic, payload, clientId, done })
     this.#flushing ??= setImmediate(() => this.#flush())
+    if (!this.#checkpoints) this.#startCheckpoints()
+  }
+
+  /**
+   * Checkpoints run on a thread of their own: on this one, each (a write and an fsync of the
+   * database file) held the broker's event loop for milliseconds (docs/benchmarks.md). Should the
+   * thread fail, SQLite's automatic checkpoints take over here.
+   */
+  #startCheckpoints (): void {
+    const worker = new Worker(new URL('./checkpoints.js', import.meta.url), { workerData: { path: this.path, everyMs: CHECKPOINT_EVERY_MS } })
+    worker.unref()
+    worker.on('error', (err) => {
+      this.#onError(err)
+      this.#db?.pragma('wal_autocheckpoint = 1000')
+    })
+    this.#checkpoints = worker
   }
 
   #flush (): void {

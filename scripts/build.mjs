@@ -5,7 +5,8 @@
 // - The command: dist/cli.cjs, one CommonJS file (code loaded only on demand, the certificates and
 //   node-forge, runs only when called). CommonJS, because Node 20 keeps a V8 code cache only for a
 //   script: bin/bundle.js loads it with one, which the build makes last by running the command.
-// - An ES module next to it: the contract (dist/contract.js, for scripts).
+// - ES modules next to it: the ledger's checkpoint thread (dist/checkpoints.js, which
+//   broker/ledger.ts finds next to itself) and the contract (dist/contract.js, for scripts).
 // - broker/fact-checks.ts is replaced by the fact checks ajv compiles now (`factChecksModule()`),
 //   so the command neither loads ajv nor compiles schemas at start.
 // - Left to Node: native addons and what they load (better-sqlite3), and packages
@@ -102,7 +103,7 @@ export async function buildHub () {
     build({
       ...esm,
       ...output,
-      entryPoints: { contract: 'broker/contract/index.ts' },
+      entryPoints: { checkpoints: 'broker/checkpoints.js', contract: 'broker/contract/index.ts' },
       splitting: true,
       chunkNames: '[name]-[hash]'
     })

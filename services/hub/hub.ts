@@ -101,7 +101,7 @@ export class Hub {
     this.log = opts.log ?? createLogger(config)
     const files = dataFiles(resolve(config.dataDir))
     this.users = new UserStore(files.users, (err) => this.log.error({ code: err.code, issues: err.issues }, `${err.message}; keeping the users loaded before`))
-    this.ledger = new Ledger(files.ledger)
+    this.ledger = new Ledger(files.ledger, (err) => this.log.error({ err }, 'the ledger\'s checkpoint thread failed; checkpoints run on the broker\'s thread'))
     this.secrets = new Secrets(files.secrets)
     this.tokens = new MqttTokens(() => Buffer.from(this.#secret('mqtt-token-secret'), 'base64url'), config.phones.tokenMinutes * 60_000)
     this.estate = config.estate

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Ledger } from '../../broker/ledger.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import type { Fact } from '#contract'
@@ -103,6 +103,15 @@ describe('the ledger', () => {
     ledger.open()
     expect(ledger.read().map((e) => [e.offset, e.fact])).toStrictEqual(facts.map((f, i) => [i + 1, f]))
     expect(ledger.lastOffset()).toBe(2)
+  })
+
+  it('has its WAL moved into the database file by its checkpoint thread, not by a commit', async () => {
+    const before = statSync(ledger.path).size
+    const facts = Array.from({ length: 1000 }, (_, i) => cupEmpty(i + 1))
+    await Promise.all(facts.map((f) => append(ledger, f)))
+    // 1,000 rows of some 400 bytes each: in the WAL at once, in the database file within a few beats.
+    expect(statSync(`${ledger.path}-wal`).size).toBeGreaterThan(1000 * 400)
+    await vi.waitFor(() => expect(statSync(ledger.path).size - before).toBeGreaterThan(1000 * 400), { timeout: 5000, interval: 100 })
   })
 
   it('takes over a ledger made with the envelope columns and the topic index, keeping its facts', async () => {
