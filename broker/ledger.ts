@@ -37,8 +37,9 @@ const CHECKPOINT_EVERY_MS = 1000
 /**
  * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
  *
- * The appends of one turn of the event loop are written in one transaction (a group commit) at
- * the end of the turn, and each `done` is called, in arrival order, once that is committed: the
+ * The appends made together (those of one read of a client's socket, say) are written in one
+ * transaction, a group commit, once the code that made them has returned (a microtask), and
+ * each `done` is called, in arrival order, once that is committed: the
  * row is then in the WAL, which a `kill -9` of the hub cannot lose (`synchronous = NORMAL`). An
  * append whose id is already in the ledger with the same payload (a QoS 1 redelivery) keeps its
  * offset; another fact under a used id fails with `HF_DUPLICATE_ID`. If a batch cannot be
@@ -52,7 +53,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   #db: Database.Database | null = null
   #sql: ReturnType<typeof statements> | null = null
   #queue: Append[] = []
-  #flushing: NodeJS.Immediate | null = null
+  #flushing = false
   /** The highest offset called back; reads end there. */
   #announced = 0
   /** The thread that runs the WAL checkpoints (`checkpoints.js`), started at the first append. */
@@ -125,8 +126,8 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   }
 
   /**
-   * Appends a fact with the other appends of this turn, in one transaction, and calls back once
-   * its row is committed, with its offset. `payload` is the fact as received (what is stored).
+   * Appends a fact with the others made with it, in one transaction, and calls back once its row
+   * is committed, with its offset. `payload` is the fact as received (what is stored).
    */
   appendDeferred (topic: string, fact: Fact, payload: string, clientId: string | null, done: AppendCallback): void {
     if (!this.#sql) {
@@ -134,7 +135,10 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
       return
     }
     this.#queue.push({ id: fact.id, topic, payload, clientId, done })
-    this.#flushing ??= setImmediate(() => this.#flush())
+    if (!this.#flushing) {
+      this.#flushing = true
+      queueMicrotask(() => this.#flush())
+    }
     if (!this.#checkpoints) this.#startCheckpoints()
   }
 
@@ -154,8 +158,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   }
 
   #flush (): void {
-    if (this.#flushing) clearImmediate(this.#flushing)
-    this.#flushing = null
+    this.#flushing = false
     const batch = this.#queue
     if (batch.length === 0) return
     this.#queue = []

@@ -58,15 +58,19 @@ describe('the ledger', () => {
       .toStrictEqual(seen.filter((f) => f.subject === 'home/kitchen/cup-3').map((f) => f.id))
   })
 
-  it('writes the appends of one turn in one transaction at the end of that turn, and calls them back before the next', async () => {
+  it('writes the appends made together in one transaction once the code that made them returns, and calls them back before the next turn', async () => {
     const order: string[] = []
     const facts = [cupEmpty(1), cupEmpty(2), cupEmpty(3)]
-    for (const f of facts) ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => order.push(`${String(err)} ${offset}`))
-    // Nothing is written in the turn of the appends.
-    expect(new Database(ledger.path, { readonly: true }).prepare('SELECT COUNT(*) AS n FROM facts').get()).toStrictEqual({ n: 0 })
+    const reader = new Database(ledger.path, { readonly: true })
+    const rows = (): unknown => reader.prepare('SELECT COUNT(*) AS n FROM facts').get()
+    for (const f of facts) ledger.appendDeferred(topicOf(f), f, JSON.stringify(f), 'dev', (err, offset) => order.push(`${String(err)} ${offset} ${JSON.stringify(rows())}`))
+    // Nothing is written while the code that appends runs.
+    expect(rows()).toStrictEqual({ n: 0 })
     await turn()
     order.push('next turn')
-    expect(order).toStrictEqual(['null 1', 'null 2', 'null 3', 'next turn'])
+    // One commit for the three: each is called back with all three rows there.
+    expect(order).toStrictEqual(['null 1 {"n":3}', 'null 2 {"n":3}', 'null 3 {"n":3}', 'next turn'])
+    reader.close()
   })
 
   it('keeps the offset of a fact appended again with the same payload, and refuses another fact under a used id while the rest of its batch goes in', async () => {
