@@ -22,7 +22,8 @@ export interface CatchUpResult {
  */
 export async function catchUp (b: Target, opts: { cups: number, perCup: number, tag: string }): Promise<CatchUpResult> {
   const house = new Household({
-    household: parseHousehold({ members: [{ name: MEMBER }], policies: { 'cup.empty': {} } }),
+    // The member chose `auto`: its agent claims each open fact for it, as the catch-up measures.
+    household: parseHousehold({ members: [{ name: MEMBER }], policies: { 'cup.empty': { auto: [MEMBER] } } }),
     mqttUrl: b.url,
     credentials: async () => b.responder ?? {},
     log: pino({ level: 'silent' })
