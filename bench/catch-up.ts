@@ -1,5 +1,6 @@
 import { pino } from 'pino'
-import { factName, makeFact, memberFactTopic, presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { factName, memberFactTopic, presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { makeFact } from '#client'
 import { Household, parseHousehold } from '../services/household/index.ts'
 import type { Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishWindowed, subscribe, type Outgoing } from './load.ts'

@@ -29,10 +29,7 @@ import { markdownTable, MB, type Column, type Row } from './table.ts'
 import type { Broker, GcPause, Target } from './target.ts'
 
 const ROUNDS = 3
-/**
- * The first seconds of the load are its warm-up: a hub reaches its steady tail some 5 s into a
- * new load, later still right after a burst (docs/footprint.md, "Tail latency": p99 per 5 s).
- */
+/** The first seconds of the load are its warm-up: a hub reaches its steady tail some 5 s into a new load. */
 const LATENCY = { rate: 500, count: 4_000, warmup: 2_500 }
 const RETAINED = { count: 1_000, trials: ROUNDS }
 const CLIENTS = { count: 5_000, batch: 100 }
@@ -236,7 +233,7 @@ try {
   const ret = await each(targets, (t) => retained(t, { ...RETAINED, tag: 's' }))
   log(`retained: ${targets.map((t) => `${t.column} ${ret.get(t)!.trialsMs.map((x) => f(x, 0)).join('/')} ms`).join('; ')}`)
   // On a fresh broker of each column: the retained scenario's 1,000 states, 500 of them "empty",
-  // would be 500 open facts more for the responder to track (docs/footprint.md, "Catch-up").
+  // would be 500 open facts more for the responder to track.
   const cu = await each(factTargets, async (t) => {
     const fresh = await freshTarget(t)
     try {

@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { factName, makeFact, newFactId, stateTopic, thingFactTopic, thingSubject, type ThingState } from '#contract'
+import { factName, stateTopic, thingFactTopic, thingSubject, type ThingState } from '#contract'
+import { makeFact, newFactId } from '#client'
 import { procSample, threadSample, type ThreadSample } from './procfs.ts'
 import type { GcPause, ProbeReport, Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishAll, publishWindowed, receive, receiveUntilQuiet, subscribe, type Outgoing } from './load.ts'
@@ -225,7 +226,7 @@ export async function latencyLoadProcess (t: Target, opts: LatencyLoadOptions, o
  * receipt and to the PUBACK, both in the load's process. The first `warmup` messages are sent
  * on the same schedule and left out of the figures. The load runs in a new process each time
  * (bench/latency-load.ts): a bench process that had run the fan-ins made every column's tail
- * worse, Mosquitto's too (docs/footprint.md, "Tail latency").
+ * worse, Mosquitto's too.
  */
 export async function latency (t: Target, opts: LatencyLoadOptions): Promise<LatencyResult> {
   const raw = await latencyLoadProcess(t, opts, () => void t.broker.probe?.())

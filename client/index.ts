@@ -1,7 +1,9 @@
 /**
- * The client library every subscriber shares (`#client`): services, and later the Node-RED
- * nodes. It imports `#contract`, zod and the types of mqtt.js only, and nothing from
- * `services/` or `broker/`; it never opens a connection (it is handed one).
+ * The client library every part shares (`#client`): services, devices and the Node-RED nodes.
+ * It imports `#contract`, zod, ulid and the types of mqtt.js only, and nothing from `services/`
+ * or `broker/`; it never opens a connection (it is handed one).
+ *
+ * - `makeFact(type, fields)`: a new fact with a new id (`newFactId()`, a ULID), validated and frozen.
  *
  * A subscriber acts on a fact only on **positive evidence** that the fact is open at decision
  * time. MQTT has no "nothing is retained" answer, so silence is never read as "no state":
@@ -41,3 +43,4 @@ export {
   type Message
 } from './claims.ts'
 export type { MirrorView, Seen } from './seen.ts'
+export { makeFact, newFactId, type NewFact } from './facts.ts'

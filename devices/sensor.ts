@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { factName, makeFact, stateTopic, thingFactTopic, thingSubject, type FactType, type ThingState } from '#contract'
+import { factName, stateTopic, thingFactTopic, thingSubject, type FactType, type ThingState } from '#contract'
+import { makeFact } from '#client'
 import type { Clock } from './clock.ts'
 import { Controllers, type ControllerContext } from './cup/controllers.ts'
 import { Detector, type Reading } from './detector.ts'

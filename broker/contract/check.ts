@@ -60,11 +60,9 @@ export function checkFactTime (fact: Fact, now: number): void {
 /**
  * The contract check: topic shape, retain rule, envelope and `data` schema.
  * Throws a coded `HomefactsError` saying what is wrong; returns the parsed message.
- * Runs at every ingress: the broker hook, service adapters, Node-RED nodes. `validate` checks a
- * parsed fact; it must accept and refuse exactly as `validateFact` does (the broker passes a
- * faster one).
+ * Runs at every ingress: the broker hook, service adapters, Node-RED nodes.
  */
-export function checkPublish (msg: Publish, validate: (value: unknown) => Fact = validateFact): Checked {
+export function checkPublish (msg: Publish): Checked {
   const topic = parseTopic(msg.topic)
   if (!topic) throw new HomefactsError(Codes.TOPIC_SHAPE, `topic "${msg.topic}" matches no shape in the topic table`)
   const raw = text(msg.payload)
@@ -72,7 +70,7 @@ export function checkPublish (msg: Publish, validate: (value: unknown) => Fact =
   if (topic.kind === 'fact') {
     // Events are never retained: a retained event would fire again on every reconnect.
     if (retain) throw new HomefactsError(Codes.RETAIN, 'facts are events and must not be retained')
-    const fact = validate(json(raw))
+    const fact = validateFact(json(raw))
     if (fact.subject !== topic.subject) {
       throw new HomefactsError(Codes.SUBJECT_MISMATCH, `subject "${fact.subject}" is not the topic's subject "${topic.subject}"`, [{ path: 'subject', message: `expected "${topic.subject}"` }])
     }

@@ -1,4 +1,3 @@
-import { monotonicFactory } from 'ulid'
 import { Envelope, type EnvelopeShape } from './envelope.ts'
 import { registry, isFactType, type FactMap, type FactType } from './registry.ts'
 import { Codes, HomefactsError, toIssues } from './errors.ts'
@@ -10,38 +9,16 @@ export type Fact<T extends FactType = FactType> = T extends FactType
 
 /** What a producer supplies; the rest of the envelope is filled in. */
 export interface FactFields<T extends FactType> {
+  /** Unique and time-sortable: a ULID (`newFactId()` in `#client`). */
+  id: string
   subject: string
   source: string
   seq: number
   data: FactMap[T]
   causationid?: string
   correlationid?: string
-  /** Defaults to a new ULID. */
-  id?: string
   /** Defaults to now. */
   time?: string | Date
-}
-
-/**
- * Random bytes for the ids, from the platform's CSPRNG (Node's and a browser's
- * `crypto.getRandomValues`), 4 KiB at a time. ulid's own PRNG asks it for one byte per character,
- * sixteen calls per id: in a profiled catch-up that was 70% of what making a fact cost.
- */
-const pool = new Uint8Array(4096)
-let drawn = pool.length
-function randomFraction (): number {
-  if (drawn === pool.length) {
-    globalThis.crypto.getRandomValues(pool)
-    drawn = 0
-  }
-  return pool[drawn++]! / 256
-}
-
-const ulid = monotonicFactory(randomFraction)
-
-/** A new unique, time-sortable fact id (monotonic within one process). */
-export function newFactId (now: number = Date.now()): string {
-  return ulid(now)
 }
 
 /** Freezes an object and everything it holds. */
@@ -56,12 +33,13 @@ export function deepFreeze<T> (value: T): T {
 /**
  * Builds a fact: fills the envelope, validates envelope and `data`, then freezes it.
  * Throws a `HomefactsError` (`HF_UNKNOWN_TYPE`, `HF_ENVELOPE` or `HF_DATA`) when invalid.
+ * Producers call `makeFact` in `#client`, which gives the fact a new id.
  */
-export function makeFact<T extends FactType> (type: T, fields: FactFields<T>): Fact<T> {
+export function buildFact<T extends FactType> (type: T, fields: FactFields<T>): Fact<T> {
   const time = fields.time instanceof Date ? fields.time.toISOString() : fields.time
   const candidate = {
     specversion: '1.0',
-    id: fields.id ?? newFactId(time ? Date.parse(time) : Date.now()),
+    id: fields.id,
     type,
     source: fields.source,
     subject: fields.subject,

@@ -4,8 +4,6 @@ import { checkFactTime, checkPublish, isContractTopic, Codes, HomefactsError, ty
 import { canPublish } from '../acl.ts'
 import { claimThrough, type ClaimAuthority, type ClaimBook } from '../claims.ts'
 import { deadLetter, type Refusal } from '../deadletter.ts'
-import { factValidator } from '../fact-validator.ts'
-import { factChecks } from '../fact-checks.ts'
 import type { Principal } from '../users.ts'
 import type { Ledger } from '../ledger.ts'
 import type { AuthorizePublishHandler, Principals } from '../principals.ts'
@@ -94,7 +92,6 @@ function notKept (code: Code, message: string): Error {
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger, log, counters } = deps
-  const validate = factValidator(factChecks())
 
   function refuse (client: Client, who: Principal | undefined, packet: PublishPacket, reason: Refusal, callback: Callback): void {
     counters.deadlettered++
@@ -146,7 +143,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     const raw = packet.payload.toString()
     let checked: Checked
     try {
-      checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain }, validate)
+      checked = checkPublish({ topic: packet.topic, payload: raw, retain: packet.retain })
       if (checked.kind === 'fact') checkFactTime(checked.fact, Date.now())
     } catch (err) {
       if (!(err instanceof HomefactsError)) throw err

@@ -1,5 +1,5 @@
-import { factName, makeFact, parseTopic, stateOf, type FactType, type ThingState } from '#contract'
-import { claimMessage, holderOf, type Message, type MirrorView } from '#client'
+import { factName, parseTopic, stateOf, type FactType, type ThingState } from '#contract'
+import { claimMessage, holderOf, makeFact, type Message, type MirrorView } from '#client'
 import type { Press } from './presses.ts'
 
 /**

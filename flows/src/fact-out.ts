@@ -1,4 +1,5 @@
-import { checkPublish, factName, flowSubject, isFactType, makeFact, type Fact, type FactType } from '#contract'
+import { checkPublish, factName, flowSubject, isFactType, type Fact, type FactType } from '#contract'
+import { makeFact } from '#client'
 
 /** Where a `fact out` node keeps its sequence numbers (Node-RED's file context store). */
 export interface SeqStore {

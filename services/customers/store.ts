@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
-import { Codes, HomefactsError, customerFactTopic, customerProfileTopic, customerSubject, factName, makeFact } from '#contract'
+import { Codes, HomefactsError, customerFactTopic, customerProfileTopic, customerSubject, factName } from '#contract'
+import { makeFact } from '#client'
 import { Outbox, factMessage } from '../lib/outbox.ts'
 import type { Customer, CustomerEvent } from './core.ts'
 

@@ -1,5 +1,5 @@
-import { makeFact, memberFactTopic, memberSubject } from '#contract'
-import { clearMessage, evidence, holderOf, type MirrorView } from '#client'
+import { memberFactTopic, memberSubject } from '#contract'
+import { clearMessage, evidence, holderOf, makeFact, type MirrorView } from '#client'
 import { NO_POLICY, isNotified, stableId, stepDue } from './policy.ts'
 import { withOpen, without, type Decision, type OpenFact, type Out, type ResponderState } from './state.ts'
 

@@ -1,4 +1,5 @@
-import { makeFact, notifyFactTopic, notifySubject } from '#contract'
+import { notifyFactTopic, notifySubject } from '#contract'
+import { makeFact } from '#client'
 import { stableId } from './policy.ts'
 import type { FactRef, Out, ResponderState } from './state.ts'
 

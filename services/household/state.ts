@@ -1,4 +1,5 @@
-import { makeFact, memberFactTopic, memberSubject, type Fact, type FactType, type HouseholdDecided } from '#contract'
+import { memberFactTopic, memberSubject, type Fact, type FactType, type HouseholdDecided } from '#contract'
+import { makeFact } from '#client'
 import type { Message, MirrorChange, MirrorView } from '#client'
 import type { HouseholdConfig, Member } from './config.ts'
 

@@ -206,8 +206,7 @@ async function makeServer (ca: Ca, dns: string[], ips: string[]): Promise<{ cert
 
 /**
  * node:crypto makes the RSA key (forge's pure-JS generation takes seconds); forge signs. On the
- * thread pool: on a first start the hub already accepts MQTT while its two keys are made, and
- * generateKeyPairSync held its event loop for hundreds of milliseconds each (docs/footprint.md).
+ * thread pool, so the hub already accepts MQTT while its two keys are made.
  */
 async function newKey (): Promise<{ key: forge.pki.rsa.PrivateKey, keyPem: string }> {
   const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })

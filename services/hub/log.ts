@@ -5,8 +5,8 @@ import type { HubConfig } from './config.ts'
 
 /**
  * Structured JSON logs (pino); pretty-printed when stdout is a terminal unless `log.pretty` says
- * otherwise. pino-pretty is loaded only then, and runs as a stream on this thread: as a pino
- * transport it ran on a worker thread of its own, about 14 MB of RSS (docs/footprint.md).
+ * otherwise. pino-pretty is loaded only then, and runs as a stream on this thread, not as a
+ * transport on a thread of its own (which costs a V8 heap).
  */
 export function createLogger (config: Pick<HubConfig, 'log'>, name = 'homefacts'): Logger {
   const pretty = config.log.pretty ?? process.stdout.isTTY === true

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { newFactId } from '#contract'
+import { newFactId } from '#client'
 
 /**
  * Opens a service's own SQLite file. WAL with `synchronous = NORMAL`, like the ledger: a process

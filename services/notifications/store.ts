@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
-import { makeFact, notifyFactTopic, notifySubject, type Fact } from '#contract'
+import { notifyFactTopic, notifySubject, type Fact } from '#contract'
+import { makeFact } from '#client'
 import { Outbox, factMessage } from '../lib/outbox.ts'
 import type { Contact, Notice, OrderFact } from './core.ts'
 

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
-import { Codes, HomefactsError, makeFact, orderFactTopic, orderSubject, factName } from '#contract'
+import { Codes, HomefactsError, orderFactTopic, orderSubject, factName } from '#contract'
+import { makeFact } from '#client'
 import { Outbox, factMessage } from '../lib/outbox.ts'
 import type { Order, OrderEvent } from './core.ts'
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Database, Statement } from 'better-sqlite3'
-import { makeFact, type Fact, type FactFields, type FactType } from '#contract'
+import type { Fact, FactType } from '#contract'
+import { makeFact, type NewFact } from '#client'
 import { Outbox, factMessage } from '../lib/outbox.ts'
 import { statements } from '../lib/db.ts'
 import type { PushSubscriptionJson } from '../lib/channels/index.ts'
@@ -144,8 +145,8 @@ export class PhoneStore {
   }
 
   /** A fact from the notifier, with the next seq of its subject. */
-  fact<T extends FactType> (type: T, fields: Omit<FactFields<T>, 'seq' | 'source'>): Fact<T> {
+  fact<T extends FactType> (type: T, fields: Omit<NewFact<T>, 'seq' | 'source'>): Fact<T> {
     const r = this.#sql('INSERT INTO seqs (subject, seq) VALUES (?, 1) ON CONFLICT(subject) DO UPDATE SET seq = seq + 1 RETURNING seq').get(fields.subject) as { seq: number }
-    return makeFact(type, { ...fields, source: PHONES_SOURCE, seq: r.seq } as FactFields<T>)
+    return makeFact(type, { ...fields, source: PHONES_SOURCE, seq: r.seq } as NewFact<T>)
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -7,8 +7,6 @@ import { thingFactTopic } from '#contract'
 import { connectInbox, publishAck } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import { BIN, startHubProcess } from '../helpers/process.ts'
-import { codeCacheFile } from '../../bin/bundle.js'
-import { commandShebang } from '../../services/lib/shebang.ts'
 
 const DIST = join(BIN, '..', '..', 'dist')
 
@@ -18,7 +16,7 @@ const DIST = join(BIN, '..', '..', 'dist')
  */
 function runCopy (root: string, opts: { shebang?: boolean } = {}): Promise<{ code: number | null, stdout?: string, stderr: string }> {
   mkdirSync(join(root, 'bin'), { recursive: true })
-  for (const f of ['homefacts.js', 'stale-build.js', 'bundle.js']) copyFileSync(join(BIN, '..', f), join(root, 'bin', f))
+  for (const f of ['homefacts.js', 'stale-build.js']) copyFileSync(join(BIN, '..', f), join(root, 'bin', f))
   const bin = join(root, 'bin', 'homefacts.js')
   return new Promise((resolve) => {
     const proc = opts.shebang ? spawn(bin, ['--version']) : spawn(process.execPath, [bin, '--version'])
@@ -30,16 +28,6 @@ function runCopy (root: string, opts: { shebang?: boolean } = {}): Promise<{ cod
   })
 }
 
-/** A package root with a copy of the built command, on this checkout's node_modules. */
-function copyOfBuild (root: string): { bundle: string } {
-  mkdirSync(join(root, 'dist'), { recursive: true })
-  for (const f of ['cli.cjs', 'build.json']) copyFileSync(join(DIST, f), join(root, 'dist', f))
-  // A copy keeps the times: the build stays newer than its sources.
-  cpSync(join(DIST, '..', 'package.json'), join(root, 'package.json'), { preserveTimestamps: true })
-  symlinkSync(join(DIST, '..', 'node_modules'), join(root, 'node_modules'))
-  return { bundle: join(root, 'dist', 'cli.cjs') }
-}
-
 describe('the built hub', () => {
   const dir = mkdtempSync(join(tmpdir(), 'homefacts-build-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -49,13 +37,9 @@ describe('the built hub', () => {
     try {
       const cmdline = readFileSync(`/proc/${hub.proc.pid}/cmdline`, 'utf8').split('\0')
       expect(cmdline.some((a) => a.includes('tsx'))).toBe(false)
-      // The command runs the bundle dist/cli.cjs, made from the sources its manifest lists, with
-      // the fact checks compiled in the build in place of broker/fact-checks.ts.
+      // The command runs the bundle dist/cli.js, made from the sources its manifest lists.
       const dist = join(BIN, '..', '..', 'dist')
-      expect(JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8')).sources).toEqual(expect.arrayContaining(['services/hub/cli.ts', 'broker/fact-checks.ts', 'package-lock.json']))
-      const bundle = readFileSync(join(dist, 'cli.cjs'), 'utf8')
-      // broker/fact-checks.ts itself (ajv at start) is not in it.
-      expect(bundle).not.toMatch(/factChecksModule|new Ajv2020/)
+      expect(JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8')).sources).toEqual(expect.arrayContaining(['services/hub/cli.ts', 'broker/ledger.ts', 'package-lock.json']))
       const { client, inbox } = await connectInbox(hub.mqttUrl, { ...hub.admin, protocolVersion: 5 })
       const topic = thingFactTopic('kitchen', 'lily-cup', 'empty')
       await client.subscribeAsync(topic, { qos: 1 })
@@ -68,46 +52,6 @@ describe('the built hub', () => {
       hub.proc.kill('SIGTERM')
       await hub.exited
     }
-  })
-
-  it('leaves a code cache for the command, which the command keeps while V8 accepts it and replaces when V8 rejects it', async () => {
-    // The build's: for the command's own Node flags.
-    const flags = commandShebang().flags
-    expect(statSync(codeCacheFile(join(DIST, 'cli.cjs'), flags)).size).toBeGreaterThan(100_000)
-    const root = join(dir, 'cache')
-    const { bundle } = copyOfBuild(root)
-    const cache = codeCacheFile(bundle, flags)
-    const version = { code: 0, stdout: '0.1.0\n', stderr: '' }
-    // None yet: the command runs without one, and writes it as it exits.
-    expect(() => statSync(cache)).toThrow(/ENOENT/)
-    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
-    const written = readFileSync(cache)
-    const writtenAt = statSync(cache).mtimeMs
-    expect(written.length).toBeGreaterThan(100_000)
-    // Accepted: the next run leaves it as it is, not even writing it again.
-    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
-    expect(readFileSync(cache).equals(written)).toBe(true)
-    expect(statSync(cache).mtimeMs).toBe(writtenAt)
-    // A cache V8 rejects (here, garbage) is no error: the run loads the bundle without it, then replaces it.
-    writeFileSync(cache, 'not a V8 code cache')
-    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
-    const replaced = readFileSync(cache)
-    expect(replaced.length).toBeGreaterThan(100_000)
-    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
-    expect(readFileSync(cache).equals(replaced)).toBe(true)
-    // Other Node flags, another cache: the one above stays.
-    expect(await runCopy(root)).toStrictEqual({ code: 0, stderr: '' })
-    expect(statSync(codeCacheFile(bundle, [])).size).toBeGreaterThan(100_000)
-    expect(readFileSync(cache).equals(replaced)).toBe(true)
-    // V8 checks a cache's source by its length alone: a bundle changed since, even to the same
-    // length (here its last comment), gets a cache of its own.
-    const source = readFileSync(bundle, 'latin1')
-    writeFileSync(bundle, source.replace(/cli\.cjs\.map\n?$/, (m) => m.replace('map', 'mop')), 'latin1')
-    expect(statSync(bundle).size).toBe(source.length)
-    const changed = codeCacheFile(bundle, flags)
-    expect(changed).not.toBe(cache)
-    expect(await runCopy(root, { shebang: true })).toStrictEqual(version)
-    expect(statSync(changed).size).toBeGreaterThan(100_000)
   })
 
   it('says so, and exits 1, when there is no build', async () => {

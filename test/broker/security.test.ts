@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, publishAck, subscribeCodes } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
-import { makeFact } from '#contract'
+import { makeFact } from '#client'
 
 describe('authentication and the ACL', () => {
   let t: TestHub

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkPublish, makeFact, parseTopic, orderFactTopic, customerProfileTopic, notifyFactTopic, CustomerProfile, type HomefactsError } from '#contract'
+import { checkPublish, parseTopic, orderFactTopic, customerProfileTopic, notifyFactTopic, CustomerProfile, type HomefactsError } from '#contract'
+import { makeFact } from '#client'
 import { canPublish, canSubscribe } from '../../broker/acl.ts'
 
 const orderId = '01kb2x9d5v1q8r3s4t5v6w7x8y'

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import type { MqttClient } from 'mqtt'
-import { makeFact, type Fact } from '#contract'
+import { type Fact } from '#contract'
+import { makeFact } from '#client'
 import { startTestHub, type TestHub, type TestHubOptions } from '../helpers/hub.ts'
 import type { NatsCluster, NatsUser } from '../helpers/nats.ts'
 import type { Estate } from '../../estate/index.ts'

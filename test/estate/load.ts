@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt'
-import { makeFact, type Fact } from '#contract'
+import { type Fact } from '#contract'
+import { makeFact } from '#client'
 
 /** A stream of facts published at a steady rate, in order, on one connection. */
 export interface Stream {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
-import { makeFact, thingSubject } from '#contract'
+import { thingSubject } from '#contract'
+import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkPublish, flowFactTopic, isContractTopic, makeFact, parseTopic } from '#contract'
+import { checkPublish, flowFactTopic, isContractTopic, parseTopic } from '#contract'
+import { makeFact } from '#client'
 import { canPublish, canSubscribe } from '../../broker/acl.ts'
 import type { Principal } from '../../broker/index.ts'
 

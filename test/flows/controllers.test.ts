@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { makeFact, type ThingState } from '#contract'
-import { Mirror, type Seen } from '#client'
+import { type ThingState } from '#contract'
+import { makeFact, Mirror, type Seen } from '#client'
 import { FactInController } from '../../flows/src/fact-in.ts'
 import { FactOutController } from '../../flows/src/fact-out.ts'
 

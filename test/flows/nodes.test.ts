@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
-import { makeFact, type Fact } from '#contract'
+import { type Fact } from '#contract'
+import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import { loadNodePackage, nextError, nextMessage, type NodeHelper } from './nodes-helper.ts'

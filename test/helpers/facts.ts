@@ -1,4 +1,5 @@
-import { makeFact, thingSubject, type Fact } from '#contract'
+import { thingSubject, type Fact } from '#contract'
+import { makeFact } from '#client'
 
 /** A valid `cup.empty` fact about `home/<area>/<thing>`. */
 export function cupEmpty (seq = 1, area = 'kitchen', thing = 'lily-cup', level = 0.02): Fact<'cup.empty'> {

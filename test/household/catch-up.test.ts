@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeFact, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { makeFact } from '#client'
 import { connect } from '../helpers/mqtt.ts'
 import { startWorld, claimsFor, decisionOf, decisions, type World } from './world.ts'
 

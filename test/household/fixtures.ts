@@ -1,4 +1,5 @@
-import { makeFact, type Claim, type Fact, type HouseholdDecided, type Presence, type ThingState } from '#contract'
+import { type Claim, type Fact, type HouseholdDecided, type Presence, type ThingState } from '#contract'
+import { makeFact } from '#client'
 import type { MirrorChange, MirrorView, Seen } from '#client'
 import { HouseholdConfig } from '../../services/household/config.ts'
 import { initialState, type Decision, type ResponderState } from '../../services/household/decide.ts'

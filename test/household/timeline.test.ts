@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { makeFact } from '#contract'
+import { makeFact } from '#client'
 import { timelineLine } from '../../services/household/timeline.ts'
 
 describe('the demo timeline', () => {

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { pino } from 'pino'
-import { makeFact, presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
+import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, type WireMessage } from '../helpers/mqtt.ts'
 import { Household, parseHousehold, type HouseholdOptions } from '../../services/household/index.ts'

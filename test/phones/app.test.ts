@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeFact, notifyFactTopic, notifySubject, memberFactTopic, memberSubject } from '#contract'
+import { notifyFactTopic, notifySubject, memberFactTopic, memberSubject } from '#contract'
+import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, publishAck } from '../helpers/mqtt.ts'
 import { TestCup } from '../household/world.ts'

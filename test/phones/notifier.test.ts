@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeFact, type Fact, type HouseholdEscalated } from '#contract'
+import { type Fact, type HouseholdEscalated } from '#contract'
+import { makeFact } from '#client'
 import { startWorld, type TestCup, type World } from '../household/world.ts'
 import { PhonesConfig, phonesService } from '../../services/phones/index.ts'
 import { NtfyReceiver } from '../helpers/receivers/ntfy-receiver.ts'

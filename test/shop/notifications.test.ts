@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeFact, customerFactTopic, customerProfileTopic } from '#contract'
+import { customerFactTopic, customerProfileTopic } from '#contract'
+import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
