@@ -1,10 +1,18 @@
 import { EventEmitter } from 'node:events'
 import mqtt, { type MqttClient } from 'mqtt'
+import pRetry from 'p-retry'
 import type { Logger } from 'pino'
 import { Codes, HomefactsError } from '#contract'
-import { DEFAULT_BACKOFF, retryDelay, type Backoff } from './backoff.ts'
 import { HA_STATUS_TOPIC } from './discovery.ts'
 import type { DeviceStore } from './store.ts'
+
+/** Reconnect backoff: the first delay, doubled on each failed attempt up to `maxMs`. */
+export interface Backoff {
+  minMs: number
+  maxMs: number
+}
+
+const DEFAULT_BACKOFF: Backoff = Object.freeze({ minMs: 1000, maxMs: 30_000 })
 
 /** How a device reaches the broker. */
 export interface BrokerOptions {
@@ -44,16 +52,14 @@ export interface PublisherOptions extends BrokerOptions {
 export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], refused: [HomefactsError] }> {
   readonly #opts: PublisherOptions
   readonly #backoff: Backoff
+  readonly #stopping = new AbortController()
   #client: MqttClient | null = null
   #sensorOnline = false
   #draining = false
-  #stopped = false
-  /** Failed attempts in a row since the last connect. */
-  #failures = 0
-  /** The current attempt has already been counted (a refusal is followed by a close). */
-  #attemptFailed = false
   #everConnected = false
   #refusal: HomefactsError | undefined
+  /** Attempts are under way: a close is an attempt's failure, not a lost connection. */
+  #connecting = false
 
   constructor (opts: PublisherOptions) {
     super()
@@ -75,7 +81,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
     return this.#refusal
   }
 
-  /** Connects; resolves at once, the client keeps retrying in the background. */
+  /** Connects; resolves at once, the publisher keeps retrying in the background. */
   start (): void {
     const { url, username, password, clientId, availabilityTopic, log, store } = this.#opts
     const client = mqtt.connect(url, {
@@ -84,52 +90,77 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
       ...(password !== undefined ? { password } : {}),
       protocolVersion: 5,
       clean: true,
-      reconnectPeriod: this.#backoff.minMs,
-      // Without it mqtt.js stops for good after a refused CONNACK (issue 9).
-      reconnectOnConnackError: true,
+      // The attempts are made here, with p-retry's backoff, not on mqtt.js's fixed period.
+      manualConnect: true,
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
-      // No will delay: aedes 2 leaks the delay property into the will PUBLISH.
       will: { topic: availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true }
     })
     this.#client = client
     client.on('connect', () => {
-      this.#failures = 0
-      this.#attemptFailed = false
       this.#everConnected = true
       this.#refusal = undefined
       log.info({ url, clientId }, 'connected to the broker')
       this.#onConnect(client).catch((err: unknown) => log.warn({ err }, 'could not announce the device after connecting'))
     })
-    client.on('reconnect', () => { this.#attemptFailed = false })
-    // Prepended: mqtt.js arms its reconnect timer in its own 'close' listener, with the
-    // reconnectPeriod of that moment, so the next delay must be set before it runs.
-    client.prependListener('close', () => {
-      if (this.#stopped || this.#attemptFailed) return
-      const retryInMs = this.#failed(client)
-      log.info({ url, retryInMs, pending: store.pending() }, 'broker unreachable; facts wait in the outbox')
-    })
-    client.on('error', (err: Error & { code?: number | string }) => {
-      if (typeof err.code !== 'number' || !REFUSED.has(err.code)) return void log.debug({ err: err.message }, 'mqtt error')
-      // The timer for a refused CONNACK is armed right after this event, before the close.
-      const retryInMs = this.#failed(client)
-      const refusal = new HomefactsError(Codes.BAD_CREDENTIALS, username === undefined
-        ? 'the broker refused the device credentials: no --username was given'
-        : `the broker refused the device credentials for user "${username}"`)
-      this.#refusal = refusal
-      log.error({ url, username, reasonCode: err.code, retryInMs, pending: store.pending() }, `${refusal.message}; check --username/--password and "homefacts users list"; trying again`)
-      this.emit('refused', refusal)
+    client.on('close', () => {
+      if (this.#stopping.signal.aborted || this.#connecting) return
+      log.info({ url, pending: store.pending() }, 'lost the broker; connecting again')
+      this.#reconnect(client)
     })
     client.on('message', (topic, payload) => {
       if (topic === HA_STATUS_TOPIC && payload.toString() === 'online') void this.#publishDiscovery(client)
     })
+    this.#reconnect(client)
   }
 
-  /** Counts a failed attempt once and sets the wait before the next one. */
-  #failed (client: MqttClient): number {
-    this.#attemptFailed = true
-    this.#failures++
-    client.options.reconnectPeriod = retryDelay(this.#failures, this.#backoff)
-    return client.options.reconnectPeriod
+  /**
+   * Connects with backoff until the broker lets the device in. An unreachable broker and
+   * refused credentials are both tried again, because both can be fixed while the device runs.
+   */
+  #reconnect (client: MqttClient): void {
+    const { url, username, log, store } = this.#opts
+    this.#connecting = true
+    pRetry(() => this.#attempt(client), {
+      retries: Infinity,
+      minTimeout: this.#backoff.minMs,
+      maxTimeout: this.#backoff.maxMs,
+      // A fleet that lost the broker together does not come back in lockstep.
+      randomize: true,
+      signal: this.#stopping.signal,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        if (!(error instanceof HomefactsError)) return void log.info({ url, attempt: attemptNumber, err: error.message, pending: store.pending() }, 'broker unreachable; facts wait in the outbox')
+        this.#refusal = error
+        log.error({ url, username, attempt: attemptNumber, pending: store.pending() }, `${error.message}; check --username/--password and "homefacts users list"; trying again`)
+        this.emit('refused', error)
+      }
+    }).catch(() => {})
+  }
+
+  /** One connection attempt: resolves on CONNACK success, rejects with why it closed. */
+  async #attempt (client: MqttClient): Promise<void> {
+    const { username } = this.#opts
+    let refused: HomefactsError | undefined
+    const onError = (err: Error & { code?: number | string }): void => {
+      if (typeof err.code !== 'number' || !REFUSED.has(err.code)) return
+      refused = new HomefactsError(Codes.BAD_CREDENTIALS, username === undefined
+        ? 'the broker refused the device credentials: no --username was given'
+        : `the broker refused the device credentials for user "${username}"`)
+    }
+    client.on('error', onError)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const done = (): void => { client.off('connect', onConnect); client.off('close', onClose) }
+        const onConnect = (): void => { done(); this.#connecting = false; resolve() }
+        const onClose = (): void => { done(); reject(refused ?? new Error('the connection closed before the broker accepted it')) }
+        client.on('connect', onConnect)
+        client.on('close', onClose)
+        // The same stores: a QoS 1 publish still unacknowledged is sent again on the new connection.
+        client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore })
+      })
+    } finally {
+      client.off('error', onError)
+    }
   }
 
   async #onConnect (client: MqttClient): Promise<void> {
@@ -162,7 +193,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
 
   /** Sends whatever the outbox holds. Safe to call any time; one drain runs at once. */
   kick (): void {
-    if (this.#draining || this.#stopped) return
+    if (this.#draining || this.#stopping.signal.aborted) return
     const client = this.#client
     if (!client?.connected) return
     this.#draining = true
@@ -174,7 +205,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
   async #drain (client: MqttClient): Promise<void> {
     const { store, log } = this.#opts
     for (;;) {
-      if (this.#stopped || !client.connected) return
+      if (this.#stopping.signal.aborted || !client.connected) return
       const row = store.peek()
       if (!row) {
         this.emit('drained')
@@ -185,7 +216,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
         // the PUBACK finally comes, so one in flight at a time keeps the order.
         await client.publishAsync(row.topic, row.payload, { qos: 1, retain: row.retain })
       } catch (err) {
-        if (this.#stopped) return
+        if (this.#stopping.signal.aborted) return
         // Not acknowledged (e.g. the ledger failed): keep it and try again after a pause.
         log.warn({ err: (err as Error).message, topic: row.topic }, 'publish not acknowledged; will retry')
         await new Promise((resolve) => setTimeout(resolve, this.#backoff.minMs))
@@ -202,8 +233,8 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
 
   /** Says `offline` (a clean disconnect discards the will) and disconnects. Idempotent. */
   async stop (): Promise<void> {
-    if (this.#stopped) return
-    this.#stopped = true
+    if (this.#stopping.signal.aborted) return
+    this.#stopping.abort()
     const client = this.#client
     this.#client = null
     if (!client) return

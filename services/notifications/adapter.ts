@@ -123,7 +123,7 @@ export class Consumer {
     await withRetry(() => channel.send(notice), {
       firstMs: this.#opts.retryMs ?? 500,
       signal: this.#stopping.signal,
-      onRetry: (err, wait) => this.#opts.log.warn({ err: (err as Error).message, channel: channel.name, factId: notice.fact.id }, `send failed; trying again in ${wait} ms`)
+      onRetry: ({ error, attemptNumber }) => this.#opts.log.warn({ err: error.message, channel: channel.name, factId: notice.fact.id, attempt: attemptNumber }, 'send failed; trying again')
     })
   }
 

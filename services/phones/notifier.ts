@@ -192,7 +192,7 @@ export class Notifier {
         attempts: this.#opts.retryAttempts,
         firstMs: this.#opts.retryFirstMs,
         signal: this.#stopping.signal,
-        onRetry: (err, waitMs) => this.#opts.log.warn({ channel: channel.name, address: channel.address, factId: notice.fact.id, err: (err as Error).message }, `send failed; trying again in ${waitMs} ms`)
+        onRetry: ({ error, attemptNumber }) => this.#opts.log.warn({ channel: channel.name, address: channel.address, factId: notice.fact.id, err: error.message, attempt: attemptNumber }, 'send failed; trying again')
       })
       this.#opts.onSent?.(notice, channel)
       return { ok: true }

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import pRetry, { type RetryContext } from 'p-retry'
 import { ChannelGoneError } from './channel.ts'
 
 export interface RetryOptions {
@@ -8,29 +8,25 @@ export interface RetryOptions {
   firstMs?: number
   maxMs?: number
   signal?: AbortSignal
-  onRetry?: (err: unknown, waitMs: number, attempt: number) => void
+  /** Called before each pause, not after the last attempt or a final error. */
+  onRetry?: (failure: RetryContext) => void
 }
 
 /**
- * Runs `op` until it resolves, with a doubling pause between attempts. A `ChannelGoneError` is
- * final (the address is gone for good), and so is the last allowed attempt; an aborted signal
- * stops the waiting and rethrows the last error.
+ * Runs `op` until it resolves, with a doubling pause between attempts (p-retry). A
+ * `ChannelGoneError` is final (the address is gone for good), and so is the last allowed attempt;
+ * an aborted signal stops the waiting and rejects with its reason.
  */
 export async function withRetry<T> (op: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const attempts = opts.attempts ?? Infinity
-  let wait = opts.firstMs ?? 500
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await op()
-    } catch (err) {
-      if (err instanceof ChannelGoneError || attempt >= attempts || opts.signal?.aborted) throw err
-      opts.onRetry?.(err, wait, attempt)
-      try {
-        await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {})
-      } catch {
-        throw err
-      }
-      wait = Math.min(wait * 2, opts.maxMs ?? 30_000)
+  return await pRetry(op, {
+    retries: (opts.attempts ?? Infinity) - 1,
+    minTimeout: opts.firstMs ?? 500,
+    maxTimeout: opts.maxMs ?? 30_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    shouldRetry: (failure) => {
+      if (failure.error instanceof ChannelGoneError) return false
+      opts.onRetry?.(failure)
+      return true
     }
-  }
+  })
 }
