@@ -16,6 +16,8 @@
  *   evidence, or with `unknown` once the bound passed (never `open` by silence).
  * - Claims: `claimMessage` / `clearMessage` build them, `holderOf` / `Mirror.holder` read the
  *   holder, `publishClaim` and `claimRefusalFromDeadLetter` tell a refused claim.
+ * - `openInbox(client, {filters, handle})`: a persistent session whose messages are acknowledged
+ *   only once handled, so none is lost to a crash.
  *
  * ```ts
  * const mirror = new Mirror({ client })       // client: a connected mqtt.js MqttClient
@@ -44,3 +46,4 @@ export {
 } from './claims.ts'
 export type { MirrorView, Seen } from './seen.ts'
 export { makeFact, newFactId, type NewFact } from './facts.ts'
+export { INBOX_SESSION, openInbox, type InboxOptions } from './inbox.ts'

@@ -1,7 +1,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HomefactsError, checkPublish, deadletterTopic, factName, parseTopic, presenceTopic, type Fact } from '#contract'
-import { Mirror, claimRefusalFromDeadLetter, publishClaim, type MirrorChange } from '#client'
+import { INBOX_SESSION, Mirror, claimRefusalFromDeadLetter, openInbox, publishClaim, type MirrorChange } from '#client'
 import { connectMqtt, connectMqttAsync } from '../lib/mqtt.ts'
 import type { HouseholdConfig, Member } from './config.ts'
 import { decide, initialState, missingEvidence, nextDue, type Decision, type Input, type ResponderState } from './decide.ts'
@@ -107,34 +107,21 @@ export class Responder {
     // whenever it arrives (there is no "replay done" to wait for).
     await mirror.start()
     await outbox.subscribeAsync(letters, { qos: 1 }).catch((err: unknown) => this.#log.warn({ err }, 'no dead-letter subscription: a refused claim is seen only as someone else\'s claim'))
-    const inbox = connectMqtt(url, {
-      clientId: this.clientId,
-      clean: false,
-      protocolVersion: 5,
-      // MQTT 5 ends a session at disconnect unless it is given an expiry [MQTT-3.1.2-23].
-      properties: { sessionExpiryInterval: 0xFFFFFFFF },
-      reconnectPeriod: 1000,
-      ...credentials
-    })
-    // Installed before CONNACK: the queued facts of a resumed session arrive right after it.
-    inbox.handleMessage = (packet, callback) => {
-      this.#serial(() => this.#onFact(packet)).then(() => callback(), (err: unknown) => {
-        if (this.#stopping.signal.aborted) this.#log.info({ topic: packet.topic }, 'stopped before deciding a fact; it stays unacknowledged until the next connect')
-        else this.#log.error({ err, topic: packet.topic }, 'could not handle a fact; it stays unacknowledged until the next connect')
-        callback(err as Error)
-      })
-    }
-    inbox.on('error', (err) => this.#log.warn({ err: err.message }, 'inbox connection error'))
+    const inbox = connectMqtt(url, { clientId: this.clientId, ...INBOX_SESSION, reconnectPeriod: 1000, ...credentials })
     this.#inbox = inbox
-    await new Promise<void>((resolve, reject) => {
-      inbox.once('connect', () => resolve())
-      inbox.once('error', reject)
-    })
+    inbox.on('error', (err) => this.#log.warn({ err: err.message }, 'inbox connection error'))
     // The session queues facts, which must reach the member's agent even while it is away; the
     // states and claims it decides from come to the mirror, retained, when it is back. This
     // house's things, and those of the houses of the estate it follows.
     const filters = [...new Set(this.member.respondsTo.flatMap((t) => [`home/+/+/fact/${factName(t)}`, `sites/+/home/+/+/fact/${factName(t)}`]))]
-    await inbox.subscribeAsync(filters, { qos: 1 })
+    await openInbox(inbox, {
+      filters,
+      handle: (packet) => this.#serial(() => this.#onFact(packet)),
+      onUnhandled: (err, packet) => {
+        if (this.#stopping.signal.aborted) this.#log.info({ topic: packet.topic }, 'stopped before deciding a fact; it stays unacknowledged until the next connect')
+        else this.#log.error({ err, topic: packet.topic }, 'could not handle a fact; it stays unacknowledged until the next connect')
+      }
+    })
     this.#schedule()
     this.#log.info({ filters }, 'responder started')
   }

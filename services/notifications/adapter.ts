@@ -1,6 +1,7 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { checkPublish, parseTopic, HomefactsError, type Checked, type Fact } from '#contract'
+import { INBOX_SESSION, openInbox } from '#client'
 import { withRetry, type Channel, type Notice } from '../lib/channels/index.ts'
 import { contactOf, isOrderFact, newerContact, noticeFor, type Contact, type OrderFact } from './core.ts'
 import type { NotificationStore } from './store.ts'
@@ -21,8 +22,7 @@ export interface ConsumerOptions {
 
 /**
  * The idempotent consumer. Each message is acknowledged only after its effect is committed
- * (mqtt.js holds the PUBACK until `handleMessage` calls back), so a crash means a redelivery,
- * and the processed ids make a redelivery a no-op. Only a crash between a channel's send and
+ * (`openInbox`), so a crash means a redelivery, and the processed ids make a redelivery a no-op. Only a crash between a channel's send and
  * the commit can repeat a send; the channel passes the fact id on as the idempotency key.
  */
 export class Consumer {
@@ -36,29 +36,13 @@ export class Consumer {
 
   async start (): Promise<void> {
     this.#stopping = new AbortController()
-    const client = mqtt.connect(this.#opts.url, {
-      clientId: this.#opts.clientId,
-      clean: false,
-      protocolVersion: 5,
-      // MQTT 5 ends a session at disconnect unless it is given an expiry [MQTT-3.1.2-23].
-      properties: { sessionExpiryInterval: 0xFFFFFFFF },
-      reconnectPeriod: 500,
-      ...(await this.#opts.credentials())
-    })
+    const client = mqtt.connect(this.#opts.url, { clientId: this.#opts.clientId, ...INBOX_SESSION, reconnectPeriod: 500, ...(await this.#opts.credentials()) })
     this.#client = client
-    client.handleMessage = (packet, callback) => {
-      this.#handle(packet).then(() => callback(), (err: unknown) => {
-        // Not acknowledged: the broker sends it again on the next connect.
-        this.#opts.log.warn({ err, topic: packet.topic }, 'message not handled; it stays unacknowledged')
-      })
-    }
     client.on('error', (err) => this.#opts.log.warn({ err: err.message }, 'notifications connection error'))
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', (ack) => {
-        if (ack.sessionPresent) return resolve()
-        client.subscribe(NOTIFICATION_FILTERS, { qos: 1 }, (err) => err ? reject(err) : resolve())
-      })
-      client.once('error', reject)
+    await openInbox(client, {
+      filters: NOTIFICATION_FILTERS,
+      handle: (packet) => this.#handle(packet),
+      onUnhandled: (err, packet) => this.#opts.log.warn({ err, topic: packet.topic }, 'message not handled; it stays unacknowledged')
     })
   }
 

@@ -1,7 +1,7 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HomefactsError, checkPublish, memberFactTopic, memberSubject, notifyFactTopic, notifySubject, type Fact } from '#contract'
-import { Mirror, type MirrorChange } from '#client'
+import { INBOX_SESSION, Mirror, openInbox, type MirrorChange } from '#client'
 import { ChannelGoneError, type Channel, type Notice } from '../lib/channels/channel.ts'
 import { withRetry } from '../lib/channels/retry.ts'
 import { stableId } from '../lib/stable-id.ts'
@@ -78,28 +78,13 @@ export class Notifier {
       for (const subject of this.#opts.store.openSubjects()) await this.#withdrawResolved(subject)
     })
 
-    const inbox = mqtt.connect(this.#opts.url, {
-      clientId: 'phones-notifier',
-      clean: false,
-      protocolVersion: 5,
-      // MQTT 5 ends a session at disconnect unless it is given an expiry [MQTT-3.1.2-23].
-      properties: { sessionExpiryInterval: 0xFFFFFFFF },
-      reconnectPeriod: 500,
-      ...creds
-    })
+    const inbox = mqtt.connect(this.#opts.url, { clientId: 'phones-notifier', ...INBOX_SESSION, reconnectPeriod: 500, ...creds })
     this.#inbox = inbox
-    inbox.handleMessage = (packet, callback) => {
-      this.#handle(packet).then(() => callback(), (err: unknown) => {
-        this.#opts.log.warn({ err, topic: packet.topic }, 'escalation not handled; it stays unacknowledged')
-      })
-    }
     inbox.on('error', (err) => this.#opts.log.warn({ err: err.message }, 'notifier connection error'))
-    await new Promise<void>((resolve, reject) => {
-      // Subscribed on every start: a session made before a filter was added (offers, issue 29) gets it.
-      inbox.once('connect', () => {
-        inbox.subscribe(NOTIFIER_FILTERS, { qos: 1 }, (err) => err ? reject(err) : resolve())
-      })
-      inbox.once('error', reject)
+    await openInbox(inbox, {
+      filters: NOTIFIER_FILTERS,
+      handle: (packet) => this.#handle(packet),
+      onUnhandled: (err, packet) => this.#opts.log.warn({ err, topic: packet.topic }, 'escalation not handled; it stays unacknowledged')
     })
   }
 

@@ -15,10 +15,17 @@ export interface RetryOptions {
 /**
  * Runs `op` until it resolves, with a doubling pause between attempts (p-retry). A
  * `ChannelGoneError` is final (the address is gone for good), and so is the last allowed attempt;
- * an aborted signal stops the waiting and rejects with its reason.
+ * an aborted signal stops the waiting and rejects with its reason. An attempt that succeeded
+ * counts even when the signal aborted meanwhile: the notice went out, and must be recorded so.
  */
 export async function withRetry<T> (op: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  return await pRetry(op, {
+  let succeeded: { value: T } | undefined
+  const attempt = async (): Promise<T> => {
+    const value = await op()
+    succeeded = { value }
+    return value
+  }
+  return await pRetry(attempt, {
     retries: (opts.attempts ?? Infinity) - 1,
     minTimeout: opts.firstMs ?? 500,
     maxTimeout: opts.maxMs ?? 30_000,
@@ -28,5 +35,8 @@ export async function withRetry<T> (op: () => Promise<T>, opts: RetryOptions = {
       opts.onRetry?.(failure)
       return true
     }
+  }).catch((err: unknown) => {
+    if (succeeded) return succeeded.value
+    throw err
   })
 }
