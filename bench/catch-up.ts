@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { factName, memberFactTopic, presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, type ThingState } from '#contract'
 import { makeFact } from '#client'
-import { Household, parseHousehold } from '../services/household/index.ts'
+import { Household, HouseholdConfig } from '../services/household/index.ts'
 import type { Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishWindowed, subscribe, type Outgoing } from './load.ts'
 
@@ -24,7 +24,7 @@ export interface CatchUpResult {
 export async function catchUp (b: Target, opts: { cups: number, perCup: number, tag: string }): Promise<CatchUpResult> {
   const house = new Household({
     // The member chose `auto`: its agent claims each open fact for it, as the catch-up measures.
-    household: parseHousehold({ members: [{ name: MEMBER }], policies: { 'cup.empty': { auto: [MEMBER] } } }),
+    household: HouseholdConfig.parse({ members: [{ name: MEMBER }], policies: { 'cup.empty': { auto: [MEMBER] } } }),
     mqttUrl: b.url,
     credentials: async () => b.responder ?? {},
     log: pino({ level: 'silent' })

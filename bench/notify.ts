@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import { memberFactTopic, memberSubject, presenceTopic, stateTopic, thingFactTopic, thingSubject, type ThingState } from '#contract'
 import { makeFact } from '#client'
 import { Phones, PhonesConfig } from '../services/phones/index.ts'
-import { parseHousehold } from '../services/household/index.ts'
+import { HouseholdConfig } from '../services/household/index.ts'
 import type { Target } from './target.ts'
 import { connect, endAll, msSince, nowNs, publishWindowed, type Outgoing } from './load.ts'
 
@@ -40,7 +40,7 @@ export async function notifyLatency (b: Target, opts: { rate: number, count: num
   let done: () => void = () => {}
   const all = new Promise<void>((resolve) => { done = resolve })
   const total = opts.warmup + opts.count
-  const members = parseHousehold({ members: [{ name: MEMBER, phones: [{ kind: 'webhook', address: `http://127.0.0.1:${port}/notify` }] }] })
+  const members = HouseholdConfig.parse({ members: [{ name: MEMBER, phones: [{ kind: 'webhook', address: `http://127.0.0.1:${port}/notify` }] }] })
   const phones = new Phones({
     config: PhonesConfig.parse({ retryAttempts: 1 }),
     household: () => members,

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { PROXY_HEADERS } from '../../services/lib/http.ts'
 
 /** The request-driven baseline's call policy (issue 10): a 2 s timeout and 3 retries with backoff. */
 export const CALL_POLICY = Object.freeze({ timeoutMs: 2000, retries: 3, backoffMs: [200, 400, 800] as const })
@@ -23,4 +24,9 @@ export async function callWithRetry (url: string, init: RequestInit = {}, policy
   throw last
 }
 
-export const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+/** The run's shop APIs trust a caller as they trust the hub's proxy: by the secret it shares with them. */
+export const PROXY_SECRET = 'decoupling-proxy-secret'
+
+/** The headers of a request from `username` with `role`, as the hub's proxy vouches for it. */
+export const vouched = (username: string, role: string): Record<string, string> =>
+  ({ [PROXY_HEADERS.secret]: PROXY_SECRET, [PROXY_HEADERS.user]: username, [PROXY_HEADERS.role]: role })

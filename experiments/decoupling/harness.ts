@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { orderSubject } from '#contract'
 import { UserStore } from '../../broker/users.ts'
-import { basic } from './call.ts'
+import { vouched } from './call.ts'
 import { Receiver } from './receiver.ts'
 import { PASSWORDS, startStep, type Step } from './topology.ts'
 
@@ -92,7 +92,7 @@ async function runOne (cfg: ExperimentConfig, step: Step, condition: Condition):
   const receiver = new Receiver()
   const webhookUrl = `http://127.0.0.1:${await receiver.start()}/sms`
   const topo = await startStep(step, dir, usersFile, webhookUrl)
-  const auth = { authorization: basic('shop', PASSWORDS.shop), 'content-type': 'application/json' }
+  const auth = { ...vouched('shop', 'shop'), 'content-type': 'application/json' }
   try {
     const customerIds: string[] = []
     for (let i = 0; i < cfg.customers; i++) {

@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { orderSubject, type Fact } from '#contract'
 import { makeFact } from '#client'
-import { UserStore } from '../../broker/users.ts'
 import { listen } from '../../broker/listeners.ts'
 import { openDatabase, newShopId } from '../../services/lib/db.ts'
 import { WRITE_ROLES, authorize, createApi, parseBody } from '../../services/lib/http.ts'
@@ -12,9 +11,9 @@ import { OrderStore, ORDERS_SOURCE } from '../../services/orders/store.ts'
 import { noticeFor, type Contact, type OrderFact } from '../../services/notifications/core.ts'
 import { WebhookChannel } from '../../services/notifications/channels.ts'
 import type { CustomerProfile } from '#contract'
-import { basic, callWithRetry } from './call.ts'
+import { PROXY_SECRET, callWithRetry, vouched } from './call.ts'
 
-export interface Orders1Options { port: number, dataDir: string, usersFile: string, notificationsUrl: string }
+export interface Orders1Options { port: number, dataDir: string, notificationsUrl: string }
 
 /**
  * Step 1's Orders: the real order core and store, then a request to Notifications before it
@@ -24,14 +23,13 @@ export interface Orders1Options { port: number, dataDir: string, usersFile: stri
  */
 export async function runOrders1 (opts: Orders1Options): Promise<void> {
   const log = pino({ level: 'warn' })
-  const users = new UserStore(opts.usersFile)
   const store = new OrderStore(openDatabase(join(opts.dataDir, 'orders1.sqlite')))
   const pending: Fact<'order.created'>[] = []
   const notify = (fact: Fact<'order.created'>): Promise<unknown> =>
-    callWithRetry(opts.notificationsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fact) })
-  const app = createApi(log)
+    callWithRetry(opts.notificationsUrl, { method: 'POST', headers: { ...vouched('orders', 'service'), 'content-type': 'application/json' }, body: JSON.stringify(fact) })
+  const app = createApi(log, PROXY_SECRET)
   app.post('/api/orders', async (req, reply) => {
-    await authorize(users, req, WRITE_ROLES)
+    authorize(req, WRITE_ROLES)
     const input = parseBody(NewOrder, req.body)
     const at = new Date()
     const { order, event } = createOrder(input, newShopId(at.getTime()), at)
@@ -72,7 +70,7 @@ export async function runNotifications1 (opts: Notifications1Options): Promise<v
   const channel = new WebhookChannel(opts.webhookUrl, 2000)
   // A retry of a call that timed out while still running joins it instead of sending again.
   const sends = new Map<string, Promise<void>>()
-  const app = createApi(log)
+  const app = createApi(log, PROXY_SECRET)
   app.post('/notify', async (req, reply) => {
     const fact = req.body as OrderFact
     let send = sends.get(fact.id)
@@ -95,7 +93,7 @@ export async function runNotifications1 (opts: Notifications1Options): Promise<v
 
 /** Asks Customers for a contact, with the call policy. Steps 1 and 2 share it. */
 export async function contactFrom (opts: { customersUrl: string, user: string, password: string }, customerId: string): Promise<Contact> {
-  const profile = await callWithRetry(`${opts.customersUrl}/api/customers/${customerId}`, { headers: { authorization: basic(opts.user, opts.password) } }) as CustomerProfile
+  const profile = await callWithRetry(`${opts.customersUrl}/api/customers/${customerId}`, { headers: vouched(opts.user, 'service') }) as CustomerProfile
   const { updatedAt: _updatedAt, ...contact } = profile
   return contact
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { Proc, freePort, httpUp, ownSpec, serviceSpec } from './processes.ts'
+import { PROXY_SECRET } from './call.ts'
 
 /** The passwords of the run's users file (a throwaway data folder per run). */
 export const PASSWORDS = Object.freeze({ shop: 'shop-pw', orders: 'orders-pw', customers: 'customers-pw', notifications: 'notifications-pw', reader: 'reader-pw' })
@@ -27,7 +28,7 @@ export async function startStep (step: Step, dir: string, usersFile: string, web
   const all: Proc[] = []
   const proc = (p: Proc): Proc => { all.push(p); return p.start() }
   const svc = (name: 'orders' | 'customers' | 'notifications', extra: string[]): Proc =>
-    proc(new Proc(serviceSpec(name, ['--broker', mqttUrl, '--username', name, '--password', PASSWORDS[name], '--data-dir', dir, '--users-file', usersFile, ...extra]), dir))
+    proc(new Proc(serviceSpec(name, ['--broker', mqttUrl, '--username', name, '--password', PASSWORDS[name], '--data-dir', dir, '--proxy-secret', PROXY_SECRET, ...extra]), dir))
   const reader = { user: 'reader', password: PASSWORDS.reader, customersUrl: `http://127.0.0.1:${customersPort}`, webhookUrl }
 
   if (step !== 1) {
@@ -38,7 +39,7 @@ export async function startStep (step: Step, dir: string, usersFile: string, web
   let notifications: Proc
   if (step === 1) {
     notifications = proc(new Proc(ownSpec('notifications1', 'notifications1', { port: notifyPort, ...reader }), dir))
-    proc(new Proc(ownSpec('orders1', 'orders1', { port: ordersPort, dataDir: dir, usersFile, notificationsUrl: `http://127.0.0.1:${notifyPort}/notify` }), dir))
+    proc(new Proc(ownSpec('orders1', 'orders1', { port: ordersPort, dataDir: dir, notificationsUrl: `http://127.0.0.1:${notifyPort}/notify` }), dir))
     await httpUp(notifyPort)
   } else {
     const broker = all[0]!

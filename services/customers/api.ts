@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { ShopId } from '#contract'
-import type { UserStore } from '../../broker/users.ts'
 import { READ_ROLES, WRITE_ROLES, authorize, parseBody } from '../lib/http.ts'
 import { newShopId } from '../lib/db.ts'
 import { CustomerInput, createCustomer, updateCustomer } from './core.ts'
@@ -12,9 +11,9 @@ const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100
 
 /** The customers API: `POST` creates (201), `PUT` replaces the profile, `GET` reads. */
 export function customerRoutes (store: CustomerStore, now: () => Date = () => new Date()) {
-  return (app: FastifyInstance, users: UserStore): void => {
+  return (app: FastifyInstance): void => {
     app.post('/api/customers', async (req, reply) => {
-      await authorize(users, req, WRITE_ROLES)
+      authorize(req, WRITE_ROLES)
       const input = parseBody(CustomerInput, req.body)
       const at = now()
       const { customer, event } = createCustomer(input, newShopId(at.getTime()), at)
@@ -22,7 +21,7 @@ export function customerRoutes (store: CustomerStore, now: () => Date = () => ne
       return reply.code(201).send(customer)
     })
     app.put('/api/customers/:id', async (req) => {
-      await authorize(users, req, WRITE_ROLES)
+      authorize(req, WRITE_ROLES)
       const { id } = parseBody(IdParams, req.params)
       const input = parseBody(CustomerInput, req.body)
       const at = now()
@@ -31,11 +30,11 @@ export function customerRoutes (store: CustomerStore, now: () => Date = () => ne
       return customer
     })
     app.get('/api/customers', async (req) => {
-      await authorize(users, req, READ_ROLES)
+      authorize(req, READ_ROLES)
       return { customers: store.list(parseBody(ListQuery, req.query).limit) }
     })
     app.get('/api/customers/:id', async (req) => {
-      await authorize(users, req, READ_ROLES)
+      authorize(req, READ_ROLES)
       return store.get(parseBody(IdParams, req.params).id)
     })
   }

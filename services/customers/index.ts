@@ -11,7 +11,8 @@ export interface CustomersOptions {
   config: CustomersConfig
   /** Folder of `customers.sqlite`. */
   dataDir: string
-  usersFile: string
+  /** The secret the hub's proxy sends (`services/lib/http.ts`). */
+  proxySecret: string | undefined
   mqttUrl: string
   credentials: () => Promise<{ username: string, password?: string }>
   log: Logger
@@ -22,14 +23,13 @@ export function createCustomers (opts: CustomersOptions): HttpProducer {
   return new HttpProducer({
     name: 'customers',
     dbFile: join(opts.dataDir, 'customers.sqlite'),
-    usersFile: opts.usersFile,
+    proxySecret: opts.proxySecret,
     mqttUrl: opts.mqttUrl,
     credentials: opts.credentials,
     log: opts.log,
     host: opts.config.host,
     port: opts.config.port,
     portKey: 'customers.port',
-    prefix: '/api/customers',
     build: (db) => {
       const store = new CustomerStore(db)
       return { outbox: store.outbox, routes: customerRoutes(store) }

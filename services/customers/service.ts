@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { usersFileOf, type ShopContext } from '../lib/context.ts'
+import type { ShopContext } from '../lib/context.ts'
 import type { CustomersConfig } from './config.ts'
 import { createCustomers } from './index.ts'
 
@@ -10,7 +10,7 @@ export const customersService = {
   create: (ctx: ShopContext<{ customers: CustomersConfig }>) => createCustomers({
     config: ctx.config.customers,
     dataDir: resolve(ctx.config.dataDir),
-    usersFile: usersFileOf(ctx.config.dataDir),
+    proxySecret: ctx.proxySecret,
     mqttUrl: ctx.mqttUrl,
     credentials: () => ctx.credentials('customers', { role: 'customers' }),
     log: ctx.log

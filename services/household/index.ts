@@ -2,13 +2,13 @@ import type { Logger } from 'pino'
 import { Codes, HomefactsError, toIssues, type Fact } from '#contract'
 import { HouseholdConfig, Member } from './config.ts'
 import { Responder, type Credentials } from './adapter.ts'
-import type { LiveHousehold } from './live.ts'
+import type { HouseholdListener } from './live.ts'
 import { settingsOf } from './members.ts'
 
 export { HouseholdConfig, Member } from './config.ts'
 export { Responder } from './adapter.ts'
 export { decide } from './decide.ts'
-export { LiveHousehold, type LiveHouseholdOptions } from './live.ts'
+export { LiveHousehold, type LiveHouseholdOptions, type HouseholdListener } from './live.ts'
 export { householdOf, changesBetween } from './members.ts'
 
 /** The account a responder runs as: the hub's `responder` role, speaking for one member. */
@@ -20,7 +20,7 @@ export interface ResponderAccount {
 export interface HouseholdOptions {
   household: HouseholdConfig
   /** Follow this household while running (`apply` on each change), from `start()` to `stop()`. */
-  live?: LiveHousehold
+  live?: { onChange: (listener: HouseholdListener) => () => void }
   /** `mqtt://host:port` of the broker. */
   mqttUrl: string
   /**
@@ -32,16 +32,6 @@ export interface HouseholdOptions {
   now?: () => number
   /** See `ResponderOptions.beforeAck`. */
   beforeAck?: (member: string, fact: Fact) => Promise<void>
-}
-
-/** Parses the `household` config section at the edge; a bad one is an `HF_CONFIG` error naming the keys. */
-export function parseHousehold (raw: unknown): HouseholdConfig {
-  const r = HouseholdConfig.safeParse(raw ?? {})
-  if (!r.success) {
-    const issues = toIssues(r.error.issues).map((i) => ({ ...i, path: `household.${i.path}` }))
-    throw new HomefactsError(Codes.CONFIG, `invalid household config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, issues)
-  }
-  return r.data
 }
 
 /**
@@ -137,9 +127,8 @@ export class Household {
 
 /** What the hub hands a service (structurally the hub's `ServiceContext`). */
 export interface HouseholdContext {
-  config: { household?: unknown }
-  /** The hub's household as it changes (config file and member users); without it, the config section alone. */
-  household?: LiveHousehold
+  /** The household, parsed once; the hub's changes while it runs (config file and member users). */
+  household: { readonly current: HouseholdConfig, onChange: (listener: HouseholdListener) => () => void }
   mqttUrl: string
   credentials: (name: string, account?: ResponderAccount) => Promise<Credentials>
   log: Logger
@@ -150,8 +139,8 @@ export const householdService = {
   name: 'household',
   describe: 'One agent per household member: decides whom to ask (offers), skips what is resolved, escalates',
   create: (ctx: HouseholdContext): Household => new Household({
-    household: ctx.household?.current ?? parseHousehold(ctx.config.household),
-    ...(ctx.household ? { live: ctx.household } : {}),
+    household: ctx.household.current,
+    live: ctx.household,
     mqttUrl: ctx.mqttUrl,
     credentials: (name, account) => ctx.credentials(name, account),
     log: ctx.log

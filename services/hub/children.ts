@@ -26,6 +26,8 @@ export interface ChildrenOptions {
   log: Logger
   /** The MQTT account of a service, created by the hub on first use. */
   credentials: (name: string) => Promise<Credentials>
+  /** The secret the hub's proxy sends to the shop APIs. */
+  proxySecret: () => string
   /** SIGTERM, then SIGKILL after this long. */
   graceMs?: number
 }
@@ -95,10 +97,10 @@ export class Children extends EventEmitter {
       return this.#scheduleRestart(slot)
     }
     if (this.#stopping) return
-    // The password goes in the environment, not on the command line that `ps` shows.
+    // The password and the proxy secret go in the environment, not on the command line that `ps` shows.
     const child = spawn(process.execPath, spec.args, {
       // The hub's log level and format: a child's lines read like the hub's (pretty on a terminal, JSON otherwise).
-      env: { ...process.env, HOMEFACTS_SERVICE_PASSWORD: spec.password, HOMEFACTS_LOG_LEVEL: this.#opts.config.log.level, ...(this.#opts.config.log.pretty !== undefined ? { HOMEFACTS_LOG_PRETTY: String(this.#opts.config.log.pretty) } : {}) },
+      env: { ...process.env, HOMEFACTS_SERVICE_PASSWORD: spec.password, HOMEFACTS_PROXY_SECRET: this.#opts.proxySecret(), HOMEFACTS_LOG_LEVEL: this.#opts.config.log.level, ...(this.#opts.config.log.pretty !== undefined ? { HOMEFACTS_LOG_PRETTY: String(this.#opts.config.log.pretty) } : {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     slot.child = child

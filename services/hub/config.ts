@@ -38,7 +38,7 @@ export const HubConfig = BrokerConfig.extend({
     claimAs: z.array(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)).default([]).describe('Household members the flows may claim as')
   }).prefault({}).describe('Node-RED (issue 11)'),
   shop: z.strictObject({
-    enabled: z.boolean().default(true).describe('Run Orders, Customers and Notifications as child processes of the hub, restarted with backoff')
+    enabled: z.boolean().default(false).describe('Run Orders, Customers and Notifications as child processes of the hub (restarted with backoff), and serve /api/orders and /api/customers; off: a household without a shop does not pay for one')
   }).prefault({}).describe('The shop services (issue 10)'),
   orders: OrdersConfig.prefault({}),
   customers: CustomersConfig.prefault({}),

@@ -8,28 +8,19 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { HUB_STATE_TOPIC, presenceTopic } from '#contract'
-import { LiveHousehold, parseHousehold } from '../household/index.ts'
-import { createBroker, Ledger, MqttTokens, UserStore, type HomefactsBroker } from '../../broker/index.ts'
+import { LiveHousehold } from '../household/index.ts'
+import { createBroker, Ledger, MqttTokens, UserStore, type HomefactsBroker, type LedgerEntry } from '../../broker/index.ts'
 import { registerLedgerApi } from '../../broker/api.ts'
+import { canSubscribe } from '../../broker/acl.ts'
 import { closeServer, listen, portOf } from '../../broker/listeners.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig, type ConfigSources, type HubConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Secrets, type Credentials } from './secrets.ts'
 import { registerProxy, type ProxyTargets } from './proxy.ts'
 import { NodeRed } from './node-red.ts'
-import { openPhoneStore, phoneFiles, registerPhoneApp, vapidOf, type PhoneStore } from '../phones/index.ts'
+import type { LedgerFact, PhonesHub } from '../phones/index.ts'
 import type { Role } from '../../broker/index.ts'
-
-/** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
-export interface Account {
-  role?: Role
-  member?: string
-  /** For `nodered`: the members its flows may claim as. */
-  members?: readonly string[]
-  /** Keep the password already in secrets.json when the account changes (it is seeded into files). */
-  keepPassword?: boolean
-}
-import { childServices, services as registeredServices, type Service, type ServiceDefinition } from './services.ts'
+import { SERVICES, type Account, type Service, type ServiceContext, type ServiceDefinition } from './services.ts'
 import { Estate, parseEstate } from '../../estate/index.ts'
 import { Children } from './children.ts'
 import { dataDirError, opening } from './data-errors.ts'
@@ -49,11 +40,11 @@ export interface StartInfo {
 
 export interface HubOptions {
   log?: Logger
-  /** Services to run; defaults to the registry in `services.ts`. */
-  services?: ServiceDefinition[]
+  /** Services to run in the hub's process; defaults to those of the registry (`services.ts`) that run there. */
+  services?: readonly Pick<ServiceDefinition, 'name' | 'create'>[]
   /**
-   * Services to run as child processes (when `shop.enabled`); defaults to `childServices`, or to
-   * none when `services` is given, so a hub built with `services: []` (demo, bench, tests) runs none.
+   * Services to run as child processes (when `shop.enabled`); defaults to those of the registry,
+   * or to none when `services` is given, so a hub built with `services: []` (demo, bench, tests) runs none.
    */
   children?: readonly string[]
   /**
@@ -81,15 +72,13 @@ export class Hub {
   readonly children: Children
   /** The household as it changes while the hub runs: the config section and every member user (issue 29). */
   readonly household: LiveHousehold
-  #serviceDefs: ServiceDefinition[]
+  #serviceDefs: readonly Pick<ServiceDefinition, 'name' | 'create'>[]
   #services: { name: string, service: Service }[] = []
   #client: MqttClient | null = null
   #started = false
   /** Set once `start()` has finished: the hub served. */
   #running = false
   #proxies: ProxyTargets
-  /** The web app's own connection to `phones.sqlite` (sessions, push subscriptions), opened at start. */
-  #phones: { store: PhoneStore, vapidPublicKey: string, close: () => void } | null = null
   readonly tokens: MqttTokens
   /** This house's link to the other houses (issue 31), when the config has an `estate` section. */
   readonly estate: Estate | null
@@ -110,7 +99,7 @@ export class Hub {
         log: this.log.child({ part: 'estate' }),
         house: () => this.#secret('estate-house-id'),
         credentials: () => this.credentials('homefacts-estate', { role: 'estate' }),
-        mqttUrl: () => this.urls.mqtt
+        mqttUrl: () => this.#mqttUrl
       })
       : null
     this.broker = createBroker(config, { log: this.log.child({ part: 'broker' }), users: this.users, ledger: this.ledger, sessionsFile: files.sessions, tokens: this.tokens, ...(this.estate ? { claimAuthority: this.estate.authority } : {}) })
@@ -124,12 +113,12 @@ export class Hub {
         return createHttpServer(handler)
       }
     })
-    this.#serviceDefs = opts.services ?? registeredServices
+    this.#serviceDefs = opts.services ?? SERVICES.filter((d) => d.runs === 'hub')
     const sources = opts.configSources
     // The file `loadConfig` reads, or would read once it exists: one created while the hub runs counts too.
     const configFile = sources ? resolve(sources.file ?? DEFAULT_CONFIG_FILE) : undefined
     this.household = new LiveHousehold({
-      initial: parseHousehold(config.household),
+      initial: config.household,
       read: () => loadConfig({ ...sources, ...(configFile ? { file: configFile } : {}) }).household,
       users: () => this.users.list(),
       configFile,
@@ -137,7 +126,7 @@ export class Hub {
     })
     this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset(), ...(this.estate ? { estate: this.estate.health() } : {}) }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
-    this.#proxies = registerProxy(this.http)
+    this.#proxies = registerProxy(this.http, { users: this.users, secret: () => this.#secret('shop-proxy-secret') })
     // A phone fetches the hub's CA over plain HTTP once, to trust it (README, "Phones: HTTPS").
     this.http.get('/ca.crt', async (_req, reply) => {
       const file = join(resolve(config.dataDir), 'certs', 'ca.crt')
@@ -146,42 +135,36 @@ export class Hub {
       const ca = caDownload(dirname(file))
       return reply.headers(ca.headers).send(ca.body)
     })
-    if (config.phones.enabled) {
-      registerPhoneApp(this.http, {
-        config: config.phones,
-        household: () => this.household.current,
-        wsPath: config.ws.path,
-        users: this.users,
-        ledger: this.ledger,
-        tokens: this.tokens,
-        store: () => this.#phoneApp().store,
-        vapidPublicKey: () => this.#phoneApp().vapidPublicKey,
-        log: this.log.child({ part: 'phones' })
-      })
-    }
     this.nodeRed = new NodeRed({
       config,
       log: this.log.child({ part: 'node-red' }),
       usersFile: files.users,
       credentials: () => this.credentials('nodered', { role: 'nodered', members: config.nodeRed.claimAs, keepPassword: true }),
-      credentialSecret: () => this.#secret('node-red-credential-secret')
+      credentialSecret: () => this.#secret('node-red-credential-secret'),
+      members: () => this.household.current.members
     })
     this.children = new Children({
-      names: config.shop.enabled ? (opts.children ?? (opts.services ? [] : childServices)) : [],
+      names: config.shop.enabled ? (opts.children ?? (opts.services ? [] : SERVICES.filter((d) => d.runs === 'child').map((d) => d.name))) : [],
       config,
       log: this.log.child({ part: 'children' }),
-      credentials: (name) => this.credentials(name, { role: name as Role })
+      credentials: (name) => this.credentials(name, { role: name as Role }),
+      proxySecret: () => this.#secret('shop-proxy-secret')
     })
     this.children.on('started', (name: string, _pid: number, url?: string) => {
-      if (url && (name === 'orders' || name === 'customers')) this.#proxies.set(`/api/${name}`, url)
+      if (url) this.#proxies.set(`/api/${name}`, url)
     })
+  }
+
+  /** The broker's plain MQTT listener, which the hub's own clients and services use. */
+  get #mqttUrl (): string {
+    return `mqtt://127.0.0.1:${this.broker.ports.mqtt}`
   }
 
   get urls (): { mqtt: string, http: string, ws: string, https?: string, mqtts?: string } {
     const http = `http://127.0.0.1:${portOf(this.http.server)}`
     const https = this.#https?.listening ? { https: `https://127.0.0.1:${portOf(this.#https)}` } : {}
     const mqtts = this.broker.ports.mqtts ? { mqtts: `mqtts://127.0.0.1:${this.broker.ports.mqtts}` } : {}
-    return { mqtt: `mqtt://127.0.0.1:${this.broker.ports.mqtt}`, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}`, ...https, ...mqtts }
+    return { mqtt: this.#mqttUrl, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}`, ...https, ...mqtts }
   }
 
   /**
@@ -225,36 +208,33 @@ export class Hub {
       } catch (err) {
         throw dataDirError(err, dataDir) ?? err
       }
-      // After MQTT accepts: the web app's store serves requests, and HTTP listens below.
-      if (this.config.phones.enabled) {
-        const { store, db } = await opening(dataDir, { path: phoneFiles(dataDir).db, lost: 'phones sign in again and resubscribe to push' }, () => openPhoneStore(dataDir))
-        // Made (or read) once here, the key the web app hands to each phone that subscribes.
-        const { publicKey } = vapidOf(resolve(this.config.dataDir), this.config.phones)
-        this.#phones = { store, vapidPublicKey: publicKey, close: () => db.close() }
-      }
       this.household.start()
       await this.#retainDefaultPresence(this.household.current)
       // Before the services hear of a new member: its responder finds a presence (issue 9).
       this.household.onChange((next) => this.#retainDefaultPresence(next))
-      await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
-      await this.http.ready()
-      this.broker.attachWebSocket(this.http.server)
-      await this.#listenHttps()
       await this.#connectHubClient(hubCreds)
-      const ctx = {
+      const ctx: ServiceContext = {
         config: this.config,
-        mqttUrl: this.urls.mqtt,
-        credentials: (name: string, account?: Account) => this.credentials(name, account),
+        mqttUrl: this.#mqttUrl,
+        credentials: (name, account) => this.credentials(name, account),
         household: this.household,
+        proxySecret: this.#secret('shop-proxy-secret'),
+        hub: this.#phonesHub(),
         log: this.log
       }
+      // Started before HTTP listens: a service's routes answer from the moment it does.
       for (const def of this.#serviceDefs) {
         const service = def.create({ ...ctx, log: this.log.child({ service: def.name }) })
+        if (service.routes) await this.http.register(service.routes)
         await service.start()
         this.#services.push({ name: def.name, service })
-        if (service.proxy) this.#proxies.set(service.proxy.prefix, service.proxy.url)
+        if (service.url) this.#proxies.set(`/api/${def.name}`, service.url)
       }
-      await this.children.start(this.urls.mqtt)
+      await this.http.ready()
+      await listen(this.http.server, this.config.http.port, this.config.http.host, 'http.port')
+      this.broker.attachWebSocket(this.http.server)
+      await this.#listenHttps()
+      await this.children.start(this.#mqttUrl)
       // Linked in the background: the house runs alone until (and whenever) the estate is not there.
       await this.estate?.start()
       // Only a start that succeeds creates the admin, so the start that prints its password is
@@ -264,7 +244,7 @@ export class Hub {
         info.firstRunAdmin = await this.credentials('admin', { role: 'admin' })
       }
       // The hub serves MQTT whatever Node-RED does: a Node-RED that cannot start is logged, not fatal.
-      await this.nodeRed.start(this.urls.mqtt).catch((err: unknown) => this.log.error({ err }, `Node-RED not started: ${(err as Error).message}`))
+      await this.nodeRed.start(this.#mqttUrl).catch((err: unknown) => this.log.error({ err }, `Node-RED not started: ${(err as Error).message}`))
       this.#running = true
     } catch (err) {
       await this.stop()
@@ -301,10 +281,24 @@ export class Hub {
     return { cert: readFileSync(files.cert), key: readFileSync(files.key) }
   }
 
-  /** The web app's part of a started hub; its routes are registered before the hub starts. */
-  #phoneApp (): { store: PhoneStore, vapidPublicKey: string } {
-    if (!this.#phones) throw new Error('the hub is not started')
-    return this.#phones
+  /** What the phones' web app needs of the hub: its users, MQTT tokens, and the ledger as the broker's ACL lets a user read it. */
+  #phonesHub (): PhonesHub {
+    const readable = (who: { username: string }, e: LedgerEntry | null | undefined): LedgerFact | null => {
+      const user = this.users.get(who.username)
+      return e && user && canSubscribe(user, '', e.topic) ? { offset: e.offset, topic: e.topic, receivedAt: e.receivedAt, fact: e.fact } : null
+    }
+    return {
+      authenticate: (username, password) => this.users.authenticate(username, password),
+      user: (username) => this.users.get(username),
+      mqttToken: (username) => this.tokens.issue(username),
+      wsPath: this.config.ws.path,
+      story: (who, id) => {
+        const story = this.ledger.story(id)
+        const fact = readable(who, story?.fact)
+        if (!story || !fact) return undefined
+        return { fact, steps: story.steps.map((s) => readable(who, s)).filter((s) => s !== null), resolution: readable(who, story.resolution) }
+      }
+    }
   }
 
   /**
@@ -325,7 +319,7 @@ export class Hub {
    * publishes it if the hub dies without saying goodbye.
    */
   async #connectHubClient (creds: Credentials): Promise<void> {
-    const client = mqtt.connect(this.urls.mqtt, {
+    const client = mqtt.connect(this.#mqttUrl, {
       clientId: 'homefacts-hub',
       username: creds.username,
       password: creds.password,
@@ -385,8 +379,6 @@ export class Hub {
     this.#https = null
     await this.broker.stop()
     await this.ledger.close()
-    this.#phones?.close()
-    this.#phones = null
     // Only a hub that started says it stopped: a failed start has already said why (issue 29).
     if (this.#running) this.log.info('hub stopped')
     this.#started = false

@@ -8,7 +8,6 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
-import { parseHousehold } from '../household/index.ts'
 import type { Credentials } from './secrets.ts'
 import { PACKAGE_ROOT } from '../lib/package-root.ts'
 
@@ -29,6 +28,8 @@ export interface NodeRedOptions {
   credentials: () => Promise<Credentials>
   /** The key of Node-RED's credentials file, kept by the hub. */
   credentialSecret: () => string
+  /** The household's members now (the config section and the member users). */
+  members: () => readonly { name: string }[]
 }
 
 /** What the supervisor saw, for tests and the log. */
@@ -144,7 +145,7 @@ export class NodeRed extends EventEmitter {
         HOMEFACTS_MQTT_URL: this.#mqttUrl,
         HOMEFACTS_DATA_DIR: resolve(config.dataDir),
         // The household's members, for the flows' presence checks (`${HOMEFACTS_MEMBERS}`).
-        HOMEFACTS_MEMBERS: parseHousehold(config.household).members.map((m) => m.name).join(','),
+        HOMEFACTS_MEMBERS: this.#opts.members().map((m) => m.name).join(','),
         HOMEFACTS_HOUSEHOLD_LOG: join(resolve(config.dataDir), 'household.log'),
         HOMEFACTS_NR_PORT: String(this.#port),
         HOMEFACTS_NR_HOST: config.nodeRed.host,

@@ -1,35 +1,51 @@
-import { request } from 'node:http'
+import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance } from 'fastify'
+import { Codes } from '#contract'
+import type { UserStore } from '../../broker/index.ts'
+import { PROXY_HEADERS } from '../lib/http.ts'
 
 /** Where a path prefix is served: a service's own HTTP server (`http://127.0.0.1:<port>`). */
 export type ProxyTargets = Map<string, string>
 
+export interface ProxyOptions {
+  users: UserStore
+  /** The secret the hub shares with the services it starts. */
+  secret: () => string
+}
+
 /**
- * Forwards `/api/<prefix>...` to the service that serves it (issue 10: Orders and Customers
- * listen on their own ports, and a user still meets one address). Bodies and answers are piped
- * through untouched, so the service does its own auth and validation. A prefix nobody serves
- * now is a 404; a service that does not answer is a 502.
+ * Forwards `/api/<prefix>...` to the shop service that serves it on its own port (issue 10:
+ * Orders and Customers listen on their own ports, and a user still meets one address). The
+ * caller's HTTP Basic credentials are checked here, against the hub's users; the service learns
+ * who is calling from the headers the proxy sets, and trusts them for the secret they share.
+ * Bodies and answers pass through untouched. No valid credentials is a 401; a prefix nobody
+ * serves now is a 404; a service that does not answer is a 502.
  */
-export function registerProxy (app: FastifyInstance): ProxyTargets {
+export function registerProxy (app: FastifyInstance, opts: ProxyOptions): ProxyTargets {
   const targets: ProxyTargets = new Map()
   void app.register(async (scope) => {
-    // Leave the body unread, to pipe it on as it came.
+    await scope.register(replyFrom)
+    // Leave the body unread, to stream it on as it came.
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser('*', (_req, _payload, done) => done(null))
+    scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
     scope.all('/api/*', async (req, reply) => {
       const path = req.url.split('?')[0]!
       const prefix = [...targets.keys()].find((p) => path === p || path.startsWith(`${p}/`))
       if (!prefix) return reply.code(404).send({ error: 'not-found', message: `no API at ${path}` })
-      reply.hijack()
-      const upstream = request(targets.get(prefix)! + req.url, { method: req.method, headers: req.headers }, (res) => {
-        reply.raw.writeHead(res.statusCode ?? 502, res.headers)
-        res.pipe(reply.raw)
+      const who = await opts.users.authenticateBasic(req.headers.authorization)
+      if (!who) {
+        return reply.code(401).header('www-authenticate', 'Basic realm="homefacts"')
+          .send({ error: Codes.BAD_CREDENTIALS, message: 'HTTP Basic credentials of a homefacts user are required', issues: [] })
+      }
+      return reply.from(targets.get(prefix)! + req.url, {
+        rewriteRequestHeaders: (_req, headers) => {
+          const { authorization: _authorization, ...rest } = headers
+          return { ...rest, [PROXY_HEADERS.secret]: opts.secret(), [PROXY_HEADERS.user]: who.username, [PROXY_HEADERS.role]: who.role }
+        },
+        onError: (res, { error }) => {
+          res.code(502).send({ error: 'bad-gateway', message: `${prefix} did not answer: ${error.message}` })
+        }
       })
-      upstream.on('error', (err) => {
-        if (!reply.raw.headersSent) reply.raw.writeHead(502, { 'content-type': 'application/json' })
-        reply.raw.end(JSON.stringify({ error: 'bad-gateway', message: `${prefix} did not answer: ${err.message}` }))
-      })
-      req.raw.pipe(upstream)
     })
   })
   return targets

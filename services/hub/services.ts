@@ -1,44 +1,76 @@
+import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { Codes, HomefactsError } from '#contract'
+import type { Role } from '../../broker/index.ts'
 import type { HubConfig } from './config.ts'
-import type { Credentials } from './secrets.ts'
-import type { Account } from './hub.ts'
-import { householdService, type LiveHousehold } from '../household/index.ts'
-import { phonesService } from '../phones/index.ts'
+import type { HouseholdConfig, HouseholdListener } from '../household/index.ts'
+import { householdService } from '../household/index.ts'
+import { phonesService, type PhonesHub } from '../phones/index.ts'
+import { ordersService } from '../orders/service.ts'
+import { customersService } from '../customers/service.ts'
+import { notificationsService } from '../notifications/service.ts'
 
-/** What the hub hands a service it starts: where the broker is and who to connect as. */
+/** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
+export interface Account {
+  role?: Role
+  member?: string
+  /** For `nodered`: the members its flows may claim as. */
+  members?: readonly string[]
+  /** Keep the password already in secrets.json when the account changes (it is seeded into files). */
+  keepPassword?: boolean
+}
+
+/** What a service is given, by the hub or by `homefacts service <name>`. */
 export interface ServiceContext {
   config: HubConfig
-  /** `mqtt://127.0.0.1:<port>` of the hub's broker. */
+  /** `mqtt://host:port` of the broker. */
   mqttUrl: string
-  /** Credentials of a service user with the given name, created on first use. */
-  credentials: (name: string, account?: Account) => Promise<Credentials>
-  /** The household as it changes while the hub runs (config file and member users, issue 29). */
-  household?: LiveHousehold
+  /** Credentials of an MQTT user with the given name (the hub creates it on first use). */
+  credentials: (name: string, account?: Account) => Promise<{ username: string, password?: string }>
+  /** The household, parsed once: the hub's follows the config file and the member users (issue 29). */
+  household: { readonly current: HouseholdConfig, onChange: (listener: HouseholdListener) => () => void }
+  /** Shop APIs: the secret the hub's proxy sends with the requests it forwards. */
+  proxySecret?: string | undefined
+  /** Only in the hub: its users, MQTT tokens and ledger, which the phones' web app serves from. */
+  hub?: PhonesHub | undefined
   log: Logger
 }
 
-/** A service the hub runs in the hub's process, over its own MQTT connection. */
+/** A running service. */
 export interface Service {
   start: () => Promise<void>
   stop: () => Promise<void>
-  /** A service with its own HTTP API: the hub proxies `prefix` to `url` once it has started. */
-  readonly proxy?: { prefix: string, url: string }
+  /** Routes for the hub's HTTP server, registered before it listens. */
+  routes?: (app: FastifyInstance) => Promise<void>
+  /** Its own HTTP API, once started (`http://127.0.0.1:<port>`): the hub proxies `/api/<name>` to it. */
+  readonly url?: string
 }
 
 export interface ServiceDefinition {
   name: string
   describe: string
+  /**
+   * Where `homefacts start` runs it: in the hub's process, or as a child process of the hub
+   * (`homefacts service <name>`, when `shop.enabled`), so that "kill -9 Orders" means what it says.
+   */
+  runs: 'hub' | 'child'
+  /** It runs alone against any MQTT 5 broker too: `homefacts service <name> --broker <url>`. */
+  standalone: boolean
   create: (ctx: ServiceContext) => Service
 }
 
-/** Every service `homefacts start` runs in its own process. A new service is one line here. */
-export const services: ServiceDefinition[] = [
-  householdService,
-  phonesService
+/** Every service, one line each: `start`, `service <name>`, the children and the docs read this. */
+export const SERVICES: readonly ServiceDefinition[] = [
+  { ...householdService, runs: 'hub', standalone: true },
+  { ...phonesService, runs: 'hub', standalone: false },
+  { ...ordersService, runs: 'child', standalone: true },
+  { ...customersService, runs: 'child', standalone: true },
+  { ...notificationsService, runs: 'child', standalone: true }
 ]
 
-/**
- * The services `homefacts start` runs as child processes (`homefacts service <name>`, see
- * `children.ts`), each with its own MQTT user and role (`broker/acl.ts`, `SHOP_GRANTS`).
- */
-export const childServices = ['orders', 'customers', 'notifications'] as const
+/** The definition of a service by name; throws the list of names for an unknown one. */
+export function serviceNamed (name: string, which: (d: ServiceDefinition) => boolean = () => true): ServiceDefinition {
+  const found = SERVICES.find((d) => d.name === name && which(d))
+  if (found) return found
+  throw new HomefactsError(Codes.CONFIG, `no service "${name}"; one of: ${SERVICES.filter(which).map((d) => d.name).join(', ')}`)
+}

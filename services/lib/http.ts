@@ -1,13 +1,26 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
 import { Codes, HomefactsError, toIssues, type Code } from '#contract'
-import type { Principal, Role, UserStore } from '../../broker/users.ts'
 
 /** Who may change shop data over HTTP (issue 10): shop clerks and admins. */
-export const WRITE_ROLES: readonly Role[] = ['admin', 'shop']
+export const WRITE_ROLES: readonly string[] = ['admin', 'shop']
 /** Who may read it: those, and services. */
-export const READ_ROLES: readonly Role[] = ['admin', 'shop', 'service']
+export const READ_ROLES: readonly string[] = ['admin', 'shop', 'service']
+
+/**
+ * The headers the hub's proxy adds to each request it forwards to a shop API, once it has
+ * checked the caller's HTTP Basic credentials against its users: who is calling, and the secret
+ * it shares with the services it started, which proves the request came through it.
+ */
+export const PROXY_HEADERS = { secret: 'x-homefacts-proxy-secret', user: 'x-homefacts-user', role: 'x-homefacts-role' } as const
+
+/** Who is calling, as the hub's proxy vouches. */
+export interface Caller {
+  username: string
+  role: string
+}
 
 const STATUS: Partial<Record<Code, number>> = {
   [Codes.BODY]: 400,
@@ -18,13 +31,14 @@ const STATUS: Partial<Record<Code, number>> = {
   [Codes.NOT_AUTHORIZED]: 403
 }
 
-/** Throws `HF_BAD_CREDENTIALS` (401) or `HF_NOT_AUTHORIZED` (403) unless the caller has one of `roles`. */
-export async function authorize (users: UserStore, req: FastifyRequest, roles: readonly Role[]): Promise<Principal> {
-  const who = await users.authenticateBasic(req.headers.authorization)
-  if (!who) throw new HomefactsError(Codes.BAD_CREDENTIALS, 'HTTP Basic credentials of a homefacts user are required')
+/** Throws `HF_NOT_AUTHORIZED` (403) unless the caller the hub vouched for has one of `roles`. */
+export function authorize (req: FastifyRequest, roles: readonly string[]): Caller {
+  const who = { username: String(req.headers[PROXY_HEADERS.user]), role: String(req.headers[PROXY_HEADERS.role]) }
   if (!roles.includes(who.role)) throw new HomefactsError(Codes.NOT_AUTHORIZED, `role "${who.role}" may not do this; one of: ${roles.join(', ')}`)
   return who
 }
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
 
 /** Validates a body at the edge; a bad one is `HF_BODY` with the failing fields (400). */
 export function parseBody<S extends z.ZodType> (schema: S, body: unknown): z.infer<S> {
@@ -34,11 +48,21 @@ export function parseBody<S extends z.ZodType> (schema: S, body: unknown): z.inf
 }
 
 /**
- * A service's own fastify server. Coded errors become `{error, message, issues}` with the
- * status their code stands for; anything else is a 500 and logged.
+ * A service's own fastify server. It answers only requests the hub's proxy forwarded, those
+ * that carry `proxySecret` (a service given none answers none: 401). Coded errors become
+ * `{error, message, issues}` with the status their code stands for; anything else is a 500 and
+ * logged.
  */
-export function createApi (log: Logger): FastifyInstance {
+export function createApi (log: Logger, proxySecret: string | undefined): FastifyInstance {
   const app = Fastify({ loggerInstance: log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger, forceCloseConnections: true })
+  const expected = proxySecret ? digest(proxySecret) : undefined
+  app.addHook('onRequest', async (req) => {
+    const given = req.headers[PROXY_HEADERS.secret]
+    if (expected && typeof given === 'string' && timingSafeEqual(digest(given), expected) && typeof req.headers[PROXY_HEADERS.user] === 'string') return
+    throw new HomefactsError(Codes.BAD_CREDENTIALS, expected
+      ? 'this API answers requests the homefacts hub forwards: call it through the hub, with HTTP Basic credentials of a homefacts user'
+      : 'this API has no proxy secret (HOMEFACTS_PROXY_SECRET), so it answers no request: run it under the hub, or give it the secret your proxy sends')
+  })
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply: FastifyReply) => {
     if (err instanceof HomefactsError) {
       const status = STATUS[err.code] ?? 500

@@ -1,8 +1,8 @@
+import type { AddressInfo } from 'node:net'
 import type { Database } from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { UserStore } from '../../broker/users.ts'
-import { listen, portOf } from '../../broker/listeners.ts'
+import { Codes, HomefactsError } from '#contract'
 import { openDatabase } from './db.ts'
 import { createApi } from './http.ts'
 import type { Outbox } from './outbox.ts'
@@ -13,8 +13,8 @@ export interface ProducerOptions {
   name: string
   /** Its SQLite file (data and outbox). */
   dbFile: string
-  /** The hub's users file, for HTTP Basic. */
-  usersFile: string
+  /** The secret the hub's proxy sends with each request (`createApi`). */
+  proxySecret: string | undefined
   mqttUrl: string
   credentials: () => Promise<{ username: string, password?: string }>
   /** MQTT protocol of the relay (see `RelayOptions.protocolVersion`). */
@@ -24,10 +24,8 @@ export interface ProducerOptions {
   port: number
   /** The config key of the port, named when it is taken. */
   portKey: string
-  /** The path prefix of its API, which the hub proxies to it, e.g. `/api/orders`. */
-  prefix: string
   /** Builds the service's store on the open database and registers its routes. */
-  build: (db: Database) => { outbox: Outbox, routes: (app: FastifyInstance, users: UserStore) => void }
+  build: (db: Database) => { outbox: Outbox, routes: (app: FastifyInstance) => void }
 }
 
 /**
@@ -45,27 +43,23 @@ export class HttpProducer {
   constructor (opts: ProducerOptions) {
     this.#opts = opts
     this.db = openDatabase(opts.dbFile)
-    const users = new UserStore(opts.usersFile, (err) => opts.log.error({ code: err.code }, `${err.message}; keeping the users loaded before`))
     const { outbox, routes } = opts.build(this.db)
     this.outbox = outbox
-    this.app = createApi(opts.log)
-    routes(this.app, users)
+    this.app = createApi(opts.log, opts.proxySecret)
+    routes(this.app)
     this.relay = new Relay({ outbox, url: opts.mqttUrl, clientId: opts.name, credentials: opts.credentials, log: opts.log.child({ part: 'relay' }), ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}) })
   }
 
   /** `http://127.0.0.1:<port>` once started. */
   get url (): string {
-    return `http://127.0.0.1:${portOf(this.app.server)}`
-  }
-
-  /** What the hub's HTTP server forwards here. */
-  get proxy (): { prefix: string, url: string } {
-    return { prefix: this.#opts.prefix, url: this.url }
+    return `http://127.0.0.1:${(this.app.server.address() as AddressInfo).port}`
   }
 
   async start (): Promise<void> {
-    await listen(this.app.server, this.#opts.port, this.#opts.host, this.#opts.portKey)
-    await this.app.ready()
+    const { port, host, portKey } = this.#opts
+    await this.app.listen({ port, host }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EADDRINUSE' ? new HomefactsError(Codes.PORT_IN_USE, `port ${port} on ${host} is already in use (${portKey})`) : err
+    })
     await this.relay.start()
     const { pending, failed } = this.outbox.counts()
     this.#opts.log.info({ url: this.url, pending, failed }, `${this.#opts.name} started`)

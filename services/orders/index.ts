@@ -12,7 +12,8 @@ export interface OrdersOptions {
   config: OrdersConfig
   /** Folder of `orders.sqlite`. */
   dataDir: string
-  usersFile: string
+  /** The secret the hub's proxy sends (`services/lib/http.ts`). */
+  proxySecret: string | undefined
   mqttUrl: string
   credentials: () => Promise<{ username: string, password?: string }>
   /** MQTT 5 by default; 4 for a 3.1.1-only broker. */
@@ -25,7 +26,7 @@ export function createOrders (opts: OrdersOptions): HttpProducer {
   return new HttpProducer({
     name: 'orders',
     dbFile: join(opts.dataDir, 'orders.sqlite'),
-    usersFile: opts.usersFile,
+    proxySecret: opts.proxySecret,
     mqttUrl: opts.mqttUrl,
     credentials: opts.credentials,
     ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}),
@@ -33,7 +34,6 @@ export function createOrders (opts: OrdersOptions): HttpProducer {
     host: opts.config.host,
     port: opts.config.port,
     portKey: 'orders.port',
-    prefix: '/api/orders',
     build: (db) => {
       const store = new OrderStore(db)
       return { outbox: store.outbox, routes: orderRoutes(store) }

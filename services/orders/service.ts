@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { usersFileOf, type ShopContext } from '../lib/context.ts'
+import type { ShopContext } from '../lib/context.ts'
 import type { OrdersConfig } from './config.ts'
 import { createOrders } from './index.ts'
 
@@ -10,7 +10,7 @@ export const ordersService = {
   create: (ctx: ShopContext<{ orders: OrdersConfig }>) => createOrders({
     config: ctx.config.orders,
     dataDir: resolve(ctx.config.dataDir),
-    usersFile: usersFileOf(ctx.config.dataDir),
+    proxySecret: ctx.proxySecret,
     mqttUrl: ctx.mqttUrl,
     credentials: () => ctx.credentials('orders', { role: 'orders' }),
     log: ctx.log

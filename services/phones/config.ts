@@ -10,11 +10,23 @@ export const PhonesConfig = z.strictObject({
   sessionDays: z.number().positive().default(30).describe('How long a web app login lasts (it survives hub restarts)'),
   tokenMinutes: z.number().positive().default(10).describe('How long the MQTT token a login gives the browser is valid; the app renews it'),
   maxLoginFailures: z.number().int().positive().default(5)
-    .describe('Failed logins per user name, and per address, before further attempts wait (the wait doubles with each failure)'),
-  loginWindowSeconds: z.number().int().positive().default(300).describe('How long failed logins are remembered'),
+    .describe('Logins per user name within loginWindowSeconds, the right password or not; further attempts get 429 until the window has passed'),
+  loginWindowSeconds: z.number().int().positive().default(300).describe('The window in which logins are counted'),
   retryAttempts: z.number().int().positive().default(5).describe('Attempts per channel before a notification counts as failed'),
   retryFirstMs: z.number().int().positive().default(1000).describe('Pause after the first failed attempt; it doubles each time'),
   evidenceTimeoutMs: z.number().int().positive().default(2000)
     .describe('How long the notifier waits for the state (and presence) an escalation needs before it parks it; it never notifies without that evidence, and decides when it arrives')
 }).describe('Phones: the web app and notifications (issue 12)')
 export type PhonesConfig = z.infer<typeof PhonesConfig>
+
+/** A phone a member gave in the household config: an ntfy topic or a webhook. */
+export interface PhoneAddress {
+  kind: 'ntfy' | 'webhook'
+  address: string
+  token?: string | undefined
+}
+
+/** What the phones need of the household (the hub's `household` section, as it is now). */
+export interface PhonesHousehold {
+  members: readonly { name: string, role: string, respondsTo: readonly string[], phones: readonly PhoneAddress[] }[]
+}

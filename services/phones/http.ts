@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
 import type { Logger } from 'pino'
-import type { Ledger, LedgerEntry, MqttTokens, Principal, UserStore } from '../../broker/index.ts'
-import { canSubscribe } from '../../broker/acl.ts'
-import type { HouseholdConfig } from '../household/config.ts'
-import type { PhonesConfig } from './config.ts'
+import type { PhonesConfig, PhonesHousehold } from './config.ts'
 import type { PhoneStore } from './store.ts'
-import { LoginThrottle } from '../../broker/throttle.ts'
 import { PACKAGE_ROOT } from '../lib/package-root.ts'
 
 /** The built web app (`npm run build`). */
@@ -17,15 +15,43 @@ export const WEB_DIST = join(PACKAGE_ROOT, 'services/phones/web/dist/')
 
 const COOKIE = 'hf_session'
 
+/** A hub user, as the web app sees one. */
+export interface PhoneUser {
+  username: string
+  role: string
+  member?: string | undefined
+}
+
+/** A fact in the hub's ledger. */
+export interface LedgerFact {
+  offset: number
+  topic: string
+  receivedAt: string
+  fact: unknown
+}
+
+/** What only the hub can give the web app: its users, MQTT tokens and ledger. */
+export interface PhonesHub {
+  /** The user with this name and password, or null. */
+  authenticate: (username: string, password: string) => Promise<PhoneUser | null>
+  user: (username: string) => PhoneUser | undefined
+  /** A short-lived MQTT password for the user, over WebSocket at `wsPath`. */
+  mqttToken: (username: string) => { token: string, expiresAt: Date }
+  wsPath: string
+  /**
+   * A fact in the ledger with its story (the facts that followed from it, the one that
+   * resolved it), as far as `who` may read them (the broker's ACL); undefined when there is no
+   * such fact or it is not theirs to read.
+   */
+  story: (who: PhoneUser, id: string) => { fact: LedgerFact, steps: LedgerFact[], resolution: LedgerFact | null } | undefined
+}
+
 export interface PhoneAppDeps {
   config: PhonesConfig
   /** The household now: it changes while the hub runs (issue 29). */
-  household: () => HouseholdConfig
-  wsPath: string
-  users: UserStore
-  ledger: Ledger
-  tokens: MqttTokens
-  /** The store, opened when the hub starts (the routes are registered before). */
+  household: () => PhonesHousehold
+  hub: PhonesHub
+  /** The store, opened when the phones start (the routes are registered before). */
   store: () => PhoneStore
   vapidPublicKey: () => string
   log: Logger
@@ -37,14 +63,6 @@ const Subscription = z.object({
   keys: z.object({ p256dh: z.string().min(1), auth: z.string().min(1) })
 })
 
-function cookieOf (req: FastifyRequest): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=')
-    if (k === COOKIE) return v.join('=')
-  }
-  return undefined
-}
-
 const fail = (reply: FastifyReply, status: number, error: string, message: string, extra: Record<string, unknown> = {}): FastifyReply =>
   reply.code(status).send({ error, message, ...extra })
 
@@ -54,48 +72,56 @@ const fail = (reply: FastifyReply, status: number, error: string, message: strin
  * survives a restart) and a short-lived MQTT token: the page talks MQTT over WebSocket as the
  * member, so the broker's ACL and claim rules apply to it as to any client.
  */
-export function registerPhoneApp (app: FastifyInstance, deps: PhoneAppDeps): void {
-  const throttle = new LoginThrottle({ maxFailures: deps.config.maxLoginFailures, windowSeconds: deps.config.loginWindowSeconds })
+export async function registerPhoneApp (app: FastifyInstance, deps: PhoneAppDeps): Promise<void> {
+  const { hub } = deps
   const sessionMs = deps.config.sessionDays * 86_400_000
+  await app.register(fastifyCookie)
+  await app.register(fastifyRateLimit, { global: false })
 
-  const sessionBody = (who: Principal) => {
-    const { token, expiresAt } = deps.tokens.issue(who.username)
-    return { username: who.username, member: who.member, mqtt: { path: deps.wsPath, username: who.username, password: token, expiresAt: expiresAt.toISOString() } }
+  const sessionBody = (who: PhoneUser) => {
+    const { token, expiresAt } = hub.mqttToken(who.username)
+    return { username: who.username, member: who.member, mqtt: { path: hub.wsPath, username: who.username, password: token, expiresAt: expiresAt.toISOString() } }
   }
 
   /** The member behind the request's session cookie, or `null` (and a 401 sent). */
-  const member = (req: FastifyRequest, reply: FastifyReply): Principal | null => {
-    const id = cookieOf(req)
+  const member = (req: FastifyRequest, reply: FastifyReply): PhoneUser | null => {
+    const id = req.cookies[COOKIE]
     const username = id ? deps.store().sessionUser(id) : undefined
-    const user = username ? deps.users.get(username) : undefined
+    const user = username ? hub.user(username) : undefined
     if (!user || user.role !== 'member' || !user.member) {
       fail(reply, 401, 'HF_NO_SESSION', 'not logged in')
       return null
     }
-    const { password: _password, ...who } = user
-    return who
+    return { username: user.username, role: user.role, member: user.member }
   }
 
-  app.post('/api/login', async (req, reply) => {
+  const windowMs = deps.config.loginWindowSeconds * 1000
+  app.post('/api/login', {
+    config: {
+      // At most maxLoginFailures attempts per user name in the window, the right password or not.
+      rateLimit: {
+        max: deps.config.maxLoginFailures,
+        timeWindow: windowMs,
+        hook: 'preHandler',
+        keyGenerator: (req) => `user:${(req.body as { username?: unknown } | undefined)?.username ?? req.ip}`,
+        onExceeded: (req) => deps.log.warn({ username: (req.body as { username?: unknown } | undefined)?.username, address: req.ip }, 'login throttled'),
+        errorResponseBuilder: (_req, ctx) => {
+          const seconds = Math.ceil(ctx.ttl / 1000)
+          return { statusCode: 429, error: 'HF_LOGIN_THROTTLED', message: `too many logins; try again in ${seconds} s`, retryAfterSeconds: seconds }
+        }
+      }
+    }
+  }, async (req, reply) => {
     const body = Login.safeParse(req.body)
     if (!body.success) return fail(reply, 400, 'HF_BAD_REQUEST', 'expected {"username","password"}')
-    const keys = [`user:${body.data.username}`, `addr:${req.ip}`]
-    const wait = throttle.retryAfter(keys)
-    if (wait > 0) {
-      deps.log.warn({ username: body.data.username, address: req.ip, retryAfterSeconds: wait }, 'login throttled')
-      return fail(reply.header('retry-after', String(wait)), 429, 'HF_LOGIN_THROTTLED', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait })
-    }
-    const who = await deps.users.authenticate(body.data.username, body.data.password)
+    const who = await hub.authenticate(body.data.username, body.data.password)
     if (!who) {
-      throttle.fail(keys)
       deps.log.warn({ username: body.data.username, address: req.ip }, 'web app login refused: wrong user name or password')
       return fail(reply, 401, 'HF_BAD_LOGIN', 'wrong user name or password')
     }
-    throttle.succeed(keys[0]!)
     if (who.role !== 'member' || !who.member) return fail(reply, 403, 'HF_NOT_A_MEMBER', `${who.username} is not a household member; the web app is for members (homefacts users add <name> --role member --member <name>)`)
     const id = deps.store().createSession(who.username, sessionMs)
-    const secure = req.protocol === 'https' ? '; Secure' : ''
-    reply.header('set-cookie', `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(sessionMs / 1000)}${secure}`)
+    reply.setCookie(COOKIE, id, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: Math.floor(sessionMs / 1000), secure: req.protocol === 'https' })
     deps.log.info({ username: who.username }, 'web app login')
     return sessionBody(who)
   })
@@ -106,9 +132,9 @@ export function registerPhoneApp (app: FastifyInstance, deps: PhoneAppDeps): voi
   })
 
   app.post('/api/logout', async (req, reply) => {
-    const id = cookieOf(req)
+    const id = req.cookies[COOKIE]
     if (id) deps.store().endSession(id)
-    return reply.header('set-cookie', `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`).code(204).send()
+    return reply.clearCookie(COOKIE, { httpOnly: true, sameSite: 'strict', path: '/' }).code(204).send()
   })
 
   app.get('/api/household', async (req, reply) => {
@@ -122,24 +148,16 @@ export function registerPhoneApp (app: FastifyInstance, deps: PhoneAppDeps): voi
     }
   })
 
-  /** A ledger entry as the page sees it, when the member may read its topic. */
-  const visible = (who: Principal, e: LedgerEntry | null | undefined) =>
-    e && canSubscribe(who, '', e.topic) ? { offset: e.offset, topic: e.topic, receivedAt: e.receivedAt, fact: e.fact } : null
-
   app.get<{ Params: { id: string } }>('/api/facts/:id', async (req, reply) => {
     const who = member(req, reply)
     if (!who) return reply
-    const entry = visible(who, deps.ledger.byId(req.params.id))
-    return entry ?? fail(reply, 404, 'HF_NOT_FOUND', `no fact ${req.params.id} in the ledger`)
+    return hub.story(who, req.params.id)?.fact ?? fail(reply, 404, 'HF_NOT_FOUND', `no fact ${req.params.id} in the ledger`)
   })
 
   app.get<{ Params: { id: string } }>('/api/trace/:id', async (req, reply) => {
     const who = member(req, reply)
     if (!who) return reply
-    const story = deps.ledger.story(req.params.id)
-    const fact = visible(who, story?.fact)
-    if (!story || !fact) return fail(reply, 404, 'HF_NOT_FOUND', `no fact ${req.params.id} in the ledger`)
-    return { fact, steps: story.steps.map((s) => visible(who, s)).filter((s) => s !== null), resolution: visible(who, story.resolution) }
+    return hub.story(who, req.params.id) ?? fail(reply, 404, 'HF_NOT_FOUND', `no fact ${req.params.id} in the ledger`)
   })
 
   app.get('/api/push/key', async (req, reply) => {
@@ -171,7 +189,7 @@ export function registerPhoneApp (app: FastifyInstance, deps: PhoneAppDeps): voi
     app.get('/', async (_req, reply) => fail(reply, 503, 'HF_NOT_BUILT', 'the web app is not built: run "npm run build"'))
     return
   }
-  app.register(fastifyStatic, {
+  await app.register(fastifyStatic, {
     root: WEB_DIST,
     // The service worker and the shell must never be stale: a phone would keep an old app.
     setHeaders: (res, path) => {

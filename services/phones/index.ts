@@ -1,22 +1,21 @@
 import { join } from 'node:path'
 import type { Agent } from 'node:https'
 import type { Database } from 'better-sqlite3'
+import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { openDatabase } from '../lib/db.ts'
 import { Relay } from '../lib/relay.ts'
 import type { Channel, Notice } from '../lib/channels/channel.ts'
 import { NtfyChannel } from '../lib/channels/ntfy.ts'
 import { WebhookChannel } from '../lib/channels/webhook.ts'
-import { WebPushChannel, loadOrCreateVapid } from '../lib/channels/webpush.ts'
-import { parseHousehold } from '../household/index.ts'
-import type { HouseholdConfig } from '../household/config.ts'
-import type { LiveHousehold } from '../household/live.ts'
-import { PhonesConfig } from './config.ts'
+import { WebPushChannel, loadOrCreateVapid, type Vapid } from '../lib/channels/webpush.ts'
+import { PhonesConfig, type PhonesHousehold } from './config.ts'
+import { registerPhoneApp, type PhonesHub } from './http.ts'
 import { Notifier } from './notifier.ts'
 import { PhoneStore } from './store.ts'
 
-export { PhonesConfig } from './config.ts'
-export { registerPhoneApp, WEB_DIST } from './http.ts'
+export { PhonesConfig, type PhonesHousehold } from './config.ts'
+export { WEB_DIST, type PhonesHub, type PhoneUser, type LedgerFact } from './http.ts'
 export { PhoneStore } from './store.ts'
 
 /** Files the phones part keeps in the hub's data folder. */
@@ -25,36 +24,32 @@ export const phoneFiles = (dataDir: string) => ({
   vapid: join(dataDir, 'vapid.json')
 })
 
-/** The VAPID keys of this hub, generated on first use and kept in `vapid.json`. */
-export const vapidOf = (dataDir: string, config: PhonesConfig) => loadOrCreateVapid(phoneFiles(dataDir).vapid, config.pushSubject)
-
-/** Opens `phones.sqlite` (the web app and the notifier each hold a connection; WAL lets them share it). */
-export function openPhoneStore (dataDir: string): { store: PhoneStore, db: Database } {
-  const db = openDatabase(phoneFiles(dataDir).db)
-  return { store: new PhoneStore(db), db }
-}
-
 export interface PhonesOptions {
   config: PhonesConfig
   /** The household now (members' ntfy and webhook channels); it changes while the hub runs. */
-  household: () => HouseholdConfig
+  household: () => PhonesHousehold
   dataDir: string
   mqttUrl: string
   credentials: () => Promise<{ username: string, password?: string }>
   log: Logger
+  /** The hub's users, tokens and ledger: with them the phones serve the web app too. */
+  hub?: PhonesHub | undefined
   onSent?: (notice: Notice, channel: Channel) => void
   /** The HTTPS agent for push services (a proxy, or the CA of a private push service such as a test's). */
   pushAgent?: Agent
 }
 
 /**
- * The phones service: the notifier on its own sessions, and a relay for its facts. Each
- * member's channels are their Web Push subscriptions (made in the web app) and the `phones`
- * the config gives them (ntfy, webhook).
+ * The phones part: the household web app (logins, push subscriptions, the trace view) and the
+ * notifier on its own sessions with a relay for its facts, on one connection to `phones.sqlite`.
+ * Each member's channels are their Web Push subscriptions (made in the web app) and the `phones`
+ * the config gives them (ntfy, webhook). Built here, started by `start()`.
  */
 export class Phones {
   #opts: PhonesOptions
   #db: Database | null = null
+  #store: PhoneStore | null = null
+  #vapid: Vapid | null = null
   #relay: Relay | null = null
   #notifier: Notifier | null = null
 
@@ -62,12 +57,27 @@ export class Phones {
     this.#opts = opts
   }
 
+  /** The web app's routes, for the hub's HTTP server: registered before it listens, they answer once the phones started. */
+  routes = async (app: FastifyInstance): Promise<void> => {
+    const { config, household, hub, log } = this.#opts
+    if (!config.enabled || !hub) return
+    await registerPhoneApp(app, { config, household, hub, store: () => this.#started().store, vapidPublicKey: () => this.#started().vapid.publicKey, log })
+  }
+
+  #started (): { store: PhoneStore, vapid: Vapid } {
+    if (!this.#store || !this.#vapid) throw new Error('the phones are not started')
+    return { store: this.#store, vapid: this.#vapid }
+  }
+
   async start (): Promise<void> {
     const { config, household, dataDir, log } = this.#opts
     if (!config.enabled) return
-    const { store, db } = openPhoneStore(dataDir)
+    const db = openDatabase(phoneFiles(dataDir).db)
     this.#db = db
-    const vapid = vapidOf(dataDir, config)
+    const store = new PhoneStore(db)
+    this.#store = store
+    const vapid = loadOrCreateVapid(phoneFiles(dataDir).vapid, config.pushSubject)
+    this.#vapid = vapid
     const channelsFor = (member: string): Channel[] => [
       ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid, ...(this.#opts.pushAgent ? { agent: this.#opts.pushAgent } : {}) })),
       ...(household().members.find((m) => m.name === member)?.phones ?? []).map((p): Channel => p.kind === 'ntfy'
@@ -98,31 +108,37 @@ export class Phones {
     this.#notifier = null
     this.#relay = null
     this.#db = null
+    this.#store = null
   }
 }
 
-/** What the hub hands a service (structurally the hub's `ServiceContext`). */
+/** What the hub hands the phones (structurally the hub's `ServiceContext`). */
 export interface PhonesContext {
-  config: { dataDir: string, household?: unknown, phones?: unknown }
-  household?: LiveHousehold
+  config: { dataDir: string, phones: PhonesConfig }
+  household: { readonly current: PhonesHousehold }
   mqttUrl: string
   credentials: (name: string, account?: { role?: 'service' }) => Promise<{ username: string, password?: string }>
+  hub?: PhonesHub | undefined
   log: Logger
+}
+
+/** The phones as the hub runs them; `extra` for what only a test gives (a push service's CA). */
+export function createPhones (ctx: PhonesContext, extra: Pick<PhonesOptions, 'pushAgent'> = {}): Phones {
+  return new Phones({
+    config: ctx.config.phones,
+    household: () => ctx.household.current,
+    dataDir: ctx.config.dataDir,
+    mqttUrl: ctx.mqttUrl,
+    credentials: () => ctx.credentials('phones', { role: 'service' }),
+    hub: ctx.hub,
+    log: ctx.log,
+    ...extra
+  })
 }
 
 /** The service definition registered in `services/hub/services.ts`. */
 export const phonesService = {
   name: 'phones',
-  describe: 'Notifies household members\' phones (Web Push, ntfy, webhook) and withdraws what is resolved',
-  create: (ctx: PhonesContext): Phones => {
-    const fixed = ctx.household ? undefined : parseHousehold(ctx.config.household)
-    return new Phones({
-    config: PhonesConfig.parse(ctx.config.phones ?? {}),
-    household: () => ctx.household?.current ?? fixed!,
-    dataDir: ctx.config.dataDir,
-    mqttUrl: ctx.mqttUrl,
-    credentials: () => ctx.credentials('phones', { role: 'service' }),
-    log: ctx.log
-    })
-  }
+  describe: 'The household web app, and notifications to members\' phones (Web Push, ntfy, webhook), withdrawn once resolved',
+  create: (ctx: PhonesContext): Phones => createPhones(ctx)
 }

@@ -9,7 +9,7 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import { FakeClock } from '../devices/fake-clock.ts'
 import { Gate } from '../devices/gate.ts'
-import { call, Receiver, removeDir, startCustomers, startNotifications, startOrders, tempDir } from '../shop/shop.ts'
+import { CLERK, call, Receiver, removeDir, startCustomers, startNotifications, startOrders, tempDir } from '../shop/shop.ts'
 
 // Issue 13, "Faults": the broker unreachable for 30 s from a device, Orders and Notifications
 // (each behind one TCP gate that drops every connection while it is down; the hub keeps running).
@@ -32,7 +32,6 @@ describe('the broker unreachable for 30 s', () => {
   let receiver: Receiver
   let watcher: MqttClient
   let wire: Inbox
-  let clerk: { username: string, password: string }
   const clock = new FakeClock()
 
   beforeAll(async () => {
@@ -41,7 +40,6 @@ describe('the broker unreachable for 30 s', () => {
     gate = new Gate(t.hub.broker.ports.mqtt)
     const gateUrl = await gate.listen()
     gate.up()
-    clerk = await t.addUser({ username: 'clerk', role: 'shop' })
     const ops = await t.addUser({ username: 'ops', role: 'admin' })
     watcher = await connect(t.mqttUrl, { ...ops, clientId: 'outage-watcher' })
     wire = new Inbox(watcher)
@@ -79,10 +77,10 @@ describe('the broker unreachable for 30 s', () => {
   const byId = (fs: Envelope[]): Map<string, Envelope> => new Map(fs.map((f) => [f.id, f]))
 
   it(`delivers what a device and Orders made while it was unreachable, and Notifications notifies each order once, after they reconnect by themselves`, async () => {
-    const customer = await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, clerk)
+    const customer = await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)
     const customerId = (customer.body as { customerId: string }).customerId
     const place = async (): Promise<string> => {
-      const r = await call(`${orders.url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, clerk)
+      const r = await call(`${orders.url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, CLERK)
       expect(r.status).toBe(201)
       return (r.body as { id: string }).id
     }

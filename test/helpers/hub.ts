@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino, type Logger } from 'pino'
-import { loadConfig, type HubConfig } from '../../services/hub/config.ts'
+import { HubConfig, loadConfig } from '../../services/hub/config.ts'
 import { createHub, type Hub } from '../../services/hub/hub.ts'
 import type { ServiceDefinition } from '../../services/hub/services.ts'
 import type { Principal } from '../../broker/index.ts'
@@ -27,7 +27,7 @@ export interface TestHubOptions {
   /** Reuse a data folder (to restart a hub on the same state). */
   dir?: string
   anonymous?: boolean
-  services?: ServiceDefinition[]
+  services?: readonly Pick<ServiceDefinition, 'name' | 'create'>[]
   /** Extra config by key, e.g. `{ 'heartbeatSeconds': 1 }`. */
   flags?: Record<string, unknown>
   /** Extra config file content (for sections with no flag, like `household`). */
@@ -67,7 +67,7 @@ export async function startTestHub (opts: TestHubOptions = {}): Promise<TestHub>
     }
   }
   const config = loadConfig(sources)
-  const merged = opts.file ? Object.freeze({ ...config, ...opts.file }) as HubConfig : config
+  const merged = opts.file ? HubConfig.parse({ ...config, ...opts.file }) : config
   const hub = createHub(merged, { log: opts.log ?? pino({ level: merged.log.level }), services: opts.services ?? [], ...(opts.configFile ? { configSources: sources } : {}) })
   await hub.start()
   const urls = hub.urls

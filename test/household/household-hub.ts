@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import type { Fact } from '#contract'
 import { householdService } from '../../services/household/index.ts'
+import { phonesService } from '../../services/phones/index.ts'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, type WireMessage } from '../helpers/mqtt.ts'
 import { TestCup } from './world.ts'
@@ -21,8 +22,10 @@ export interface HouseholdHub {
   stop: () => Promise<void>
 }
 
-export async function startHouseholdHub (opts: { file?: Record<string, unknown>, configFile?: string, log?: Logger } = {}): Promise<HouseholdHub> {
-  const t = await startTestHub({ services: [householdService], ...opts })
+export async function startHouseholdHub (opts: { file?: Record<string, unknown>, configFile?: string, log?: Logger, phones?: boolean } = {}): Promise<HouseholdHub> {
+  const { phones, ...rest } = opts
+  // With the phones: the web app, and the notifier on the offers and escalations.
+  const t = await startTestHub({ services: phones ? [householdService, phonesService] : [householdService], ...rest })
   const adm = await t.addUser({ username: 'observer', role: 'admin' })
   const dev = await t.addUser({ username: 'cups', role: 'device', things: ['kitchen/+'] })
   const observers = await Promise.all(OBSERVED.map((_f, i) => connect(t.mqttUrl, { ...adm, clientId: `observer-${i}`, protocolVersion: 5 })))

@@ -12,7 +12,7 @@ describe('a household with no config file: people claim, agents offer', () => {
   let h: HouseholdHub
   let mummyLogin: { username: string, password: string }
   beforeAll(async () => {
-    h = await startHouseholdHub()
+    h = await startHouseholdHub({ phones: true })
     mummyLogin = await h.addMember('mummy')
     await h.addMember('daddy')
   })

@@ -4,7 +4,7 @@ import { presenceTopic, stateTopic, thingFactTopic, thingSubject, type Fact, typ
 import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, type WireMessage } from '../helpers/mqtt.ts'
-import { Household, parseHousehold, type HouseholdOptions } from '../../services/household/index.ts'
+import { Household, HouseholdConfig, type HouseholdOptions } from '../../services/household/index.ts'
 import type { HouseholdDecided, HouseholdEscalated } from '#contract'
 
 /** A simulated cup: publishes its facts and retained state the way a device does (seq grows by one). */
@@ -85,7 +85,7 @@ export async function startWorld (): Promise<World> {
     newCup: (thing = 'lily-cup') => new TestCup(device, 'kitchen', thing),
     presence,
     household: async (config, opts = {}) => {
-      const household = parseHousehold(config)
+      const household = HouseholdConfig.parse(config)
       if (opts.presence !== false) {
         for (const m of household.members) if (!present.has(m.name)) await presence(m.name, m.presence)
       }

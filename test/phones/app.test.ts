@@ -4,7 +4,7 @@ import { makeFact } from '#client'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, publishAck } from '../helpers/mqtt.ts'
 import { TestCup } from '../household/world.ts'
-import { PhonesConfig } from '../../services/phones/index.ts'
+import { PhonesConfig, phonesService } from '../../services/phones/index.ts'
 
 let hubs: TestHub[] = []
 afterEach(async () => {
@@ -13,7 +13,7 @@ afterEach(async () => {
 })
 
 async function hub (opts: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
-  const t = await startTestHub({ file: { household: { members: [{ name: 'mummy' }, { name: 'daddy' }] } }, ...opts })
+  const t = await startTestHub({ file: { household: { members: [{ name: 'mummy' }, { name: 'daddy' }] } }, services: [phonesService], ...opts })
   hubs.push(t)
   return t
 }
@@ -36,7 +36,7 @@ describe('web app login', () => {
     const ok = await post(t, '/api/login', mummy)
     expect(ok.status).toBe(200)
     const setCookie = ok.headers.get('set-cookie')!
-    expect(setCookie).toMatch(/^hf_session=[\w-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=2592000$/)
+    expect(setCookie).toMatch(/^hf_session=[\w-]{43}; Max-Age=2592000; Path=\/; HttpOnly; SameSite=Strict$/)
     const body = await ok.json() as { username: string, member: string, mqtt: { path: string, username: string, password: string, expiresAt: string } }
     expect(body).toMatchObject({ username: 'mummy', member: 'mummy', mqtt: { path: '/mqtt', username: 'mummy' } })
     expect(body.mqtt.password).not.toBe(mummy.password)
@@ -56,14 +56,21 @@ describe('web app login', () => {
     expect((await res.json() as { error: string }).error).toBe('HF_NOT_A_MEMBER')
   })
 
-  it('rate-limits repeated failures for a user name, even when the right password comes next', async () => {
-    const t = await hub({ file: { household: { members: [{ name: 'mummy' }] }, phones: PhonesConfig.parse({ maxLoginFailures: 3 }) } })
+  it('rate-limits logins for a user name, even when the right password comes next, until the window has passed', async () => {
+    const t = await hub({ file: { household: { members: [{ name: 'mummy' }, { name: 'daddy' }] }, phones: PhonesConfig.parse({ maxLoginFailures: 3, loginWindowSeconds: 2 }) } })
     const mummy = await t.addUser({ username: 'mummy', role: 'member', member: 'mummy' })
+    const daddy = await t.addUser({ username: 'daddy', role: 'member', member: 'daddy' })
     for (let i = 0; i < 3; i++) expect((await post(t, '/api/login', { username: 'mummy', password: `guess-${i}` })).status).toBe(401)
     const throttled = await post(t, '/api/login', mummy)
     expect(throttled.status).toBe(429)
-    expect(throttled.headers.get('retry-after')).toBe('1')
-    expect(await throttled.json()).toStrictEqual({ error: 'HF_LOGIN_THROTTLED', message: 'too many failed logins; try again in 1 s', retryAfterSeconds: 1 })
+    const wait = Number(throttled.headers.get('retry-after'))
+    expect(wait).toBeGreaterThanOrEqual(1)
+    expect(wait).toBeLessThanOrEqual(2)
+    expect(await throttled.json()).toStrictEqual({ statusCode: 429, error: 'HF_LOGIN_THROTTLED', message: `too many logins; try again in ${wait} s`, retryAfterSeconds: wait })
+    // Another user name is not held back.
+    expect((await post(t, '/api/login', daddy)).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000 + 100))
+    expect((await post(t, '/api/login', mummy)).status).toBe(200)
   })
 
   it('keeps a session across a hub restart', async () => {

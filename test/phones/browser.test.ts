@@ -10,9 +10,8 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import { cupEmpty, cupFilled } from '../helpers/facts.ts'
 import { PushReceiver, type ReceivedPush } from '../helpers/receivers/push-receiver.ts'
-import { householdService, parseHousehold } from '../../services/household/index.ts'
-import { Phones, phonesService } from '../../services/phones/index.ts'
-import type { ServiceDefinition } from '../../services/hub/services.ts'
+import { householdService } from '../../services/household/index.ts'
+import { createPhones, phonesService } from '../../services/phones/index.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 // HOMEFACTS_SCREENSHOT_DIR=docs keeps the pictures for the README; a normal run writes none.
@@ -48,19 +47,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     receiver = new PushReceiver()
     await receiver.start()
     // The phones service as the hub runs it, with an HTTPS agent that trusts the local push endpoint's CA.
-    const phones: ServiceDefinition = {
-      name: 'phones',
-      describe: phonesService.describe,
-      create: (ctx) => new Phones({
-        config: ctx.config.phones,
-        household: () => ctx.household?.current ?? parseHousehold(ctx.config.household),
-        dataDir: ctx.config.dataDir,
-        mqttUrl: ctx.mqttUrl,
-        credentials: () => ctx.credentials('phones', { role: 'service' }),
-        log: ctx.log,
-        pushAgent: receiver.agent!
-      })
-    }
+    const phones = { ...phonesService, create: (ctx: Parameters<typeof createPhones>[0]) => createPhones(ctx, { pushAgent: receiver.agent! }) }
     t = await startTestHub({
       anonymous: true,
       flags: { 'https.enabled': true },

@@ -3,6 +3,7 @@ import { type Fact, type HouseholdEscalated } from '#contract'
 import { makeFact } from '#client'
 import { startWorld, type TestCup, type World } from '../household/world.ts'
 import { PhonesConfig, phonesService } from '../../services/phones/index.ts'
+import { HouseholdConfig } from '../../services/household/index.ts'
 import { NtfyReceiver } from '../helpers/receivers/ntfy-receiver.ts'
 import type { WireMessage } from '../helpers/mqtt.ts'
 
@@ -52,7 +53,7 @@ async function setup (opts: Setup = {}): Promise<{ w: World, ntfy: NtfyReceiver,
   const house = await w.household(household)
   await house.start()
   const config = { ...w.t.config, household, phones: PhonesConfig.parse({ retryAttempts: opts.retryAttempts ?? 3, retryFirstMs: 50, evidenceTimeoutMs: 300 }) }
-  const create = () => phonesService.create({ config, mqttUrl: w!.t.mqttUrl, credentials: (name, account) => w!.t.hub.credentials(name, account), log: w!.t.hub.log })
+  const create = () => phonesService.create({ config, household: { current: HouseholdConfig.parse(household) }, mqttUrl: w!.t.mqttUrl, credentials: (name, account) => w!.t.hub.credentials(name, account), log: w!.t.hub.log })
   let phones = create()
   await phones.start()
   const stop = w.stop

@@ -6,14 +6,14 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import { BIN } from '../helpers/process.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
-import { call, Receiver, removeDir, startOrders, tempDir } from './shop.ts'
+import { CLERK, PROXY_SECRET, call, Receiver, removeDir, startOrders, tempDir } from './shop.ts'
 
 interface Child { proc: ChildProcess, url?: string, exited: Promise<unknown> }
 
 /** `homefacts service <name>` in its own process, as its own MQTT user; resolves once it has started. */
 async function startServiceProcess (hub: TestHub, name: 'customers' | 'notifications', dataDir: string, extra: string[]): Promise<Child> {
   const { password } = await hub.hub.credentials(name, { role: name })
-  const proc = spawn(BIN, ['service', name, '--broker', hub.mqttUrl, '--username', name, '--data-dir', dataDir, '--users-file', join(hub.dir, 'users.json'), ...extra],
+  const proc = spawn(BIN, ['service', name, '--broker', hub.mqttUrl, '--username', name, '--data-dir', dataDir, '--proxy-secret', PROXY_SECRET, ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOMEFACTS_LOG_LEVEL: 'info', HOMEFACTS_SERVICE_PASSWORD: password } })
   const exited = new Promise((resolve) => proc.once('exit', resolve))
   let err = ''
@@ -49,7 +49,6 @@ describe('Customers is down', () => {
   it('notifications still go out, with the contact details from Notifications’ local store', async () => {
     hub = await startTestHub()
     dir = tempDir()
-    const clerk = await hub.addUser({ username: 'clerk', role: 'shop' })
     receiver = new Receiver()
     const webhook = await receiver.start()
     const customers = await startServiceProcess(hub, 'customers', join(dir, 'customers'), ['--port', '0'])
@@ -60,12 +59,12 @@ describe('Customers is down', () => {
     const wire = new Inbox(watcher)
     await watcher.subscribeAsync('notify/+/fact/sent', { qos: 1 })
 
-    const customer = await call(`${customers.url!}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, clerk)
+    const customer = await call(`${customers.url!}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)
     expect(customer.status).toBe(201)
     const customerId = (customer.body as { customerId: string }).customerId
     const placed: string[] = []
     const place = async (): Promise<void> => {
-      const r = await call(`${orders!.url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, clerk)
+      const r = await call(`${orders!.url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, CLERK)
       expect(r.status).toBe(201)
       placed.push((r.body as { id: string }).id)
     }

@@ -5,18 +5,16 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
 import { AuditLog } from './audit.ts'
-import { call, removeDir, startCustomers, startOrders, tempDir } from './shop.ts'
+import { CLERK, call, removeDir, startCustomers, startOrders, tempDir } from './shop.ts'
 
 describe('the Customers service', () => {
   let hub: TestHub
   let dir: string
   let customers: HttpProducer
-  let clerk: { username: string, password: string }
 
   beforeEach(async () => {
     hub = await startTestHub()
     dir = tempDir()
-    clerk = await hub.addUser({ username: 'clerk', role: 'shop' })
     customers = await startCustomers(hub, dir)
   })
   afterEach(async () => {
@@ -26,10 +24,10 @@ describe('the Customers service', () => {
   })
 
   it('emits a fact and the retained profile for each change, the seq growing by one', async () => {
-    const created = await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone' }, clerk)
+    const created = await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone' }, CLERK)
     expect(created).toStrictEqual({ status: 201, body: { customerId: expect.stringMatching(/^[0-9a-z]{26}$/), name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone', seq: 1, updatedAt: expect.any(String) } })
     const id = (created.body as { customerId: string }).customerId
-    const updated = await call(`${customers.url}/api/customers/${id}`, 'PUT', { name: 'Ann', phone: '+44 7700 900999' }, clerk)
+    const updated = await call(`${customers.url}/api/customers/${id}`, 'PUT', { name: 'Ann', phone: '+44 7700 900999' }, CLERK)
     expect(updated.body).toStrictEqual({ customerId: id, name: 'Ann', phone: '+44 7700 900999', seq: 2, updatedAt: expect.any(String) })
     await customers.relay.idle()
     expect(hub.hub.ledger.read({ topic: 'shop/#' }).map((e) => [e.topic, e.fact.type, e.fact.seq, e.fact.data])).toStrictEqual([
@@ -42,20 +40,20 @@ describe('the Customers service', () => {
     const [profile] = await inbox.wait(`shop/customers/${id}/profile`)
     expect({ ...profile!, payload: JSON.parse(profile!.payload) as unknown }).toStrictEqual({ topic: `shop/customers/${id}/profile`, qos: 1, retain: true, payload: updated.body })
     await late.endAsync()
-    expect((await call(`${customers.url}/api/customers/${id}`, 'GET', undefined, clerk)).body).toStrictEqual(updated.body)
-    expect((await call(`${customers.url}/api/customers`, 'GET', undefined, clerk)).body).toStrictEqual({ customers: [updated.body] })
+    expect((await call(`${customers.url}/api/customers/${id}`, 'GET', undefined, CLERK)).body).toStrictEqual(updated.body)
+    expect((await call(`${customers.url}/api/customers`, 'GET', undefined, CLERK)).body).toStrictEqual({ customers: [updated.body] })
   })
 
   it('answers 400 with the failing fields and 404 for an unknown customer', async () => {
-    expect(await call(`${customers.url}/api/customers`, 'POST', { name: '', email: 'not-mail' }, clerk)).toMatchObject({
+    expect(await call(`${customers.url}/api/customers`, 'POST', { name: '', email: 'not-mail' }, CLERK)).toMatchObject({
       status: 400, body: { error: 'HF_BODY', issues: [{ path: 'name' }, { path: 'email' }] }
     })
-    expect((await call(`${customers.url}/api/customers/nobody`, 'PUT', { name: 'X' }, clerk)).status).toBe(404)
+    expect((await call(`${customers.url}/api/customers/nobody`, 'PUT', { name: 'X' }, CLERK)).status).toBe(404)
   })
 
   it('lets a new consumer, an audit log, read every shop fact with no change to Orders', async () => {
     const orders = await startOrders(hub, join(dir, 'orders'))
-    const r = await call(`${orders.url}/api/orders`, 'POST', { customerId: 'c-1', lines: [{ sku: 'a', quantity: 1, unitPrice: 5 }], currency: 'EUR' }, clerk)
+    const r = await call(`${orders.url}/api/orders`, 'POST', { customerId: 'c-1', lines: [{ sku: 'a', quantity: 1, unitPrice: 5 }], currency: 'EUR' }, CLERK)
     expect(r.status).toBe(201)
     await orders.relay.idle()
     // Added while Orders runs, untouched; it sees the facts from its subscription on.
@@ -63,8 +61,8 @@ describe('the Customers service', () => {
     const audit = new AuditLog(file, hub.mqttUrl, { username: 'homefacts-hub', password: hub.hub.secrets.get('homefacts-hub')!.password })
     await audit.start()
     const id = (r.body as { id: string }).id
-    await call(`${orders.url}/api/orders/${id}/pay`, 'POST', {}, clerk)
-    await call(`${customers.url}/api/customers`, 'POST', { name: 'Dee' }, clerk)
+    await call(`${orders.url}/api/orders/${id}/pay`, 'POST', {}, CLERK)
+    await call(`${customers.url}/api/customers`, 'POST', { name: 'Dee' }, CLERK)
     await audit.until(2)
     expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { fact: { type: string } }).fact.type).sort()).toStrictEqual(['customer.created', 'order.paid'])
     await audit.stop()

@@ -5,7 +5,7 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
 import type { Notifications } from '../../services/notifications/index.ts'
-import { call, Receiver, removeDir, startCustomers, startNotifications, startOrders, tempDir } from './shop.ts'
+import { CLERK, call, Receiver, removeDir, startCustomers, startNotifications, startOrders, tempDir } from './shop.ts'
 
 const line = { sku: 'cup', quantity: 1, unitPrice: 300 }
 
@@ -17,15 +17,14 @@ describe('the Notifications service', () => {
   let notifications: Notifications | undefined
   let receiver: Receiver
   let webhook: string
-  let clerk: { username: string, password: string }
 
   const placeOrder = async (customerId: string): Promise<string> => {
-    const r = await call(`${orders.url}/api/orders`, 'POST', { customerId, lines: [line], currency: 'EUR' }, clerk)
+    const r = await call(`${orders.url}/api/orders`, 'POST', { customerId, lines: [line], currency: 'EUR' }, CLERK)
     expect(r.status).toBe(201)
     return (r.body as { id: string }).id
   }
   const newCustomer = async (body: Record<string, unknown>): Promise<string> => {
-    const r = await call(`${customers.url}/api/customers`, 'POST', body, clerk)
+    const r = await call(`${customers.url}/api/customers`, 'POST', body, CLERK)
     expect(r.status).toBe(201)
     return (r.body as { customerId: string }).customerId
   }
@@ -33,7 +32,6 @@ describe('the Notifications service', () => {
   beforeEach(async () => {
     hub = await startTestHub()
     dir = tempDir()
-    clerk = await hub.addUser({ username: 'clerk', role: 'shop' })
     receiver = new Receiver()
     webhook = await receiver.start()
     orders = await startOrders(hub, `${dir}/orders`)
@@ -90,7 +88,7 @@ describe('the Notifications service', () => {
     await customers.relay.idle()
     await placeOrder(customerId)
     await receiver.until(1)
-    expect((await call(`${customers.url}/api/customers/${customerId}`, 'PUT', { name: 'Ann', phone: '+44 7700 900999' }, clerk)).body).toMatchObject({ seq: 2, phone: '+44 7700 900999' })
+    expect((await call(`${customers.url}/api/customers/${customerId}`, 'PUT', { name: 'Ann', phone: '+44 7700 900999' }, CLERK)).body).toMatchObject({ seq: 2, phone: '+44 7700 900999' })
     // Its PUBACK means the update is queued for Notifications before the next order is.
     await customers.relay.idle()
     await placeOrder(customerId)

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, connectInbox, Inbox } from '../helpers/mqtt.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
-import { call, removeDir, startOrders, tempDir } from './shop.ts'
+import { CLERK, call, removeDir, startOrders, tempDir } from './shop.ts'
 
 const ULID = /^[0-9a-hjkmnp-tv-z]{26}$/
 const order = { customerId: 'c-7', lines: [{ sku: 'cup-blue', quantity: 2, unitPrice: 450 }, { sku: 'lid', quantity: 1, unitPrice: 100 }], currency: 'EUR' }
@@ -11,12 +11,10 @@ describe('the Orders service', () => {
   let hub: TestHub
   let dir: string
   let orders: HttpProducer | undefined
-  let clerk: { username: string, password: string }
 
   beforeEach(async () => {
     hub = await startTestHub()
     dir = tempDir()
-    clerk = await hub.addUser({ username: 'clerk', role: 'shop' })
   })
   afterEach(async () => {
     await orders?.stop()
@@ -28,7 +26,7 @@ describe('the Orders service', () => {
 
   it('accepts an order with no subscriber at all, answers 201 with it, and publishes order.created once', async () => {
     orders = await startOrders(hub, dir)
-    const r = await call(`${orders.url}/api/orders`, 'POST', order, clerk)
+    const r = await call(`${orders.url}/api/orders`, 'POST', order, CLERK)
     expect(r).toStrictEqual({
       status: 201,
       body: { id: expect.stringMatching(ULID), customerId: 'c-7', lines: order.lines, total: 1000, currency: 'EUR', status: 'created', seq: 1, createdAt: expect.any(String), updatedAt: expect.any(String) }
@@ -53,7 +51,7 @@ describe('the Orders service', () => {
     orders = await startOrders(hub, dir, { mqttUrl })
     const ids: string[] = []
     for (let i = 0; i < 5; i++) {
-      const r = await call(`${orders.url}/api/orders`, 'POST', order, clerk)
+      const r = await call(`${orders.url}/api/orders`, 'POST', order, CLERK)
       expect(r.status).toBe(201)
       ids.push((r.body as { id: string }).id)
     }
@@ -72,7 +70,7 @@ describe('the Orders service', () => {
     // A shop account may publish nothing: the broker answers PUBACK 0x87 HF_NOT_AUTHORIZED.
     const wrong = await hub.addUser({ username: 'orders-wrong', role: 'shop' })
     orders = await startOrders(hub, dir, { credentials: wrong })
-    const r = await call(`${orders.url}/api/orders`, 'POST', order, clerk)
+    const r = await call(`${orders.url}/api/orders`, 'POST', order, CLERK)
     expect(r.status).toBe(201)
     await orders.relay.idle()
     expect(orders.outbox.failed().map((f) => [f.topic, f.status, f.reason])).toStrictEqual([
@@ -87,7 +85,7 @@ describe('the Orders service', () => {
   it('over MQTT 3.1.1, reads the refusal from its dead letter and marks the fact failed with it', async () => {
     const wrong = await hub.addUser({ username: 'orders-wrong', role: 'shop' })
     orders = await startOrders(hub, dir, { credentials: wrong, protocolVersion: 4 })
-    const ok = await call(`${orders.url}/api/orders`, 'POST', order, clerk)
+    const ok = await call(`${orders.url}/api/orders`, 'POST', order, CLERK)
     expect(ok.status).toBe(201)
     await orders.relay.idle()
     expect(orders.outbox.failed().map((f) => [f.topic, f.reason])).toStrictEqual([
@@ -98,7 +96,7 @@ describe('the Orders service', () => {
 
   it('over MQTT 3.1.1, marks an accepted fact sent', async () => {
     orders = await startOrders(hub, dir, { protocolVersion: 4 })
-    expect((await call(`${orders.url}/api/orders`, 'POST', order, clerk)).status).toBe(201)
+    expect((await call(`${orders.url}/api/orders`, 'POST', order, CLERK)).status).toBe(201)
     await orders.relay.idle()
     expect(orders.outbox.counts()).toStrictEqual({ pending: 0, sent: 1, failed: 0 })
     expect(hub.hub.ledger.read({ topic: 'shop/#' }).map((e) => e.fact.type)).toStrictEqual(['order.created'])
@@ -106,16 +104,16 @@ describe('the Orders service', () => {
 
   it('pays, ships and refuses what the status does not allow, each change a fact with the next seq', async () => {
     orders = await startOrders(hub, dir)
-    const { id } = (await call(`${orders.url}/api/orders`, 'POST', order, clerk)).body as { id: string }
-    expect(await call(`${orders.url}/api/orders/${id}/ship`, 'POST', {}, clerk)).toStrictEqual({
+    const { id } = (await call(`${orders.url}/api/orders`, 'POST', order, CLERK)).body as { id: string }
+    expect(await call(`${orders.url}/api/orders/${id}/ship`, 'POST', {}, CLERK)).toStrictEqual({
       status: 409, body: { error: 'HF_STATE_CONFLICT', message: 'cannot ship an order that is created', issues: [{ path: 'status', message: 'must be paid' }] }
     })
-    expect((await call(`${orders.url}/api/orders/${id}/pay`, 'POST', {}, clerk)).body).toMatchObject({ status: 'paid', seq: 2 })
-    expect((await call(`${orders.url}/api/orders/${id}/ship`, 'POST', { carrier: 'dhl' }, clerk)).body).toMatchObject({ status: 'shipped', seq: 3 })
-    expect((await call(`${orders.url}/api/orders/${id}/cancel`, 'POST', {}, clerk)).status).toBe(409)
-    expect((await call(`${orders.url}/api/orders/${id}`, 'GET', undefined, clerk)).body).toMatchObject({ id, status: 'shipped', seq: 3 })
-    expect((await call(`${orders.url}/api/orders`, 'GET', undefined, clerk)).body).toMatchObject({ orders: [{ id, status: 'shipped' }] })
-    expect((await call(`${orders.url}/api/orders/01kb0000000000000000000000`, 'GET', undefined, clerk)).status).toBe(404)
+    expect((await call(`${orders.url}/api/orders/${id}/pay`, 'POST', {}, CLERK)).body).toMatchObject({ status: 'paid', seq: 2 })
+    expect((await call(`${orders.url}/api/orders/${id}/ship`, 'POST', { carrier: 'dhl' }, CLERK)).body).toMatchObject({ status: 'shipped', seq: 3 })
+    expect((await call(`${orders.url}/api/orders/${id}/cancel`, 'POST', {}, CLERK)).status).toBe(409)
+    expect((await call(`${orders.url}/api/orders/${id}`, 'GET', undefined, CLERK)).body).toMatchObject({ id, status: 'shipped', seq: 3 })
+    expect((await call(`${orders.url}/api/orders`, 'GET', undefined, CLERK)).body).toMatchObject({ orders: [{ id, status: 'shipped' }] })
+    expect((await call(`${orders.url}/api/orders/01kb0000000000000000000000`, 'GET', undefined, CLERK)).status).toBe(404)
     await orders.relay.idle()
     expect(hub.hub.ledger.read({ after: 0, limit: 100, topic: 'shop/#' }).map((e) => [e.fact.type, e.fact.seq, e.fact.data])).toStrictEqual([
       ['order.created', 1, { orderId: id, customerId: 'c-7', lines: order.lines, total: 1000, currency: 'EUR' }],
@@ -124,9 +122,9 @@ describe('the Orders service', () => {
     ])
   })
 
-  it('answers 400 with the failing fields, 401 without credentials and 403 to a role that may not write', async () => {
+  it('answers 400 with the failing fields, 401 to a request the hub did not forward and 403 to a role that may not write', async () => {
     orders = await startOrders(hub, dir)
-    expect(await call(`${orders.url}/api/orders`, 'POST', { customerId: 'C 7', lines: [{ sku: 'a', quantity: 0, unitPrice: 1 }], currency: 'EUR' }, clerk)).toStrictEqual({
+    expect(await call(`${orders.url}/api/orders`, 'POST', { customerId: 'C 7', lines: [{ sku: 'a', quantity: 0, unitPrice: 1 }], currency: 'EUR' }, CLERK)).toStrictEqual({
       status: 400,
       body: {
         error: 'HF_BODY',
@@ -137,9 +135,10 @@ describe('the Orders service', () => {
         ]
       }
     })
-    expect((await call(`${orders.url}/api/orders`, 'POST', order)).status).toBe(401)
-    expect((await call(`${orders.url}/api/orders`, 'POST', order, { username: 'clerk', password: 'wrong' })).status).toBe(401)
-    const phone = await hub.addUser({ username: 'mum', role: 'member', member: 'mum' })
-    expect((await call(`${orders.url}/api/orders`, 'POST', order, phone)).status).toBe(403)
+    const unforwarded = await call(`${orders.url}/api/orders`, 'POST', order)
+    expect(unforwarded).toMatchObject({ status: 401, body: { error: 'HF_BAD_CREDENTIALS', message: expect.stringContaining('call it through the hub') } })
+    expect((await call(`${orders.url}/api/orders`, 'POST', order, { username: 'clerk', role: 'shop', secret: 'not-the-secret' })).status).toBe(401)
+    expect(await call(`${orders.url}/api/orders`, 'POST', order, { username: 'mum', role: 'member' })).toMatchObject({ status: 403, body: { error: 'HF_NOT_AUTHORIZED', message: 'role "member" may not do this; one of: admin, shop' } })
+    expect(hub.hub.ledger.read({ after: 0, limit: 100, topic: 'shop/#' })).toStrictEqual([])
   })
 })

@@ -21,4 +21,26 @@ describe('the hub in front of the shop services', () => {
     expect((await call(`${hub.httpUrl}/api/nothing-here`, 'GET', undefined, clerk)).status).toBe(404)
     expect((await call(`${hub.httpUrl}/api/health`, 'GET', undefined)).body).toMatchObject({ status: 'ok' })
   })
+
+  it('checks HTTP Basic against the hub\'s users and tells the service who is calling: 401 before the service, 403 from it', async () => {
+    hub = await startTestHub({ services: [ordersService], flags: { 'orders.port': 0 } })
+    const order = { customerId: 'c-1', lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }
+    const url = `${hub.httpUrl}/api/orders`
+    const nobody = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) })
+    expect(nobody.status).toBe(401)
+    expect(nobody.headers.get('www-authenticate')).toBe('Basic realm="homefacts"')
+    expect(await nobody.json()).toStrictEqual({ error: 'HF_BAD_CREDENTIALS', message: 'HTTP Basic credentials of a homefacts user are required', issues: [] })
+    await hub.addUser({ username: 'clerk', role: 'shop', password: 'the-clerk-password' })
+    expect((await call(url, 'POST', order, { username: 'clerk', password: 'not-it' })).status).toBe(401)
+    const mum = await hub.addUser({ username: 'mum', role: 'member', member: 'mum' })
+    expect(await call(url, 'POST', order, mum)).toMatchObject({ status: 403, body: { error: 'HF_NOT_AUTHORIZED', message: 'role "member" may not do this; one of: admin, shop' } })
+    // Headers a caller sets itself are replaced by what the proxy vouches for.
+    const forged = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`mum:${mum.password}`).toString('base64')}`, 'x-homefacts-role': 'admin', 'x-homefacts-user': 'clerk', 'x-homefacts-proxy-secret': 'guess' },
+      body: JSON.stringify(order)
+    })
+    expect(forged.status).toBe(403)
+    expect(await call(url, 'POST', order, { username: 'clerk', password: 'the-clerk-password' })).toMatchObject({ status: 201, body: { customerId: 'c-1', total: 300 } })
+  })
 })

@@ -8,6 +8,7 @@ import { createOrders } from '../../services/orders/index.ts'
 import { createCustomers } from '../../services/customers/index.ts'
 import { Notifications, WebhookChannel } from '../../services/notifications/index.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
+import { PROXY_HEADERS } from '../../services/lib/http.ts'
 
 export const log = pino({ level: process.env.HOMEFACTS_TEST_LOG ?? 'silent' })
 
@@ -16,13 +17,26 @@ export function tempDir (): string {
   return mkdtempSync(join(tmpdir(), 'homefacts-shop-'))
 }
 
-/** HTTP with Basic auth, answering status and parsed JSON. */
-export async function call (url: string, method: string, body: unknown, auth?: { username: string, password: string }): Promise<{ status: number, body: unknown }> {
+/** The secret the shop services the tests start share with their callers, as the hub's proxy would. */
+export const PROXY_SECRET = 'a-test-proxy-secret'
+
+/** A hub user's HTTP Basic credentials (through the hub), or a caller as the hub's proxy vouches for one (straight to a service). */
+export type Auth = { username: string, password: string } | { username: string, role: string, secret?: string }
+
+const authHeaders = (auth: Auth): Record<string, string> => 'password' in auth
+  ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
+  : { [PROXY_HEADERS.secret]: auth.secret ?? PROXY_SECRET, [PROXY_HEADERS.user]: auth.username, [PROXY_HEADERS.role]: auth.role }
+
+/** A shop clerk, as the hub's proxy vouches for one. */
+export const CLERK: Auth = { username: 'clerk', role: 'shop' }
+
+/** HTTP as `auth`, answering status and parsed JSON. */
+export async function call (url: string, method: string, body: unknown, auth?: Auth): Promise<{ status: number, body: unknown }> {
   const res = await fetch(url, {
     method,
     headers: {
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {})
+      ...(auth ? authHeaders(auth) : {})
     },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {})
   })
@@ -34,7 +48,7 @@ export async function startOrders (hub: TestHub, dir: string, opts: { mqttUrl?: 
   const orders = createOrders({
     config: { host: '127.0.0.1', port: 0 },
     dataDir: dir,
-    usersFile: join(hub.dir, 'users.json'),
+    proxySecret: PROXY_SECRET,
     mqttUrl: opts.mqttUrl ?? hub.mqttUrl,
     credentials: async () => opts.credentials ?? await hub.hub.credentials('orders', { role: 'orders' }),
     ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}),
@@ -48,7 +62,7 @@ export async function startCustomers (hub: TestHub, dir: string): Promise<HttpPr
   const customers = createCustomers({
     config: { host: '127.0.0.1', port: 0 },
     dataDir: dir,
-    usersFile: join(hub.dir, 'users.json'),
+    proxySecret: PROXY_SECRET,
     mqttUrl: hub.mqttUrl,
     credentials: () => hub.hub.credentials('customers', { role: 'customers' }),
     log

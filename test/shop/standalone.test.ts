@@ -7,13 +7,13 @@ import { connect, Inbox } from '../helpers/mqtt.ts'
 import { BIN, runCli } from '../helpers/process.ts'
 import type { HttpProducer } from '../../services/lib/producer.ts'
 import type { Notifications } from '../../services/notifications/index.ts'
-import { call, Receiver, removeDir, startCustomers, startNotifications, tempDir } from './shop.ts'
+import { CLERK, PROXY_SECRET, call, Receiver, removeDir, startCustomers, startNotifications, tempDir } from './shop.ts'
 
 interface Child { proc: ChildProcess, url: string, exited: Promise<unknown> }
 
 /** `homefacts service orders` in its own process; resolves with its API's URL once it listens. */
 async function startOrdersProcess (hub: TestHub, dataDir: string, password: string): Promise<Child> {
-  const proc = spawn(BIN, ['service', 'orders', '--broker', hub.mqttUrl, '--username', 'orders', '--password', password, '--data-dir', dataDir, '--users-file', join(hub.dir, 'users.json'), '--port', '0'],
+  const proc = spawn(BIN, ['service', 'orders', '--broker', hub.mqttUrl, '--username', 'orders', '--password', password, '--data-dir', dataDir, '--proxy-secret', PROXY_SECRET, '--port', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOMEFACTS_LOG_LEVEL: 'info' } })
   const exited = new Promise((resolve) => proc.once('exit', resolve))
   let err = ''
@@ -49,12 +49,11 @@ describe('homefacts service orders, in its own process', () => {
   it('loses no fact when killed with kill -9 as its facts reach the broker, and Notifications acts on none twice', async () => {
     hub = await startTestHub()
     dir = tempDir()
-    const clerk = await hub.addUser({ username: 'clerk', role: 'shop' })
     const { password } = await hub.hub.credentials('orders', { role: 'orders' })
     receiver = new Receiver()
     notifications = await startNotifications(hub, join(dir, 'notifications'), await receiver.start())
     customers = await startCustomers(hub, join(dir, 'customers'))
-    const customerId = ((await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, clerk)).body as { customerId: string }).customerId
+    const customerId = ((await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)).body as { customerId: string }).customerId
     await customers.relay.idle()
     const watcher = await connect(hub.mqttUrl, { username: 'homefacts-hub', password: hub.hub.secrets.get('homefacts-hub')!.password })
     const wire = new Inbox(watcher)
@@ -63,7 +62,7 @@ describe('homefacts service orders, in its own process', () => {
     child = await startOrdersProcess(hub, join(dir, 'orders'), password)
     const accepted: string[] = []
     const place = async (url: string): Promise<void> => {
-      const r = await call(`${url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, clerk).catch(() => null)
+      const r = await call(`${url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, CLERK).catch(() => null)
       if (r?.status === 201) accepted.push((r.body as { id: string }).id)
     }
     // kill -9 the moment the broker hands on the 10th fact: its PUBACK is on its way, unseen.
