@@ -1,5 +1,5 @@
 // Node-RED loads JavaScript: bundle the nodes' controllers with the contract (#contract) and the
-// client library (#client) into one CommonJS file. mqtt stays a dependency of the package.
+// client library (#client) into one CommonJS file. mqtt and zod stay dependencies of the package.
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 
@@ -12,7 +12,9 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['mqtt'],
+  external: ['mqtt', 'zod'],
+  // Short local names: the file is read by Node-RED, not by people (the sources are flows/src).
+  minifyIdentifiers: true,
   legalComments: 'none',
   logLevel: 'warning'
 })
