@@ -28,7 +28,7 @@ export interface HubUsers {
   responder: BenchCredentials
 }
 
-interface LogEntry { msg?: string, nodeRed?: string }
+interface LogEntry { msg?: string, nodeRed?: string, service?: string }
 
 export class HubProcess implements Broker {
   readonly name = 'homefacts'
@@ -80,7 +80,7 @@ export class HubProcess implements Broker {
    * `args` adds flags; `env` adds environment variables (`HOMEFACTS_<KEY>` config); `cpuProfDir` runs it with
    * `--cpu-prof` (the profile is written when it stops); `nodeFlags` adds Node flags after the shebang's.
    */
-  static async start (opts: { nodeRed?: boolean, args?: string[], env?: NodeJS.ProcessEnv, cpuProfDir?: string, nodeFlags?: string[] } = {}): Promise<HubProcess> {
+  static async start (opts: { nodeRed?: boolean, shop?: boolean, args?: string[], env?: NodeJS.ProcessEnv, cpuProfDir?: string, nodeFlags?: string[] } = {}): Promise<HubProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'homefacts-bench-hub-'))
     const accounts: Parameters<UserStore['addMany']>[0] = [
       { username: 'bench-device', role: 'device', things: ['+/+'] },
@@ -90,9 +90,10 @@ export class HubProcess implements Broker {
     const passwords = await new UserStore(dataFiles(dir).users).addMany(accounts)
     const [device, reader, responder] = accounts.map((a, i) => ({ username: a.username, password: passwords[i]! })) as [BenchCredentials, BenchCredentials, BenchCredentials]
     const port = await freePort()
+    const shop = opts.shop ? ['--shop-enabled', 'true', '--orders-host', '127.0.0.1', '--orders-port', '0', '--customers-host', '127.0.0.1', '--customers-port', '0'] : ['--shop-enabled', 'false']
     const nodeRed = opts.nodeRed ? ['--node-red-enabled', 'true', '--node-red-host', '127.0.0.1', '--node-red-port', '0', '--log-level', 'debug'] : ['--node-red-enabled', 'false']
     const args = ['start', '--data-dir', dir, '--mqtt-host', '127.0.0.1', '--mqtt-port', String(port), '--http-host', '127.0.0.1', '--http-port', '0',
-      '--https-host', '127.0.0.1', '--https-port', '0', '--mqtts-host', '127.0.0.1', '--mqtts-port', '0', '--log-pretty', 'false', '--shop-enabled', 'false',
+      '--https-host', '127.0.0.1', '--https-port', '0', '--mqtts-host', '127.0.0.1', '--mqtts-port', '0', '--log-pretty', 'false', ...shop,
       // The load connects thousands of clients as one bench user, and publishes as fast as it can.
       '--limits-connections-per-user', '10000', '--limits-publishes-per-second', '1000000', '--limits-publish-burst', '1000000', ...nodeRed, ...(opts.args ?? [])]
     const env = { ...process.env, ...opts.env, HOMEFACTS_BENCH_PROBE: '1', NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import ${PROBE}`].filter(Boolean).join(' ') }
@@ -122,10 +123,12 @@ export class HubProcess implements Broker {
         new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`the hub's Node-RED did not start its flows within 90 s:\n${out.slice(-4000)}`)), 90_000).unref())
       ])
       : null
+    const children = opts.shop ? Promise.all(['orders', 'customers', 'notifications'].map((name) => line((e) => e.service === name && /running as process/.test(e.msg ?? '')))) : null
     try {
       const coldStartMs = await Promise.race([untilConnack(`mqtt://127.0.0.1:${port}`, device, 60_000), failed]) - t0
       const startedMs = await Promise.race([started, failed])
       if (flows) await Promise.race([flows, failed])
+      if (children) await Promise.race([children, failed])
       const secrets = JSON.parse(readFileSync(dataFiles(dir).secrets, 'utf8')) as Record<string, BenchCredentials>
       return new HubProcess(proc, dir, port, { admin: secrets.admin!, device, reader, responder }, { coldStartMs, startedMs }, exited)
     } catch (err) {

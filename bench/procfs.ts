@@ -76,7 +76,20 @@ export function descendants (pid: number): number[] {
   return out
 }
 
-/** RSS of a process and all its descendants (the hub and its Node-RED child). */
-export function treeRss (pid: number): number {
-  return [pid, ...descendants(pid)].reduce((sum, p) => sum + procSample(p).rss, 0)
+/**
+ * PSS of a process and all its descendants (the hub, Node-RED, the shop services), with the
+ * number of processes: each shares its pages with the others, and PSS counts a shared page once
+ * across them, so the sum is what the tree costs the machine (RSS would count the Node binary
+ * once per process).
+ */
+export function treePss (pid: number): { bytes: number, processes: number } {
+  const pids = [pid, ...descendants(pid)]
+  const bytes = pids.reduce((sum, p) => {
+    try {
+      return sum + statusKb(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'), 'Pss')
+    } catch {
+      return sum
+    }
+  }, 0)
+  return { bytes, processes: pids.length }
 }
