@@ -97,7 +97,7 @@ async function runOne (cfg: ExperimentConfig, step: Step, condition: Condition):
     const customerIds: string[] = []
     for (let i = 0; i < cfg.customers; i++) {
       const res = await fetch(`http://127.0.0.1:${topo.customersPort}/api/customers`, { method: 'POST', headers: auth, body: JSON.stringify({ name: `Customer ${i}`, phone: `+3161000${String(i).padStart(4, '0')}` }) })
-      customerIds.push(((await res.json()) as { customerId: string }).customerId)
+      customerIds.push(((await res.json()) as { id: string }).id)
     }
     // Step 3 learns the profiles from facts; give them a moment, as a shop would have them long before.
     await sleep(500)

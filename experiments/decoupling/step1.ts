@@ -93,7 +93,7 @@ export async function runNotifications1 (opts: Notifications1Options): Promise<v
 
 /** Asks Customers for a contact, with the call policy. Steps 1 and 2 share it. */
 export async function contactFrom (opts: { customersUrl: string, user: string, password: string }, customerId: string): Promise<Contact> {
-  const profile = await callWithRetry(`${opts.customersUrl}/api/customers/${customerId}`, { headers: vouched(opts.user, 'service') }) as CustomerProfile
-  const { updatedAt: _updatedAt, ...contact } = profile
-  return contact
+  const customer = await callWithRetry(`${opts.customersUrl}/api/customers/${customerId}`, { headers: vouched(opts.user, 'service') }) as Omit<CustomerProfile, 'customerId'> & { id: string }
+  const { updatedAt: _updatedAt, id, ...contact } = customer
+  return { customerId: id, ...contact }
 }

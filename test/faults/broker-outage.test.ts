@@ -78,7 +78,7 @@ describe('the broker unreachable for 30 s', () => {
 
   it(`delivers what a device and Orders made while it was unreachable, and Notifications notifies each order once, after they reconnect by themselves`, async () => {
     const customer = await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)
-    const customerId = (customer.body as { customerId: string }).customerId
+    const customerId = (customer.body as { id: string }).id
     const place = async (): Promise<string> => {
       const r = await call(`${orders.url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, CLERK)
       expect(r.status).toBe(201)

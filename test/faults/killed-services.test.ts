@@ -55,7 +55,7 @@ describe('Orders and Notifications killed with kill -9 mid-stream', () => {
   it(`loses no order and notifies each once across a kill -9 of Notifications and two of Orders in ${ORDERS} orders`, async () => {
     const customer = await call(`${hub.httpUrl}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, hub.admin)
     expect(customer.status).toBe(201)
-    const customerId = (customer.body as { customerId: string }).customerId
+    const customerId = (customer.body as { id: string }).id
     const place = async (sku: string): Promise<string> => {
       const res = await call(`${hub.httpUrl}/api/orders`, 'POST', { customerId, lines: [{ sku, quantity: 1, unitPrice: 100 }], currency: 'EUR' }, hub.admin)
       expect(res.status).toBe(201)

@@ -45,7 +45,7 @@ describe('homefacts start with the shop services as child processes', () => {
 
     const customer = await call(`${hub.httpUrl}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, hub.admin)
     expect(customer.status).toBe(201)
-    const customerId = (customer.body as { customerId: string }).customerId
+    const customerId = (customer.body as { id: string }).id
     const place = () => call(`${hub!.httpUrl}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, hub!.admin)
     const first = await place()
     expect(first.status).toBe(201)

@@ -61,7 +61,7 @@ describe('Customers is down', () => {
 
     const customer = await call(`${customers.url!}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)
     expect(customer.status).toBe(201)
-    const customerId = (customer.body as { customerId: string }).customerId
+    const customerId = (customer.body as { id: string }).id
     const placed: string[] = []
     const place = async (): Promise<void> => {
       const r = await call(`${orders!.url}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, CLERK)

@@ -25,10 +25,10 @@ describe('the Customers service', () => {
 
   it('emits a fact and the retained profile for each change, the seq growing by one', async () => {
     const created = await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone' }, CLERK)
-    expect(created).toStrictEqual({ status: 201, body: { customerId: expect.stringMatching(/^[0-9a-z]{26}$/), name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone', seq: 1, updatedAt: expect.any(String) } })
-    const id = (created.body as { customerId: string }).customerId
+    expect(created).toStrictEqual({ status: 201, body: { id: expect.stringMatching(/^[0-9a-z]{26}$/), name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone', seq: 1, updatedAt: expect.any(String) } })
+    const id = (created.body as { id: string }).id
     const updated = await call(`${customers.url}/api/customers/${id}`, 'PUT', { name: 'Ann', phone: '+44 7700 900999' }, CLERK)
-    expect(updated.body).toStrictEqual({ customerId: id, name: 'Ann', phone: '+44 7700 900999', seq: 2, updatedAt: expect.any(String) })
+    expect(updated.body).toStrictEqual({ id, name: 'Ann', phone: '+44 7700 900999', seq: 2, updatedAt: expect.any(String) })
     await customers.relay.idle()
     expect(hub.hub.ledger.read({ topic: 'shop/#' }).map((e) => [e.topic, e.fact.type, e.fact.seq, e.fact.data])).toStrictEqual([
       [`shop/customers/${id}/fact/created`, 'customer.created', 1, { customerId: id, name: 'Ann', email: 'ann@example.org', ntfy: 'ann-phone' }],
@@ -38,7 +38,7 @@ describe('the Customers service', () => {
     const inbox = new Inbox(late)
     await late.subscribeAsync(`shop/customers/${id}/profile`, { qos: 1 })
     const [profile] = await inbox.wait(`shop/customers/${id}/profile`)
-    expect({ ...profile!, payload: JSON.parse(profile!.payload) as unknown }).toStrictEqual({ topic: `shop/customers/${id}/profile`, qos: 1, retain: true, payload: updated.body })
+    expect({ ...profile!, payload: JSON.parse(profile!.payload) as unknown }).toStrictEqual({ topic: `shop/customers/${id}/profile`, qos: 1, retain: true, payload: { customerId: id, name: 'Ann', phone: '+44 7700 900999', seq: 2, updatedAt: (updated.body as { updatedAt: string }).updatedAt } })
     await late.endAsync()
     expect((await call(`${customers.url}/api/customers/${id}`, 'GET', undefined, CLERK)).body).toStrictEqual(updated.body)
     expect((await call(`${customers.url}/api/customers`, 'GET', undefined, CLERK)).body).toStrictEqual({ customers: [updated.body] })

@@ -26,7 +26,7 @@ describe('the Notifications service', () => {
   const newCustomer = async (body: Record<string, unknown>): Promise<string> => {
     const r = await call(`${customers.url}/api/customers`, 'POST', body, CLERK)
     expect(r.status).toBe(201)
-    return (r.body as { customerId: string }).customerId
+    return (r.body as { id: string }).id
   }
 
   beforeEach(async () => {

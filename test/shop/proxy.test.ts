@@ -12,8 +12,8 @@ describe('the hub in front of the shop services', () => {
     hub = await startTestHub({ services: [ordersService, customersService], flags: { 'orders.port': 0, 'customers.port': 0 } })
     const clerk = await hub.addUser({ username: 'clerk', role: 'shop' })
     const customer = await call(`${hub.httpUrl}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, clerk)
-    expect(customer).toStrictEqual({ status: 201, body: { customerId: expect.any(String), name: 'Ann', phone: '+44 7700 900123', seq: 1, updatedAt: expect.any(String) } })
-    const customerId = (customer.body as { customerId: string }).customerId
+    expect(customer).toStrictEqual({ status: 201, body: { id: expect.any(String), name: 'Ann', phone: '+44 7700 900123', seq: 1, updatedAt: expect.any(String) } })
+    const customerId = (customer.body as { id: string }).id
     const order = await call(`${hub.httpUrl}/api/orders`, 'POST', { customerId, lines: [{ sku: 'cup', quantity: 1, unitPrice: 300 }], currency: 'EUR' }, clerk)
     expect(order.status).toBe(201)
     expect((await call(`${hub.httpUrl}/api/orders/${(order.body as { id: string }).id}`, 'GET', undefined, clerk)).body).toMatchObject({ customerId, total: 300 })

@@ -53,7 +53,7 @@ describe('homefacts service orders, in its own process', () => {
     receiver = new Receiver()
     notifications = await startNotifications(hub, join(dir, 'notifications'), await receiver.start())
     customers = await startCustomers(hub, join(dir, 'customers'))
-    const customerId = ((await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)).body as { customerId: string }).customerId
+    const customerId = ((await call(`${customers.url}/api/customers`, 'POST', { name: 'Ann', phone: '+44 7700 900123' }, CLERK)).body as { id: string }).id
     await customers.relay.idle()
     const watcher = await connect(hub.mqttUrl, { username: 'homefacts-hub', password: hub.hub.secrets.get('homefacts-hub')!.password })
     const wire = new Inbox(watcher)
