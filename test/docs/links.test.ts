@@ -28,7 +28,7 @@ function prose (markdown: string): string[] {
  * removed, and each space a `-` (the rules of github-slugger, which github.com follows). A
  * repeated heading gets `-1`, `-2`, ... in order.
  */
-export function anchors (markdown: string): Set<string> {
+function anchors (markdown: string): Set<string> {
   const seen = new Map<string, number>()
   const out = new Set<string>()
   for (const line of prose(markdown)) {
