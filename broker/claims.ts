@@ -36,7 +36,7 @@ const remoteMember = (by: string): boolean => by.includes('/')
 
 /**
  * The broker's record of every thing's current state and claim, so it can vouch for claims
- * (ARCHITECTURE.md, "Resolved, claimed, escalated"; issue 9):
+ * (docs/architecture.md, "Resolved, offered, claimed, escalated"; issue 9):
  *
  * - a claim is accepted only for the fact the thing's current state names, and only when nobody
  *   else holds that fact;

@@ -8,7 +8,7 @@ export type FactRef = Pick<Fact, 'id' | 'type' | 'seq'>
 export type EvidenceGap = 'no-state' | 'old-state' | 'unreadable-state'
 
 /**
- * What the retained state says about a fact (ARCHITECTURE.md, "Resolved, claimed, escalated").
+ * What the retained state says about a fact (docs/architecture.md, "Resolved, offered, claimed, escalated").
  * Only `open` and `resolved` are positive evidence; `unknown` means wait, and never "open".
  */
 export type Evidence =

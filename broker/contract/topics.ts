@@ -1,5 +1,5 @@
 /**
- * Topic builders and the one parser for the topic table in ARCHITECTURE.md.
+ * Topic builders and the one parser for the topic table in docs/architecture.md ("Topics").
  * Areas, things, members, names and ids are lower-case kebab-case.
  */
 export const SEGMENT = /^[a-z0-9]+(?:-[a-z0-9]+)*$/

@@ -77,7 +77,7 @@ function unwrap (schema: z.ZodType): { inner: z.ZodType, def?: unknown } {
   }
 }
 
-/** Every scalar key in a config schema, for env variables, flags and the README. */
+/** Every scalar key in a config schema, for env variables, flags and docs/configuration.md. */
 export function configKeys (schema: z.ZodObject = HubConfig, prefix: string[] = []): ConfigKey[] {
   const keys: ConfigKey[] = []
   for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {

@@ -24,7 +24,7 @@ function detailOf (err: unknown): string {
 
 /**
  * A storage failure at start as a coded error that names the file and the way to recover
- * (README, "When things go wrong"); null when `err` is none of a full disk, a locked or a
+ * (docs/running.md, "When things go wrong"); null when `err` is none of a full disk, a locked or a
  * corrupt file. Without `file` only a full disk is recognised.
  */
 export function dataDirError (err: unknown, dataDir: string, file?: DataFile): HomefactsError | null {

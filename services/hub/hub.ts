@@ -127,7 +127,7 @@ export class Hub {
     this.http.get('/api/health', async () => ({ status: 'ok', ledgerOffset: this.ledger.lastOffset(), ...(this.estate ? { estate: this.estate.health() } : {}) }))
     registerLedgerApi(this.http, { ledger: this.ledger, users: this.users })
     this.#proxies = registerProxy(this.http, { users: this.users, secret: () => this.#secret('shop-proxy-secret') })
-    // A phone fetches the hub's CA over plain HTTP once, to trust it (README, "Phones: HTTPS").
+    // A phone fetches the hub's CA over plain HTTP once, to trust it (docs/https.md, "Trusting the hub on a phone").
     this.http.get('/ca.crt', async (_req, reply) => {
       const file = join(resolve(config.dataDir), 'certs', 'ca.crt')
       if (!config.https.enabled || config.https.cert || !existsSync(file)) return reply.code(404).send({ error: 'HF_NOT_FOUND', message: 'this hub serves no certificate of its own CA (https.enabled is off, or https.cert names your own certificate)' })

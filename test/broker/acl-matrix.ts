@@ -3,8 +3,8 @@ import { Role, type Principal } from '../../broker/index.ts'
 
 /**
  * The ACL matrix (issue 13): every role × every topic family × publish and subscribe, from this
- * one table. `acl-matrix.test.ts` checks the ACL against it, and the README's "ACL matrix" is this table
- * rendered, so neither can drift: change the ACL, the table and the README together.
+ * one table. `acl-matrix.test.ts` checks the ACL against it, and the matrix in docs/broker.md ("The
+ * ACL") is this table rendered, so neither can drift: change the ACL, the table and the doc together.
  *
  * Each principal speaks for `mummy` where it speaks for a member, and a device owns
  * `kitchen/lily-cup`; "own" and "other" topics are from that point of view. `P` publish, `S`
@@ -64,7 +64,7 @@ export function actual (role: Role, topics: readonly string[]): Cell {
   return `${pub[0] ? 'P' : ''}${sub[0] ? 'S' : ''}` as Cell || '-'
 }
 
-/** The README's table, rendered from MATRIX. */
+/** The table in docs/broker.md, rendered from MATRIX. */
 export function renderMatrix (): string {
   const head = `| role | ${FAMILIES.map(([name]) => name).join(' | ')} |`
   const rule = `|---|${FAMILIES.map(() => ':-:').join('|')}|`
@@ -73,5 +73,5 @@ export function renderMatrix (): string {
 }
 
 
-/** `npx tsx test/broker/acl-matrix.ts` prints the README block. */
+/** `npx tsx test/broker/acl-matrix.ts` prints the block for docs/broker.md. */
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`<!-- acl-matrix -->\n${renderMatrix()}\n<!-- /acl-matrix -->\n`)

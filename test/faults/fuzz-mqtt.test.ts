@@ -13,7 +13,7 @@ import { connectPacket, hostile, MAX_REMAINING, PRE_CONNECT, publishPacket, rng,
 // Issue 13, "Hostile input": at least 10,000 malformed or adversarial packets at the hub's MQTT
 // listeners (TCP and WebSocket), from a seeded generator. Replay a run with HOMEFACTS_FUZZ_SEED=<seed>.
 
-/** The hub's RSS must stay under this during the fuzz; runs on a 2-core machine peaked at 442 to 479 MB (README, "When things go wrong"). */
+/** The hub's RSS must stay under this during the fuzz; runs on a 2-core machine peaked at 442 to 479 MB. */
 const RSS_BOUND_MB = 600
 const TCP_PACKETS = 9000
 const WS_PACKETS = 1000

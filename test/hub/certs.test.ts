@@ -166,7 +166,7 @@ describe('homefacts certs', () => {
     expect(lines[2]).toBe(`CA SHA-256 fingerprint: ${ca.fingerprint256}`)
     expect(lines[3]).toBe(`server certificate: ${join(dir, 'server.crt')}, key ${join(dir, 'server.key')}`)
     expect(lines[4]).toMatch(/^names: localhost, .*hub\.example, 127\.0\.0\.1, ::1, .*10\.9\.8\.7$/)
-    expect(lines[5]).toBe('next: open http://<hub>:8080/ca.crt on the phone, then see README "Phones: HTTPS and trusting the hub";')
+    expect(lines[5]).toBe('next: open http://<hub>:8080/ca.crt on the phone, then see docs/https.md, "Trusting the hub on a phone";')
     expect(mode(join(dir, 'server.key'))).toBe(0o600)
     expect(pem(join(dir, 'server.crt')).checkIssued(ca)).toBe(true)
     const again = await run(BIN, ['certs', '--data-dir', data])

@@ -14,7 +14,7 @@ import { householdService } from '../../services/household/index.ts'
 import { createPhones, phonesService } from '../../services/phones/index.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
-// HOMEFACTS_SCREENSHOT_DIR=docs keeps the pictures for the README; a normal run writes none.
+// HOMEFACTS_SCREENSHOT_DIR=docs keeps the pictures for docs/phones.md; a normal run writes none.
 const SHOTS = process.env.HOMEFACTS_SCREENSHOT_DIR
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
 const PASSWORDS = { mummy: 'mummy-secret-1', daddy: 'daddy-secret-1' }

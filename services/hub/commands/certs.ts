@@ -19,7 +19,7 @@ export function register (program: Command): void {
         `CA SHA-256 fingerprint: ${c.caFingerprint}`,
         `server certificate: ${c.cert}, key ${c.key}`,
         `names: ${c.names.join(', ')}`,
-        `next: open http://<hub>:${config.http.port}/ca.crt on the phone, then see README "Phones: HTTPS and trusting the hub";`,
+        `next: open http://<hub>:${config.http.port}/ca.crt on the phone, then see docs/https.md, "Trusting the hub on a phone";`,
         `the web app is then at https://<hub>:${config.https.port}/ (a running hub serves the new certificate after a restart)`
       ].join('\n') + '\n')
     })
