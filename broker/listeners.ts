@@ -11,12 +11,11 @@ type Handle = (conn: Duplex, req?: IncomingMessage) => unknown
 /**
  * Sends what is written to `socket` in one turn of the event loop in one system call.
  *
- * aedes writes each packet on its own (mqtt-packet corks the socket for one tick), so a QoS 0
- * burst to a subscriber cost one `writev` per message: 100,022 for 100,000 messages, 94% of the
- * hub's system-call time under strace (docs/benchmarks.md, "What the hub keeps for memory and
- * speed"). The first write of a turn corks the socket and the turn's end (`setImmediate`)
- * uncorks it, so the packets written by every callback of that turn go out together. A lone
- * packet waits only for the turn to end.
+ * aedes writes each packet on its own (mqtt-packet corks the socket for one tick only), so a
+ * burst to one subscriber would cost one `writev` per message. The first write of a turn corks
+ * the socket and the turn's end (`setImmediate`) uncorks it, so the packets written by every
+ * callback of that turn go out together; a lone packet waits only for the turn to end. The
+ * fan-in floors of `npm run bench` need it (docs/benchmarks.md).
  */
 export function coalesceWrites (socket: Socket): void {
   let corked = false
