@@ -12,7 +12,7 @@ const FactsQuery = z.strictObject({
   follow: z.enum(['true', 'false', '1', '0']).optional().describe('Keep the response open and stream new facts as NDJSON')
 })
 
-/** A refusal with the hub's stable code, as every other HTTP API of the hub answers (issue 29). */
+/** A refusal with the hub's stable code, as every other HTTP API of the hub answers. */
 function deny (reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Basic realm="homefacts"')
   return reply.code(status).send({ error: status === 401 ? Codes.BAD_CREDENTIALS : Codes.NOT_AUTHORIZED, message })

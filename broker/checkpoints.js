@@ -1,7 +1,6 @@
-// The ledger's WAL checkpoints, on a thread of their own (broker/ledger.ts starts it): a
-// checkpoint writes the WAL's pages into the database file and syncs it, which takes
-// milliseconds that would otherwise stall the broker's event loop. PASSIVE: it never blocks the
-// broker's writes. Plain JavaScript, so it runs under Node, tsx and the build alike.
+// The ledger's WAL checkpoints (a write and a sync of the database file, milliseconds) on a thread
+// of their own, off the broker's event loop; PASSIVE never blocks its writes. Plain JavaScript, so
+// it runs under Node, tsx and the build alike.
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 

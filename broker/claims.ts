@@ -3,9 +3,8 @@ import type { Refusal } from './deadletter.ts'
 import type { Principal } from './users.ts'
 
 /**
- * Issue 31: who settles a claim on a thing of another house (`sites/<site>/home/<area>/<thing>`).
- * The publish hook asks it after the local rules passed, before it accepts the claim; it answers
- * with a refusal or `null` (accepted by the owner). Its logic lives in `estate/`.
+ * Who settles a claim on a thing of another house (`sites/<site>/home/<area>/<thing>`): the publish
+ * hook asks it once the local rules passed. Its logic lives in `estate/`.
  */
 export interface ClaimAuthority {
   /** True when a claim on `subject` by `who` is settled by the authority (not by this broker alone). */
@@ -35,21 +34,13 @@ const remote = (subject: string): boolean => subject.startsWith('sites/')
 const remoteMember = (by: string): boolean => by.includes('/')
 
 /**
- * The broker's record of every thing's current state and claim, so it can vouch for claims
- * (docs/architecture.md, "Resolved, offered, claimed, escalated"; issue 9):
- *
- * - a claim is accepted only for the fact the thing's current state names, and only when nobody
- *   else holds that fact;
- * - only the holder (the member named in `by`) or an admin may clear a claim;
- * - once the state moves past the claimed fact, the broker clears the claim itself.
- *
- * Fed in broker order by the publish hook, and at start from the retained messages. Pure data:
- * the hook publishes what it is told to.
+ * The broker's record of every thing's current state and claim, so it can vouch for claims (the
+ * rules: docs/broker.md, "What a publish passes"). Fed in broker order by the publish hook, and at
+ * start from the retained messages. Pure data: the hook publishes what it is told to.
  */
 export class ClaimBook {
-  /** Current state by subject (`home/<area>/<thing>`). */
+  /** By subject (`home/<area>/<thing>`). */
   readonly #states = new Map<string, ThingState>()
-  /** Current claim by subject. */
   readonly #claims = new Map<string, Claim>()
 
   /** The claim held on a subject, if any. */
@@ -68,10 +59,7 @@ export class ClaimBook {
     return [...this.#claims].filter(([subject, c]) => this.#states.get(subject)?.factId !== c.factId).map(([subject]) => subject)
   }
 
-  /**
-   * Checks a claim (or a clear, `null`) published by `who` on `subject`, and records it when it
-   * is accepted. Returns why it is refused, or `null`.
-   */
+  /** Checks a claim (or a clear, `null`) by `who` on `subject` and records it if accepted; returns why it is refused, or `null`. */
   publishClaim (who: Principal, subject: string, claim: Claim | null): Refusal | null {
     const refusal = this.checkClaim(who, subject, claim)
     if (refusal) return refusal
@@ -83,7 +71,7 @@ export class ClaimBook {
   /** What `publishClaim` would answer, recording nothing. */
   checkClaim (who: Principal, subject: string, claim: Claim | null): Refusal | null {
     const held = this.#claims.get(subject)
-    // The estate mirrors another house's claims as that house settled them (issue 31).
+    // The estate mirrors another house's claims as that house settled them.
     if (who.role === 'estate' && remote(subject)) return null
     if (claim === null) {
       if (held && who.role === 'estate' && remoteMember(held.by)) return null
@@ -98,7 +86,7 @@ export class ClaimBook {
     if ((who.role === 'member' || who.role === 'responder') && claim.by !== who.member) {
       return { code: Codes.NOT_AUTHORIZED, message: `a member may only claim as themself ("${who.member}")`, issues: [{ path: 'by', message: `expected "${who.member}"` }] }
     }
-    // A button (a device bound to a member, issue 29) speaks for its member only; the ACL keeps it to its things.
+    // A button (a device bound to a member) speaks for its member only; the ACL keeps it to its things.
     if (who.role === 'device' && (who.member === undefined || claim.by !== who.member)) {
       const message = who.member === undefined ? 'a device claims nothing unless it is bound to a member (users add --role device --member <name>)' : `this button claims only as "${who.member}"`
       return { code: Codes.NOT_AUTHORIZED, message, issues: [{ path: 'by', message: who.member === undefined ? 'no member' : `expected "${who.member}"` }] }
@@ -117,10 +105,7 @@ export class ClaimBook {
     return null
   }
 
-  /**
-   * Records a new state of `subject`. Returns true when it moves past the claimed fact: the
-   * claim is dropped here and the caller clears the retained claim.
-   */
+  /** Records a new state of `subject`; true when it moves past the claimed fact (the caller clears the retained claim). */
   publishState (subject: string, state: ThingState): boolean {
     this.#states.set(subject, state)
     const held = this.#claims.get(subject)

@@ -151,10 +151,7 @@ export class HomefactsBroker {
     log.info({ mqtt: portOf(this.#tcp), brokerId: aedes.id }, 'broker listening')
   }
 
-  /**
-   * Rebuilds the claim book from the retained states and claims, and clears the claims whose
-   * state moved on while the broker was down (or before it could clear them).
-   */
+  /** Rebuilds the claim book from the retained states and claims, clearing claims whose state moved on meanwhile. */
   async #loadClaims (): Promise<void> {
     this.#claims = new ClaimBook()
     const states = new Map<string, ThingState>()
@@ -230,9 +227,8 @@ export class HomefactsBroker {
   }
 
   /**
-   * Closes the listeners and every client; aedes calls back once the wills and publishes under
-   * way are written (patches/README.md, close-waits-for-publishes), then the store closes.
-   * Idempotent.
+   * Closes the listeners and every client; aedes calls back once the wills and publishes under way
+   * are written (patches/README.md, close-waits-for-publishes), then the store closes. Idempotent.
    */
   async stop (): Promise<void> {
     clearInterval(this.#statsTimer)

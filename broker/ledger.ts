@@ -35,18 +35,12 @@ export const MAX_LIMIT = 10_000
 const CHECKPOINT_EVERY_MS = 1000
 
 /**
- * The fact ledger: an append-only SQLite table (WAL), one global offset per fact.
- *
- * The appends made together (those of one read of a client's socket, say) are written in one
- * transaction, a group commit, once the code that made them has returned (a microtask), and
- * each `done` is called, in arrival order, once that is committed: the
- * row is then in the WAL, which a `kill -9` of the hub cannot lose (`synchronous = NORMAL`). An
- * append whose id is already in the ledger with the same payload (a QoS 1 redelivery) keeps its
- * offset; another fact under a used id fails with `HF_DUPLICATE_ID`. If a batch cannot be
- * written whole, each fact is written on its own, so each gets its own outcome.
- *
- * Reads stop at the last append called back, so a reader sees a fact exactly when its `append`
- * event is emitted.
+ * The fact ledger: an append-only SQLite table (WAL), one global offset per fact. Appends made
+ * together (one read of a socket, say) are one transaction, a group commit, once their code has
+ * returned (a microtask); each `done` is called in arrival order once it is committed, in the WAL,
+ * which a `kill -9` cannot lose (`synchronous = NORMAL`). A redelivery of the same payload under
+ * its id keeps its offset; another fact under a used id fails with `HF_DUPLICATE_ID`. Reads stop
+ * at the last append called back, so a reader sees a fact exactly when its `append` is emitted.
  */
 export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
   readonly path: string
@@ -85,8 +79,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     );
     -- Named read positions kept with the facts (the estate's last offset its stream acknowledged).
     CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, offset INTEGER NOT NULL)`)
-    // The first ledgers kept the envelope's type, subject and time in columns of their own, with
-    // a topic index; the payload holds them, and the index cost every insert more than it saved.
+    // Older ledgers kept type, subject and time in columns, with a topic index: the payload holds them.
     if ((db.pragma('table_info(facts)') as { name: string }[]).some((c) => c.name === 'type')) {
       db.exec('DROP INDEX IF EXISTS facts_topic; ALTER TABLE facts DROP COLUMN type; ALTER TABLE facts DROP COLUMN subject; ALTER TABLE facts DROP COLUMN time')
     }
@@ -142,11 +135,7 @@ export class Ledger extends EventEmitter<{ append: [LedgerEntry] }> {
     if (!this.#checkpoints) this.#startCheckpoints()
   }
 
-  /**
-   * Checkpoints run on a thread of their own: on this one, each (a write and an fsync of the
-   * database file) held the broker's event loop for milliseconds (docs/benchmarks.md). Should the
-   * thread fail, SQLite's automatic checkpoints take over here.
-   */
+  /** Checkpoints hold an event loop for milliseconds, so they run on a thread; if it fails, SQLite's automatic ones take over. */
   #startCheckpoints (): void {
     const worker = new Worker(new URL('./checkpoints.js', import.meta.url), { workerData: { path: this.path, everyMs: CHECKPOINT_EVERY_MS } })
     worker.unref()

@@ -5,10 +5,8 @@ import type { BrokerConfig } from './config.ts'
 export type Limits = BrokerConfig['limits']
 
 /**
- * Per-client publish rate: a token bucket of `publishBurst` tokens, refilled at
- * `publishesPerSecond`. Each publish takes one; a publish that finds none is over the rate.
- * `take` counts the publishes refused in a row, so a client that keeps on past the rate for a
- * whole burst can be disconnected.
+ * Per-client publish rate: a token bucket of `publishBurst` tokens, refilled at `publishesPerSecond`.
+ * Refusals in a row are counted, so a client that keeps on for a whole burst can be disconnected.
  */
 export class PublishRate {
   readonly #rate: number
@@ -52,10 +50,7 @@ export class ConnectionsPerUser {
     this.#max = max
   }
 
-  /**
-   * Counts `client` for `username`; false when that would pass the limit. A client id the user
-   * already holds is a reconnect that takes over the old connection, so it is not one more.
-   */
+  /** Counts `client` for `username`; false past the limit. A client id already held is a takeover, not one more. */
   admit (username: string, client: Client): boolean {
     let clients = this.#live.get(username)
     if (!clients) this.#live.set(username, clients = new Map())
@@ -73,11 +68,9 @@ export class ConnectionsPerUser {
 type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>
 
 /**
- * The live queue bound (`limits.liveQueueBytes`), as aedes's `authorizeForward` hook: it runs
- * for every PUBLISH about to be sent to a client. While the bytes waiting on the client's
- * socket are past the bound, a QoS 0 message to it is dropped, and the client is disconnected
- * once: it reconnects and reads the retained state again. A QoS 1/2 message is never dropped
- * here: a persistent session's copy stays in the store and is sent again after the reconnect.
+ * The live queue bound (`limits.liveQueueBytes`), as aedes's `authorizeForward` hook. Past it, a
+ * QoS 0 message is dropped and the client disconnected once, to reconnect and read the retained
+ * state again. QoS 1/2 is never dropped: a persistent session's copy stays in the store.
  */
 export function boundLiveQueue (limits: Pick<Limits, 'liveQueueBytes'>, log: Logger, counters: { slowDisconnects: number, droppedQos0: number }): AuthorizeForward {
   const slow = new WeakSet<Client>()

@@ -9,13 +9,9 @@ import { Codes, HomefactsError } from '#contract'
 type Handle = (conn: Duplex, req?: IncomingMessage) => unknown
 
 /**
- * Sends what is written to `socket` in one turn of the event loop in one system call.
- *
- * aedes writes each packet on its own (mqtt-packet corks the socket for one tick only), so a
- * burst to one subscriber would cost one `writev` per message. The first write of a turn corks
- * the socket and the turn's end (`setImmediate`) uncorks it, so the packets written by every
- * callback of that turn go out together; a lone packet waits only for the turn to end. The
- * fan-in floors of `npm run bench` need it (docs/benchmarks.md).
+ * Sends what is written to `socket` in one turn of the event loop in one system call: aedes
+ * writes each packet on its own, a `writev` per message. The first write of a turn corks, the
+ * turn's end uncorks. The fan-in floors of `npm run bench` need it (docs/benchmarks.md).
  */
 export function coalesceWrites (socket: Socket): void {
   let corked = false

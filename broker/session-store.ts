@@ -58,16 +58,11 @@ CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, broker_id TEXT, pa
 
 /**
  * The broker's sessions, retained messages, queued and in-flight QoS 1 and 2 messages and wills,
- * in SQLite: a plain implementation of the aedes-persistence interface, checked by
- * aedes-persistence's own abstract suite (test/broker/session-store.abstract.mjs).
- *
- * Each call does its work in one transaction, on the broker's thread, and its promise resolves
- * once that is committed: the rows are in the WAL, in the OS's page cache, which a `kill -9` of
- * the hub cannot lose (`synchronous = NORMAL`: a power cut can lose the last transactions, never
- * a whole one in part). Writes are applied in the order they are called.
- *
- * Subscriptions with QoS 1 or 2 are also kept in a qlobber trie, loaded at `setup`, for
- * `subscriptionsByTopic`, which aedes asks on every QoS 1/2 publish.
+ * in SQLite: a plain aedes-persistence, checked by its abstract suite (test/broker/session-store.abstract.mjs).
+ * Each call is one transaction, applied in call order, that has committed when its promise
+ * resolves: in the WAL, which a `kill -9` cannot lose (`synchronous = NORMAL`: a power cut can
+ * lose the last transactions, never part of one). QoS 1/2 subscriptions are also in a qlobber
+ * trie, for `subscriptionsByTopic`, which aedes asks on every QoS 1/2 publish.
  */
 export class SessionStore {
   readonly path: string

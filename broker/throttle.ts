@@ -1,8 +1,7 @@
 /**
- * Failed logins, counted per user name and per address: on the MQTT listeners (issue 13) and at
- * the web app's login (issue 12). Up to `maxFailures` within the window cost nothing; after that each further
- * attempt must wait, 1 s doubling with every failure, capped at the window. Kept in memory: a
- * restart forgets them, which costs an attacker a restart of the hub they cannot cause.
+ * Failed MQTT logins per user name and per address. Up to `maxFailures` within the window cost
+ * nothing; then each attempt must wait, 1 s doubling per failure, capped at the window. In memory:
+ * a restart forgets them, which costs an attacker a restart of the hub they cannot cause.
  */
 export class LoginThrottle {
   #max: number

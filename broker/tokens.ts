@@ -3,11 +3,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 const PREFIX = 'hft1.'
 
 /**
- * Short-lived MQTT passwords for the web app: the browser never keeps a member's
- * password, so logging in gives it a token that the broker accepts as that user's password
- * until it expires. A token is `hft1.<payload>.<mac>`: the payload names the user and the
- * expiry, and an HMAC-SHA256 under the hub's secret vouches for it. The secret is kept across
- * restarts, so a page that reconnects after a restart still gets in while its token lasts.
+ * Short-lived MQTT passwords for the web app, which never keeps a member's password: `hft1.<payload>.<mac>`,
+ * the payload naming the user and the expiry, vouched for by an HMAC-SHA256 under the hub's secret.
+ * The secret outlives restarts, so a page that reconnects after one gets in while its token lasts.
  */
 export class MqttTokens {
   readonly ttlMs: number
@@ -40,8 +38,7 @@ export class MqttTokens {
     const dot = token.lastIndexOf('.')
     if (dot <= PREFIX.length) return false
     const payload = token.slice(PREFIX.length, dot)
-    // The MAC as text: base64url's last character carries spare bits, so decoded bytes would
-    // accept a token with that character changed.
+    // As text: base64url's last character has spare bits, so decoded bytes would accept it changed.
     const mac = Buffer.from(token.slice(dot + 1))
     const expected = Buffer.from(this.#mac(payload))
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return false

@@ -9,10 +9,7 @@ import { Codes, HomefactsError, SEGMENT, toIssues } from '#contract'
 
 const scryptNow = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: { N: number, r: number, p: number, maxmem: number }) => Promise<Buffer>
 
-/**
- * At most this many scrypt runs at once, hashes and checks alike: each holds 128 × N × r bytes
- * (16 MB) while it runs, so a burst of connections adds at most 32 MB to the hub's RSS.
- */
+/** At most this many scrypt runs at once: each holds 128 × N × r bytes (16 MB), so a burst adds at most 32 MB of RSS. */
 export const CONCURRENT_SCRYPT = 2
 const scryptSlot = pLimit(CONCURRENT_SCRYPT)
 const scrypt = (...args: Parameters<typeof scryptNow>): Promise<Buffer> => scryptSlot(() => scryptNow(...args))
@@ -35,7 +32,7 @@ export const User = z.object({
   things: z.array(ThingPattern).optional(),
   /** Members and responders: the household member they speak for. */
   member: z.string().regex(SEGMENT).optional(),
-  /** Node-RED (`nodered`): the household members its flows may claim as (issue 11). */
+  /** Node-RED (`nodered`): the household members its flows may claim as. */
   members: z.array(z.string().regex(SEGMENT)).optional()
 }).strict()
 export type User = z.infer<typeof User>
@@ -71,12 +68,9 @@ export const generatePassword = (): string => randomBytes(18).toString('base64ur
 export type Principal = Omit<User, 'password'>
 
 /**
- * The users file (`<dataDir>/users.json`), hashed with scrypt.
- *
- * It is read again whenever it changed (a write replaces it, so its inode, size or mtime moves),
- * so `homefacts users add` takes effect on a running hub. Every change is made to the file as it
- * is on disk at that moment, under a lock file that the hub and the CLI share
- * (`users.json.lock`), so no write drops a user another writer added.
+ * The users file (`<dataDir>/users.json`), hashed with scrypt. Read again whenever its inode, size
+ * or mtime moved, so `homefacts users add` takes effect on a running hub; changed under a lock the
+ * hub and the CLI share (`users.json.lock`), so no write drops a user another writer added.
  */
 export class UserStore {
   readonly path: string
@@ -146,10 +140,7 @@ export class UserStore {
     return new Map(r.data.users.map((u) => [u.username, u]))
   }
 
-  /**
-   * Changes the users file under its lock: `change` gets the users as the file has them now, and
-   * what it leaves is written (to a temporary file, then renamed over it).
-   */
+  /** Under the lock, `change` gets the users as the file has them now; what it leaves is written (a temp file renamed over it). */
   async #update<T> (change: (users: Map<string, User>) => T): Promise<T> {
     mkdirSync(dirname(this.path), { recursive: true })
     const release = await lockfile.lock(this.path, { realpath: false, lockfilePath: `${this.path}.lock`, retries: { retries: 50, minTimeout: 20, maxTimeout: 200 } })

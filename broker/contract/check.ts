@@ -42,11 +42,7 @@ export const MAX_FACT_AHEAD_MS = 24 * 60 * 60 * 1000
 /** The earliest `time` a fact may carry: a clock that was never set (an RTC at 1970, or year 1) says less. */
 export const EARLIEST_FACT_TIME = '2000-01-01T00:00:00.000Z'
 
-/**
- * Refuses a fact whose `time` no set clock gives: more than `MAX_FACT_AHEAD_MS` ahead of `now`, or
- * before `EARLIEST_FACT_TIME`. The broker runs it at ingress with its own clock; an old fact that
- * waited in a device's outbox passes.
- */
+/** Refuses a fact whose `time` no set clock gives (run by the broker with its own clock); an old fact from an outbox passes. */
 export function checkFactTime (fact: Fact, now: number): void {
   const at = Date.parse(fact.time)
   if (at > now + MAX_FACT_AHEAD_MS) {
@@ -58,9 +54,8 @@ export function checkFactTime (fact: Fact, now: number): void {
 }
 
 /**
- * The contract check: topic shape, retain rule, envelope and `data` schema.
+ * The contract check at every ingress: topic shape, retain rule, envelope and `data` schema.
  * Throws a coded `HomefactsError` saying what is wrong; returns the parsed message.
- * Runs at every ingress: the broker hook, service adapters, Node-RED nodes.
  */
 export function checkPublish (msg: Publish): Checked {
   const topic = parseTopic(msg.topic)

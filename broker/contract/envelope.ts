@@ -4,10 +4,7 @@ import { z } from 'zod'
 export const FactId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID (26 Crockford base32 characters)')
   .describe('Unique, time-sortable fact id (ULID); the dedup key for every consumer')
 
-/**
- * The structured-mode CloudEvents 1.0 envelope every fact travels in.
- * `data` is checked separately, against the schema of `type` in the registry.
- */
+/** The structured-mode CloudEvents 1.0 envelope every fact travels in; `data` is checked against its `type`'s schema. */
 export const Envelope = z.object({
   specversion: z.literal('1.0').describe('CloudEvents spec version'),
   id: FactId,
@@ -47,14 +44,11 @@ export type Availability = z.infer<typeof Availability>
 export const Presence = z.enum(['home', 'away', 'busy'])
 export type Presence = z.infer<typeof Presence>
 
-/**
- * An id in the shop (order, customer): one topic level, so lower-case kebab-case. The services
- * mint lower-cased ULIDs, which sort by creation time and fit the topic rule.
- */
+/** An id in the shop (order, customer): one topic level, so lower-case kebab-case, e.g. a lower-cased ULID. */
 export const ShopId = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case kebab-case (e.g. a lower-cased ULID)')
   .describe('Order or customer id: fits one topic level')
 
-/** How a customer can be reached. Push and ntfy ids are for the phones issue's channels. */
+/** How a customer can be reached. */
 export const ContactChannels = {
   email: z.email().optional().describe('E-mail address'),
   phone: z.string().regex(/^\+?[0-9][0-9 -]{2,}$/, 'must be a phone number').optional().describe('Phone number, e.g. +44 7700 900123'),

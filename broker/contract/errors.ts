@@ -1,7 +1,4 @@
-/**
- * Every coded error homefacts raises. Tests assert `.code`, never the message text.
- * (One file, in the style of Fastify's `FST_ERR_*`.)
- */
+/** Every coded error homefacts raises. Tests assert `.code`, never the message text. */
 export const Codes = {
   /** The topic does not match any shape in the topic table. */
   TOPIC_SHAPE: 'HF_TOPIC_SHAPE',
@@ -69,7 +66,7 @@ export const Codes = {
   DEVICE_SCRIPT: 'HF_DEVICE_SCRIPT',
   /** An HTTP request body (or query) does not match its schema (answered 400 with the fields). */
   BODY: 'HF_BODY',
-  /** The estate (issue 31): the house that owns a fact did not answer a claim on it in time, or the NATS link is down. */
+  /** The estate: the house that owns a fact did not answer a claim on it in time, or the NATS link is down. */
   ESTATE_UNREACHABLE: 'HF_ESTATE_UNREACHABLE',
   /** The estate refused this house: a wrong credential, or its site name is taken by another house. */
   ESTATE_REFUSED: 'HF_ESTATE_REFUSED',

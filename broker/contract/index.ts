@@ -1,7 +1,4 @@
-/**
- * The shared contract: the fact envelope, topics, the registry and the contract check.
- * Imported everywhere as `#contract`. It depends on nothing but zod.
- */
+/** The shared contract (the envelope, topics, the registry, the check), imported as `#contract`; it depends only on zod. */
 export * from './errors.ts'
 export * from './topics.ts'
 export * from './envelope.ts'

@@ -30,9 +30,7 @@ export interface FactDefinition<S extends z.ZodType = z.ZodType> {
   readonly STATE?: string
 }
 
-/**
- * Every fact type the contract knows. A new type is one file in `facts/` plus one line here.
- */
+/** Every fact type the contract knows. A new type is one file in `facts/` plus one line here. */
 export const registry = {
   [CupEmpty.TYPE]: CupEmpty,
   [CupFilled.TYPE]: CupFilled,

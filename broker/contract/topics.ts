@@ -31,22 +31,21 @@ export const customerProfileTopic = (customerId: string): string => `${customerS
 /** `notify/<recipient>`: the subject of notification facts about one recipient (a customer, a member). */
 export const notifySubject = (recipient: string): string => `notify/${seg(recipient, 'recipient')}`
 export const notifyFactTopic = (recipient: string, name: string): string => `${notifySubject(recipient)}/fact/${seg(name, 'fact name')}`
-/** `flows/<flow>`: the subject of the derived facts a Node-RED flow emits (issue 11). */
+/** `flows/<flow>`: the subject of the derived facts a Node-RED flow emits. */
 export const flowSubject = (flow: string): string => `flows/${seg(flow, 'flow')}`
 export const flowFactTopic = (flow: string, name: string): string => `${flowSubject(flow)}/fact/${seg(name, 'fact name')}`
 /** Client ids are free-form, so `/`, `+` and `#` are replaced to keep this one topic level. */
 export const deadletterTopic = (clientId: string): string => DEADLETTER_PREFIX + clientId.replace(/[/+#]/g, '_')
 
-/** The prefix of the topics that mirror another house of the estate: `sites/<site>/home/...`, `sites/<site>/household/...` (issue 31). */
+/** The prefix of the topics that mirror another house of the estate: `sites/<site>/home/...`, `sites/<site>/household/...`. */
 export const SITES_PREFIX = 'sites/'
 /** `sites/<site>/<topic>`: a topic of house `site` as the other houses of the estate see it. */
 export const siteTopic = (site: string, topic: string): string => `${SITES_PREFIX}${seg(site, 'site')}/${topic}`
 
 /**
- * What a topic under `home/`, `household/`, `shop/`, `notify/`, `flows/` or `sites/` is, with its
- * parts. A topic of another house (`sites/<site>/home/...`) parses as its own topic there, with
- * `site` set and `subject` prefixed by `sites/<site>/`, so the subject names the thing in this
- * house's terms (its claim is `<subject>/claim`, its state `<subject>/state`).
+ * What a contract topic is, with its parts. Another house's (`sites/<site>/home/...`) parses as its
+ * own topic there, with `site` set and `subject` prefixed by `sites/<site>/`, so the subject names
+ * the thing in this house's terms (its claim is `<subject>/claim`, its state `<subject>/state`).
  */
 export type ParsedTopic = (
   | { kind: 'state', subject: string, area: string, thing: string }
@@ -78,7 +77,7 @@ const SITE = new RegExp(`^sites/${S}/((?:home|household)/.+)$`)
 export function parseTopic (topic: string): ParsedTopic | null {
   let m: RegExpExecArray | null
   if (topic.startsWith(SITES_PREFIX)) {
-    // Another house's home and household only: the estate shares nothing else (issue 31).
+    // Another house's home and household only: the estate shares nothing else.
     if (!(m = SITE.exec(topic))) return null
     const [, site, rest] = m as unknown as [string, string, string]
     const own = parseTopic(rest)

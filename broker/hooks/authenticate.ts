@@ -14,7 +14,7 @@ export interface AuthenticateDeps {
   /** True for clients that came in on the anonymous test listener. */
   isAnonymous: (client: Client) => boolean
   anonymousRole: BrokerConfig['anonymous']['role']
-  /** The web app's short-lived MQTT passwords (issue 12), when the hub issues them. */
+  /** The web app's short-lived MQTT passwords, when the hub issues them. */
   tokens?: MqttTokens
   /** Failed logins per user name and per address (`limits.loginFailures`). */
   throttle: LoginThrottle
@@ -28,10 +28,7 @@ function refused (message: string): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode: 4 })
 }
 
-/**
- * A refusal that patched aedes tells an MQTT 5 client as it is, with its reason code and a
- * reason string `<HF_CODE>: <message>`; an MQTT 3.1.1 client gets return code 3 (server unavailable).
- */
+/** A refusal patched aedes tells an MQTT 5 client as it is (reason code, `<HF_CODE>: <message>`); MQTT 3.1.1 gets 3 (server unavailable). */
 function limited (code: string, reasonCode: number, message: string): Error & { returnCode: number, reasonCode: number, reasonString: string } {
   return Object.assign(new Error(message), { returnCode: 3, reasonCode, reasonString: `${code}: ${message}` })
 }
@@ -47,10 +44,9 @@ function addressOf (client: Client): string {
 }
 
 /**
- * Users from the users file, checked with scrypt. Anonymous only on the test listener (which
- * has no limits: it is for tests). After `limits.loginFailures` failures for a user name or an
- * address, further attempts are refused unchecked until the wait is over (0x9F); a user past
- * `limits.connectionsPerUser` is refused (0x97).
+ * Users from the users file, checked with scrypt; anonymous only on the test listener, which has
+ * no limits. Past `limits.loginFailures` for a user name or an address, attempts are refused
+ * unchecked until the wait is over (0x9F); past `limits.connectionsPerUser`, refused (0x97).
  */
 export function authenticate (deps: AuthenticateDeps): AuthenticateHandler {
   return (client, username, password, callback) => {

@@ -20,7 +20,6 @@ export interface AuthorizePublishDeps {
   log: Logger
   /** Every thing's current state and claim, for the claim rules. */
   claims: ClaimBook
-  /** Publishes as the broker. */
   publish: BrokerPublish
   /** A state about to be published moves past the claimed fact: its claim is to be cleared once the state is out. */
   claimStale: (subject: string) => void
@@ -77,18 +76,11 @@ function notKept (code: Code, message: string): Error {
 }
 
 /**
- * The ACL, the contract check, the claim rules and the ledger append, all before the callback:
- * aedes publishes (and, patched, then stores and acknowledges) only what this hook lets through,
- * each client's publishes in the order they arrived, whatever order this hook calls back in
- * (patches/README.md).
- *
- * A refused publish is never delivered on its own topic. It goes to
- * `homefacts/deadletter/<clientId>` with the reason and the original payload, so nothing is lost
- * silently, and the client stays connected. An MQTT 3.1.1 client has no reason codes: its publish
- * is rewritten to the dead-letter topic and acknowledged ([MQTT-3.3.5-2] lets a server acknowledge
- * what it does not forward). An MQTT 5 client is told the truth: the broker publishes the dead
- * letter itself, then refuses with a PUBACK reason code (0x87, 0x83, 0x97 or 0x99) and a reason
- * string.
+ * Rate, size, the ACL, the contract check, the claim rules and the ledger append, all before the
+ * callback: patched aedes stores and acknowledges only what this hook lets through, each client's
+ * publishes in arrival order (patches/README.md). A refused publish goes to its dead-letter topic,
+ * never its own: rewritten there and acknowledged on MQTT 3.1.1 [MQTT-3.3.5-2]; on MQTT 5 the broker
+ * publishes the letter, then refuses with a PUBACK reason code (the table: docs/broker.md).
  */
 export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishHandler {
   const { ledger, log, counters } = deps
@@ -109,10 +101,7 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
     })
   }
 
-  /**
-   * A client refused a whole burst in a row and still publishing is disconnected: DISCONNECT 0x96
-   * (message rate too high) on MQTT 5.
-   */
+  /** A client refused a whole burst in a row and still publishing: DISCONNECT 0x96 (message rate too high) on MQTT 5. */
   function disconnectFlooder (client: Client, refusedInRow: number): void {
     log.warn({ clientId: client.id, refusedInRow }, 'client kept publishing past limits.publishesPerSecond: disconnecting it')
     setImmediate(() => {
@@ -196,11 +185,9 @@ export function authorizePublish (deps: AuthorizePublishDeps): AuthorizePublishH
 export const FACT_CONTENT_TYPE = 'application/cloudevents+json'
 
 /**
- * An accepted fact carries its metadata as MQTT 5 properties, taken from the envelope the broker
- * validated, so a v5 subscriber can route on them without parsing the payload: the user
- * properties `type` and `id` (set by the broker, over any the publisher sent under those names),
- * the content type, and the payload format indicator (UTF-8) [MQTT-3.3.2.3.2]. The payload stays
- * the full CloudEvent, and 3.1.1 subscribers get the same bytes without them.
+ * An accepted fact's metadata as MQTT 5 properties, from the envelope the broker validated, so a
+ * v5 subscriber routes without parsing: user properties `type` and `id` (over any the publisher
+ * sent), the content type and the UTF-8 payload format indicator [MQTT-3.3.2.3.2].
  */
 function withContractMetadata (packet: PublishPacket, fact: Fact): void {
   const given = packet.properties?.userProperties ?? {}

@@ -1,10 +1,10 @@
 import { z } from 'zod'
 
 /**
- * A member's agent asks its person to handle an open fact: an offer, not a claim (issue 29; the
- * incident model's "triggered" page). Published on `notify/<member>/fact/offered` with
- * `causationid` set to the open fact, shown in the web app with "I'll do it" and pushed to the
- * member's phones. Only a person's claim (or an agent whose member chose `auto`) takes the fact.
+ * A member's agent asks its person to handle an open fact: an offer, not a claim. Published on
+ * `notify/<member>/fact/offered` with `causationid` set to the open fact, shown in the web app with
+ * "I'll do it" and pushed to the member's phones. Only a person's claim (or an agent whose member
+ * chose `auto`) takes the fact.
  */
 export const TYPE = 'household.offered' as const
 export const Schema = z.object({
