@@ -19,7 +19,6 @@ export const thingSubject = (area: string, thing: string): string => `home/${seg
 export const stateTopic = (area: string, thing: string): string => `${thingSubject(area, thing)}/state`
 export const thingFactTopic = (area: string, thing: string, name: string): string => `${thingSubject(area, thing)}/fact/${seg(name, 'fact name')}`
 export const availabilityTopic = (area: string, thing: string): string => `${thingSubject(area, thing)}/availability`
-export const claimTopic = (area: string, thing: string): string => `${thingSubject(area, thing)}/claim`
 export const memberSubject = (member: string): string => `household/${seg(member, 'member')}`
 export const presenceTopic = (member: string): string => `${memberSubject(member)}/presence`
 export const memberFactTopic = (member: string, name: string): string => `${memberSubject(member)}/fact/${seg(name, 'fact name')}`
@@ -56,10 +55,7 @@ export type ParsedTopic = (
   | { kind: 'profile', subject: string, customerId: string }
 ) & { site?: string }
 
-/** The roots whose every publish is checked against the contract. */
-export const CONTRACT_ROOTS = ['home', 'household', 'shop', 'notify', 'flows', 'sites'] as const
-
-/** True when the topic is under a root the contract governs. */
+/** True when the topic is under a root the contract governs: its every publish is checked. */
 export function isContractTopic (topic: string): boolean {
   return topic.startsWith('home/') || topic.startsWith('household/') || topic.startsWith('shop/') || topic.startsWith('notify/') || topic.startsWith('flows/') || topic.startsWith(SITES_PREFIX)
 }
