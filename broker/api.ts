@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { MAX_LIMIT, type Ledger, type LedgerEntry } from './ledger.ts'
 import type { UserStore } from './users.ts'
 import { canSubscribe } from './acl.ts'
-import { Codes, topicMatches } from '#contract'
+import { Codes, toIssues, topicMatches } from '#contract'
 
 const FactsQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().default(0).describe('Entries with an offset greater than this'),
@@ -33,7 +33,7 @@ export function registerLedgerApi (app: FastifyInstance, deps: { ledger: Ledger,
     if (!who) return deny(reply, 401, 'HTTP Basic credentials of a homefacts user are required')
     const q = FactsQuery.safeParse(req.query)
     if (!q.success) {
-      return reply.code(400).send({ error: 'bad-request', issues: q.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) })
+      return reply.code(400).send({ error: 'bad-request', issues: toIssues(q.error.issues) })
     }
     const filter = q.data.topic ?? '#'
     if (!canSubscribe(who, '', filter)) return deny(reply, 403, `${who.username} may not read "${filter}"`)

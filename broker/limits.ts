@@ -10,13 +10,14 @@ export type Limits = BrokerConfig['limits']
  */
 export class PublishRate {
   readonly #rate: number
-  readonly #burst: number
+  /** Publishes a client may send at once (`limits.publishBurst`). */
+  readonly burst: number
   readonly #buckets = new WeakMap<Client, { tokens: number, at: number, refused: number }>()
   readonly #now: () => number
 
   constructor (limits: Pick<Limits, 'publishesPerSecond' | 'publishBurst'>, now: () => number = performance.now.bind(performance)) {
     this.#rate = limits.publishesPerSecond
-    this.#burst = limits.publishBurst
+    this.burst = limits.publishBurst
     this.#now = now
   }
 
@@ -25,19 +26,15 @@ export class PublishRate {
     const now = this.#now()
     const bucket = this.#buckets.get(client)
     if (!bucket) {
-      this.#buckets.set(client, { tokens: this.#burst - 1, at: now, refused: 0 })
+      this.#buckets.set(client, { tokens: this.burst - 1, at: now, refused: 0 })
       return 0
     }
-    bucket.tokens = Math.min(this.#burst, bucket.tokens + (now - bucket.at) * this.#rate / 1000)
+    bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.at) * this.#rate / 1000)
     bucket.at = now
     if (bucket.tokens < 1) return ++bucket.refused
     bucket.tokens -= 1
     bucket.refused = 0
     return 0
-  }
-
-  get burst (): number {
-    return this.#burst
   }
 }
 

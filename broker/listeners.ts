@@ -30,25 +30,24 @@ export function coalesceWrites (socket: Socket): void {
   } as Socket['write']
 }
 
-/** Starts a TCP listener with TCP_NODELAY on each connection; small facts must not wait for Nagle. */
-export function listenTcp (handle: Handle, port: number, host: string, key: string, onSocket?: (s: Socket) => void): Promise<Server> {
-  const server = createServer({ noDelay: true }, (socket) => {
+/** Each MQTT connection, plain or TLS: TCP_NODELAY, as small facts must not wait for Nagle, and coalesced writes. */
+function accept (handle: Handle, onSocket?: (s: Socket) => void): (socket: Socket) => void {
+  return (socket) => {
     socket.setNoDelay(true)
     coalesceWrites(socket)
     onSocket?.(socket)
     handle(socket)
-  })
-  return listen(server, port, host, key)
+  }
 }
 
-/** Starts a TLS listener for MQTT (8883), TCP_NODELAY on each connection, as on the plain one. */
+/** Starts a TCP listener for MQTT. */
+export function listenTcp (handle: Handle, port: number, host: string, key: string, onSocket?: (s: Socket) => void): Promise<Server> {
+  return listen(createServer({ noDelay: true }, accept(handle, onSocket)), port, host, key)
+}
+
+/** Starts a TLS listener for MQTT (8883). */
 export function listenTls (handle: Handle, creds: { cert: Buffer, key: Buffer }, port: number, host: string, key: string): Promise<TlsServer> {
-  const server = createTlsServer({ cert: creds.cert, key: creds.key }, (socket) => {
-    socket.setNoDelay(true)
-    coalesceWrites(socket)
-    handle(socket)
-  })
-  return listen(server, port, host, key)
+  return listen(createTlsServer({ cert: creds.cert, key: creds.key }, accept(handle)), port, host, key)
 }
 
 /** Listens, turning EADDRINUSE into a coded error that names the port and the config key. */

@@ -39,17 +39,14 @@ export type User = z.infer<typeof User>
 
 const UsersFile = z.object({ users: z.array(User) }).strict()
 
-const N = 16384
-const R = 8
-const P = 1
+const COST = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }
 const KEYLEN = 32
-const MAXMEM = 64 * 1024 * 1024
 
 /** Hashes a password with scrypt and a fresh salt. */
 export async function hashPassword (password: string): Promise<string> {
   const salt = randomBytes(16)
-  const hash = await scrypt(password, salt, KEYLEN, { N, r: R, p: P, maxmem: MAXMEM })
-  return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${hash.toString('base64')}`
+  const hash = await scrypt(password, salt, KEYLEN, COST)
+  return `scrypt$${COST.N}$${COST.r}$${COST.p}$${salt.toString('base64')}$${hash.toString('base64')}`
 }
 
 /** Checks a password against a stored scrypt hash in constant time. */
@@ -57,7 +54,7 @@ export async function verifyPassword (password: string, stored: string): Promise
   const [, n, r, p, salt, hash] = stored.split('$')
   if (!n || !r || !p || !salt || !hash) return false
   const expected = Buffer.from(hash, 'base64')
-  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAXMEM })
+  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: COST.maxmem })
   return timingSafeEqual(actual, expected)
 }
 

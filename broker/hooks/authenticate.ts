@@ -89,8 +89,7 @@ export function authenticate (deps: AuthenticateDeps): AuthenticateHandler {
 
 /** The user a valid, unexpired token names: still in the users file, so a removed user's token dies with them. */
 function byToken (deps: AuthenticateDeps, username: string, token: string): Principal | null {
-  if (!deps.tokens!.verify(username, token)) return null
-  const user = deps.users.get(username)
+  const user = deps.tokens!.verify(username, token) ? deps.users.get(username) : undefined
   if (!user) return null
   const { password: _password, ...principal } = user
   return principal
