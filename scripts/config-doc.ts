@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { HomefactsError } from '#contract'
-import { HubConfig, configKeys, loadConfig, type ConfigKey } from '../services/hub/config.ts'
+import { HubConfig, configKeys, loadConfig, unwrap, type ConfigKey } from '../services/hub/config.ts'
 
 export const CONFIG_DOC = fileURLToPath(new URL('../docs/configuration.md', import.meta.url))
 export const COMMAND = 'node --import tsx scripts/config-doc.ts'
@@ -54,20 +54,6 @@ const EXAMPLE = {
 }
 
 interface FileOnlyKey { key: string, default?: unknown, description: string }
-
-/** The schema without its optional, default and prefault wrappers, and the default it gives. */
-function unwrap (schema: z.ZodType): { inner: z.ZodType, def?: unknown } {
-  let s = schema
-  let def: unknown
-  for (;;) {
-    if (s instanceof z.ZodDefault) {
-      def = s.def.defaultValue
-      s = s.def.innerType as z.ZodType
-    } else if (s instanceof z.ZodOptional || s instanceof z.ZodPrefault) {
-      s = s.def.innerType as z.ZodType
-    } else return { inner: s, def }
-  }
-}
 
 /** The keys `configKeys()` leaves out (lists, records, nullable objects): set in the config file only. */
 function fileOnlyKeys (schema: z.ZodObject, scalar: Set<string>, prefix: string[] = []): FileOnlyKey[] {
