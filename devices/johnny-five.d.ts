@@ -2,7 +2,6 @@
 declare module 'johnny-five' {
   import type { EventEmitter } from 'node:events'
   export interface BoardOptions {
-    /** A serial port path; always given (or `io`): without both, johnny-five lists ports through serialport and can crash. */
     port?: string
     io?: unknown
     repl?: boolean

@@ -39,7 +39,7 @@ export interface PressResult {
 }
 
 /**
- * A physical "I'll do it" button (issue 29): a device with its own MQTT user, bound to a member
+ * A physical "I'll do it" button: a device with its own MQTT user, bound to a member
  * and to things. A press claims the open fact of its things for its member; a long press says it
  * is done. It decides from a mirror of its things' retained states and claims (positive evidence
  * only), and the broker's claim rules stay the authority: a refused claim is logged, not retried.
@@ -79,15 +79,11 @@ export class Button extends EventEmitter<{ result: [PressResult] }> {
     return this.#mirror
   }
 
-  get clientId (): string {
-    return this.#opts.clientId ?? `homefacts-button-${this.#opts.member}`
-  }
-
   /** Connects, mirrors its things, then reads the button (now, or when the board is ready). */
   async start (): Promise<void> {
     const { broker } = this.#opts
     const client = await mqtt.connectAsync(broker.url, {
-      clientId: this.clientId,
+      clientId: this.#opts.clientId ?? `homefacts-button-${this.#opts.member}`,
       clean: true,
       protocolVersion: 5,
       reconnectPeriod: 1000,
