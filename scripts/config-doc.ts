@@ -70,7 +70,6 @@ function fileOnlyKeys (schema: z.ZodObject, scalar: Set<string>, prefix: string[
 /** Table cell text: a description may hold `<dataDir>` or a `|`. */
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 const section = (key: string): string => key.includes('.') ? key.split('.')[0]! : ''
-const shortJson = (value: unknown): string => JSON.stringify(value)
 
 /** JSON on one line, spaced as a person writes it. */
 function flat (value: unknown): string {
@@ -113,18 +112,18 @@ function keyTable (keys: ConfigKey[]): string[] {
   return [
     '| key | env variable | flag | default | what |',
     '|---|---|---|---|---|',
-    ...keys.map((k) => `| \`${k.key}\` | \`${k.env}\` | \`${k.flag}\` | ${k.default === undefined ? '–' : `\`${shortJson(k.default)}\``} | ${cell(k.description)} |`)
+    ...keys.map((k) => `| \`${k.key}\` | \`${k.env}\` | \`${k.flag}\` | ${k.default === undefined ? '–' : `\`${JSON.stringify(k.default)}\``} | ${cell(k.description)} |`)
   ]
 }
 
 function fileOnlyTable (keys: FileOnlyKey[]): string[] {
-  const long = keys.filter((k) => k.default !== undefined && shortJson(k.default).length > 40)
+  const long = keys.filter((k) => k.default !== undefined && JSON.stringify(k.default).length > 40)
   return [
     'In the config file only:',
     '',
     '| key | default | what |',
     '|---|---|---|',
-    ...keys.map((k) => `| \`${k.key}\` | ${k.default === undefined ? '–' : long.includes(k) ? 'below' : `\`${shortJson(k.default)}\``} | ${cell(k.description)} |`),
+    ...keys.map((k) => `| \`${k.key}\` | ${k.default === undefined ? '–' : long.includes(k) ? 'below' : `\`${JSON.stringify(k.default)}\``} | ${cell(k.description)} |`),
     ...long.flatMap((k) => ['', `The default \`${k.key}\`:`, '', '```json', pretty(k.default), '```'])
   ]
 }
