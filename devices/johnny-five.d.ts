@@ -12,7 +12,6 @@ declare module 'johnny-five' {
   export class Board extends EventEmitter {
     constructor (opts: BoardOptions)
     io: unknown
-    isReady: boolean
   }
   const five: { Board: typeof Board }
   export default five
