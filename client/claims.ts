@@ -63,13 +63,10 @@ export function refusalOf (err: unknown, puback?: { properties?: { reasonString?
 }
 
 /**
- * Publishes a claim (or a clear) and says how the broker answered. Rejects only when the
- * publish failed for another reason than a refusal.
- *
- * `acknowledged` is a success PUBACK. A broker that takes refusals to a dead-letter topic and
- * answers them with a success PUBACK (every MQTT 3.1.1 client of the hub, and its MQTT 5
- * clients before issue 9) sends the refusal afterwards, on `homefacts/deadletter/<clientId>`:
- * read it with `claimRefusalFromDeadLetter`.
+ * Publishes a claim (or a clear) and says how the broker answered; rejects only when the publish
+ * failed for another reason than a refusal. An MQTT 3.1.1 PUBACK has no reason code: the hub
+ * acknowledges a refused claim and sends the refusal on `homefacts/deadletter/<clientId>`, which
+ * `claimRefusalFromDeadLetter` reads.
  */
 export function publishClaim (client: MqttClient, message: Message): Promise<ClaimOutcome> {
   return new Promise((resolve, reject) => {

@@ -3,21 +3,10 @@
  * It imports `#contract`, zod, ulid and the types of mqtt.js only, and nothing from `services/`
  * or `broker/`; it never opens a connection (it is handed one).
  *
- * - `makeFact(type, fields)`: a new fact with a new id (`newFactId()`, a ULID), validated and frozen.
- *
  * A subscriber acts on a fact only on **positive evidence** that the fact is open at decision
- * time. MQTT has no "nothing is retained" answer, so silence is never read as "no state":
- *
- * - `Mirror`: a live copy of the retained states, claims and presence the subscriber cares
- *   about, fed by one long-lived subscription. A topic it has not heard from is `undefined`; a
- *   malformed value is `unreadable`; an empty one is `cleared`.
- * - `evidence(fact, seen)`: the evidence rule, pure: `open`, `resolved` or `unknown` (wait).
- * - `Mirror.waitForEvidence(fact, {timeoutMs})`: resolves as soon as the mirror has positive
- *   evidence, or with `unknown` once the bound passed (never `open` by silence).
- * - Claims: `claimMessage` / `clearMessage` build them, `holderOf` / `Mirror.holder` read the
- *   holder, `publishClaim` and `claimRefusalFromDeadLetter` tell a refused claim.
- * - `openInbox(client, {filters, handle})`: a persistent session whose messages are acknowledged
- *   only once handled, so none is lost to a crash.
+ * time. MQTT has no "nothing is retained" answer, so silence is never read as "no state": a
+ * `Mirror` holds the retained states, claims and presence it has heard, and the evidence rule
+ * reads a fact against them: `open`, `resolved`, or `unknown` (wait).
  *
  * ```ts
  * const mirror = new Mirror({ client })       // client: a connected mqtt.js MqttClient

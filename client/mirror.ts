@@ -4,10 +4,7 @@ import { evidence, type Evidence, type FactRef } from './evidence.ts'
 import { holderOf, type Holder } from './claims.ts'
 import type { MirrorView, Seen } from './seen.ts'
 
-/**
- * Everything a responder mirrors: the things' states and claims (this house's, and those of the
- * other houses of the estate it follows, issue 31), and the household's presence.
- */
+/** Everything a responder mirrors: the states and claims of this house's things and its estate's, and presence. */
 export const MIRROR_FILTERS: readonly string[] = Object.freeze(['home/+/+/state', 'home/+/+/claim', 'sites/+/home/+/+/state', 'sites/+/home/+/+/claim', 'household/+/presence'])
 
 /** One retained topic the mirror now holds differently. */
@@ -92,11 +89,6 @@ export class Mirror implements MirrorView {
 
   presence (member: string): Seen<Presence> | undefined {
     return this.#presence.get(member)
-  }
-
-  /** Every subject with a state, and what the mirror holds for it. */
-  states (): IterableIterator<[string, Seen<ThingState>]> {
-    return this.#states.entries()
   }
 
   /** The evidence rule applied to what the mirror holds now for the fact's subject. */

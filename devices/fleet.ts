@@ -1,14 +1,9 @@
 import { once } from 'node:events'
 import type { Logger } from 'pino'
+import { waitAtMost } from './clock.ts'
 import { Device } from './device.ts'
 import { HIGH_LEVEL, LOW_LEVEL } from './simulate-input.ts'
 import { toSpec, ThingEntry } from './spec.ts'
-
-async function waitAtMost (p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([p, new Promise((resolve) => { timer = setTimeout(resolve, ms) })])
-  clearTimeout(timer)
-}
 
 /** One simulated thing of the fleet, with its own device login. */
 export interface FleetMember {
@@ -74,13 +69,8 @@ export class Fleet {
       for (const d of group) d.start()
       const up = Promise.all(group.map((d) => d.publisher.connected ? undefined : once(d.publisher, 'connect')))
       // A refused login never connects: give up waiting on the batch after a while, or on stop().
-      let timer: NodeJS.Timeout | undefined
-      const late = await Promise.race([up.then(() => false), new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), 30_000)
-        this.#stop = () => resolve(true)
-      })])
-      clearTimeout(timer)
-      if (late) log.warn({ connected: this.devices.filter((d) => d.publisher.connected).length }, 'fleet: some things have not connected; going on')
+      await waitAtMost(Promise.race([up, new Promise<void>((resolve) => { this.#stop = resolve })]), 30_000)
+      if (group.some((d) => !d.publisher.connected)) log.warn({ connected: this.devices.filter((d) => d.publisher.connected).length }, 'fleet: some things have not connected; going on')
       log.info({ connected: Math.min(i + batch, this.devices.length), of: this.devices.length }, 'fleet connecting')
     }
     const connectMs = Date.now() - t0

@@ -2,7 +2,6 @@
 declare module 'johnny-five' {
   import type { EventEmitter } from 'node:events'
   export interface BoardOptions {
-    /** A serial port path; always given (or `io`): without both, johnny-five lists ports through serialport and can crash. */
     port?: string
     io?: unknown
     repl?: boolean
@@ -13,7 +12,6 @@ declare module 'johnny-five' {
   export class Board extends EventEmitter {
     constructor (opts: BoardOptions)
     io: unknown
-    isReady: boolean
   }
   const five: { Board: typeof Board }
   export default five

@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import pRetry from 'p-retry'
 import type { Logger } from 'pino'
 import { Codes, HomefactsError } from '#contract'
+import { waitAtMost } from './clock.ts'
 import { HA_STATUS_TOPIC } from './discovery.ts'
 import type { DeviceStore } from './store.ts'
 
@@ -19,7 +20,6 @@ export interface BrokerOptions {
   url: string
   username?: string | undefined
   password?: string | undefined
-  /** Reconnect backoff: the first delay, doubled on each failed attempt up to `maxMs`. */
   backoff?: Backoff
 }
 
@@ -114,10 +114,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
     this.#reconnect(client)
   }
 
-  /**
-   * Connects with backoff until the broker lets the device in. An unreachable broker and
-   * refused credentials are both tried again, because both can be fixed while the device runs.
-   */
+  /** Connects with backoff until the broker lets the device in. */
   #reconnect (client: MqttClient): void {
     const { url, username, log, store } = this.#opts
     this.#connecting = true
@@ -238,14 +235,7 @@ export class DevicePublisher extends EventEmitter<{ drained: [], connect: [], re
     const client = this.#client
     this.#client = null
     if (!client) return
-    if (client.connected) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        client.publishAsync(this.#opts.availabilityTopic, 'offline', { qos: 1, retain: true }).catch(() => {}),
-        new Promise((resolve) => { timer = setTimeout(resolve, 2000) })
-      ])
-      clearTimeout(timer)
-    }
+    if (client.connected) await waitAtMost(client.publishAsync(this.#opts.availabilityTopic, 'offline', { qos: 1, retain: true }).catch(() => {}), 2000)
     await client.endAsync(true)
   }
 }

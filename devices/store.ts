@@ -3,25 +3,22 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { ThingState } from '#contract'
 
-/** A message waiting in the outbox, in the order it was recorded. */
-export interface OutboxRow {
-  n: number
+/** A message to queue. */
+export interface Outgoing {
   topic: string
   payload: string
   retain: boolean
+}
+
+/** A message waiting in the outbox, numbered in the order it was recorded. */
+export interface OutboxRow extends Outgoing {
+  n: number
 }
 
 /** What the store remembers about a thing between runs. */
 export interface ThingMemory {
   seq: number
   state: ThingState | undefined
-}
-
-/** A message to queue. */
-export interface Outgoing {
-  topic: string
-  payload: string
-  retain: boolean
 }
 
 /**
@@ -34,13 +31,11 @@ export interface Outgoing {
  * so the bound is spent on facts.
  */
 export class DeviceStore {
-  readonly path: string
   readonly maxRows: number
   #db: Database.Database
 
   /** `path` is a file, or `:memory:` for a device that needs no durability (the fleet simulator). */
   constructor (path: string, opts: { maxRows?: number } = {}) {
-    this.path = path
     this.maxRows = opts.maxRows ?? 1000
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     this.#db = new Database(path)

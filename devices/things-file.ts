@@ -16,7 +16,6 @@ export const ThingsFile = z.strictObject({
     seen.add(key)
   })
 })
-export type ThingsFile = z.infer<typeof ThingsFile>
 
 /** Zod issues as `things.2.pin: message` lines that name the bad key. */
 function describe (issues: { path: string, message: string }[]): string {

@@ -1,14 +1,8 @@
 // Builds the hub (broker/, client/, devices/, estate/, services/) into dist/ with esbuild, so
-// `bin/homefacts.js` runs it with plain Node and no TypeScript loader:
-//
-// - dist/cli.js: the command and the packages it uses, one ES module;
-// - dist/checkpoints.js: the ledger's checkpoint thread, which broker/ledger.ts finds next to itself;
-// - dist/contract.js: the contract, for scripts.
-//
-// Left to Node: native addons (better-sqlite3) and packages loaded only when used (Node-RED,
-// johnny-five, web-push, pino-pretty). dist/build.json lists the sources the bundle was made
-// from and the time the build started, so the command can tell a missing or stale build
-// (bin/stale-build.js).
+// `bin/homefacts.js` runs it with plain Node and no TypeScript loader. The ledger's checkpoint
+// thread is an entry of its own (broker/ledger.ts finds it next to itself), and so is the
+// contract, for scripts. dist/build.json lists the sources the bundle was made from and the time
+// the build started, so the command can tell a missing or stale build (bin/stale-build.js).
 import { build } from 'esbuild'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,6 +26,7 @@ export async function buildHub () {
     platform: 'node',
     target: 'node20',
     alias: { '#contract': './broker/contract/index.ts', '#client': './client/index.ts' },
+    // Native addons, and packages loaded only when used, stay in node_modules.
     external: ['better-sqlite3', 'node-red', 'johnny-five', 'web-push', 'pino-pretty', 'esbuild'],
     // Bundled CommonJS packages call require(): each module gets one.
     banner: { js: "import { createRequire as homefactsCreateRequire } from 'node:module'; const require = homefactsCreateRequire(import.meta.url);" },

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { HomefactsError } from '#contract'
-import { HubConfig, configKeys, loadConfig, type ConfigKey } from '../services/hub/config.ts'
+import { HubConfig, configKeys, loadConfig, unwrap, type ConfigKey } from '../services/hub/config.ts'
 
 export const CONFIG_DOC = fileURLToPath(new URL('../docs/configuration.md', import.meta.url))
 export const COMMAND = 'node --import tsx scripts/config-doc.ts'
@@ -55,20 +55,6 @@ const EXAMPLE = {
 
 interface FileOnlyKey { key: string, default?: unknown, description: string }
 
-/** The schema without its optional, default and prefault wrappers, and the default it gives. */
-function unwrap (schema: z.ZodType): { inner: z.ZodType, def?: unknown } {
-  let s = schema
-  let def: unknown
-  for (;;) {
-    if (s instanceof z.ZodDefault) {
-      def = s.def.defaultValue
-      s = s.def.innerType as z.ZodType
-    } else if (s instanceof z.ZodOptional || s instanceof z.ZodPrefault) {
-      s = s.def.innerType as z.ZodType
-    } else return { inner: s, def }
-  }
-}
-
 /** The keys `configKeys()` leaves out (lists, records, nullable objects): set in the config file only. */
 function fileOnlyKeys (schema: z.ZodObject, scalar: Set<string>, prefix: string[] = []): FileOnlyKey[] {
   const keys: FileOnlyKey[] = []
@@ -84,7 +70,6 @@ function fileOnlyKeys (schema: z.ZodObject, scalar: Set<string>, prefix: string[
 /** Table cell text: a description may hold `<dataDir>` or a `|`. */
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 const section = (key: string): string => key.includes('.') ? key.split('.')[0]! : ''
-const shortJson = (value: unknown): string => JSON.stringify(value)
 
 /** JSON on one line, spaced as a person writes it. */
 function flat (value: unknown): string {
@@ -127,18 +112,18 @@ function keyTable (keys: ConfigKey[]): string[] {
   return [
     '| key | env variable | flag | default | what |',
     '|---|---|---|---|---|',
-    ...keys.map((k) => `| \`${k.key}\` | \`${k.env}\` | \`${k.flag}\` | ${k.default === undefined ? '–' : `\`${shortJson(k.default)}\``} | ${cell(k.description)} |`)
+    ...keys.map((k) => `| \`${k.key}\` | \`${k.env}\` | \`${k.flag}\` | ${k.default === undefined ? '–' : `\`${JSON.stringify(k.default)}\``} | ${cell(k.description)} |`)
   ]
 }
 
 function fileOnlyTable (keys: FileOnlyKey[]): string[] {
-  const long = keys.filter((k) => k.default !== undefined && shortJson(k.default).length > 40)
+  const long = keys.filter((k) => k.default !== undefined && JSON.stringify(k.default).length > 40)
   return [
     'In the config file only:',
     '',
     '| key | default | what |',
     '|---|---|---|',
-    ...keys.map((k) => `| \`${k.key}\` | ${k.default === undefined ? '–' : long.includes(k) ? 'below' : `\`${shortJson(k.default)}\``} | ${cell(k.description)} |`),
+    ...keys.map((k) => `| \`${k.key}\` | ${k.default === undefined ? '–' : long.includes(k) ? 'below' : `\`${JSON.stringify(k.default)}\``} | ${cell(k.description)} |`),
     ...long.flatMap((k) => ['', `The default \`${k.key}\`:`, '', '```json', pretty(k.default), '```'])
   ]
 }

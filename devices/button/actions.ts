@@ -1,4 +1,4 @@
-import { factName, parseTopic, stateOf, type FactType, type ThingState } from '#contract'
+import { factName, stateOf, type FactType, type ThingState } from '#contract'
 import { claimMessage, holderOf, makeFact, type Message, type MirrorView } from '#client'
 import type { Press } from './presses.ts'
 
@@ -22,7 +22,7 @@ export type Outcome =
 export interface PressContext {
   /** The member the button speaks for. */
   member: string
-  /** The subjects of its things, in the order it looks at them. */
+  /** The subjects of its things (`thingSubject`), in the order it looks at them. */
   subjects: readonly string[]
   /** The retained states and claims of its things, as the button's mirror holds them. */
   seen: MirrorView
@@ -71,11 +71,6 @@ export function outcomeOf (press: Press, ctx: PressContext): Outcome {
       return { kind: 'claim', subject, factId: state.factId, message: claimMessage({ id: state.factId, subject }, ctx.member, ctx.now) }
     }
     const { done, data } = ACTIONABLE[state.value]!
-    const topic = parseTopic(`${subject}/state`)
-    if (topic?.kind !== 'state') {
-      why.push(`${subject} is not a thing`)
-      continue
-    }
     const fact = makeFact(done, { subject, source: ctx.source, seq: state.seq + 1, time: ctx.now, causationid: state.factId, correlationid: state.factId, data: data as never })
     const next: ThingState = { value: stateOf(done)!, seq: fact.seq, since: fact.time, factId: fact.id }
     return {

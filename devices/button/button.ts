@@ -5,9 +5,9 @@ import { thingSubject } from '#contract'
 import { Mirror, publishClaim } from '#client'
 import type { BoardLink } from '../board.ts'
 import { systemClock, type Clock } from '../clock.ts'
-import { SimulatedSource, type FirmataIO } from '../cup/controllers.ts'
+import { Controllers, SimulatedSource, type FirmataIO } from '../cup/controllers.ts'
 import type { BrokerOptions } from '../publisher.ts'
-import { ButtonControllers, type ButtonControllerName, type ButtonWiring } from './controllers.ts'
+import type { ButtonControllerName, ButtonWiring } from './controllers.ts'
 import { PressDetector, type Press } from './presses.ts'
 import { outcomeOf } from './actions.ts'
 
@@ -39,7 +39,7 @@ export interface PressResult {
 }
 
 /**
- * A physical "I'll do it" button (issue 29): a device with its own MQTT user, bound to a member
+ * A physical "I'll do it" button: a device with its own MQTT user, bound to a member
  * and to things. A press claims the open fact of its things for its member; a long press says it
  * is done. It decides from a mirror of its things' retained states and claims (positive evidence
  * only), and the broker's claim rules stay the authority: a refused claim is logged, not retried.
@@ -68,7 +68,7 @@ export class Button extends EventEmitter<{ result: [PressResult] }> {
       const [area, thing] = t.split('/')
       return thingSubject(area ?? '', thing ?? '')
     })
-    if (ButtonControllers[opts.controller].board && !opts.board) throw new TypeError(`controller ${opts.controller} needs a board`)
+    if (Controllers[opts.controller].board && !opts.board) throw new TypeError(`controller ${opts.controller} needs a board`)
     this.#detector = new PressDetector({ debounceMs: opts.debounceMs ?? 30, holdMs: opts.holdMs ?? 1000, clock: opts.clock ?? systemClock }, (press) => {
       this.#chain = this.#chain.then(() => this.#pressed(press)).catch((err: unknown) => this.#log.error({ err }, 'press not handled'))
     })
@@ -79,15 +79,11 @@ export class Button extends EventEmitter<{ result: [PressResult] }> {
     return this.#mirror
   }
 
-  get clientId (): string {
-    return this.#opts.clientId ?? `homefacts-button-${this.#opts.member}`
-  }
-
   /** Connects, mirrors its things, then reads the button (now, or when the board is ready). */
   async start (): Promise<void> {
     const { broker } = this.#opts
     const client = await mqtt.connectAsync(broker.url, {
-      clientId: this.clientId,
+      clientId: this.#opts.clientId ?? `homefacts-button-${this.#opts.member}`,
       clean: true,
       protocolVersion: 5,
       reconnectPeriod: 1000,
@@ -100,7 +96,7 @@ export class Button extends EventEmitter<{ result: [PressResult] }> {
     this.#mirror = mirror
     await mirror.start()
     const { board, controller } = this.#opts
-    if (!ButtonControllers[controller].board) this.#attach({ source: this.source })
+    if (!Controllers[controller].board) this.#attach({ source: this.source })
     else {
       board!.on('ready', this.#onReady)
       board!.on('lost', this.#onLost)
@@ -110,12 +106,12 @@ export class Button extends EventEmitter<{ result: [PressResult] }> {
   }
 
   #attach (ctx: { io?: FirmataIO, source?: SimulatedSource }): void {
-    const controller = ButtonControllers[this.#opts.controller]
+    const controller = Controllers[this.#opts.controller]
     const generation = ++this.#attached
     try {
       controller.initialize(ctx, this.#opts.wiring, (raw) => {
         if (generation !== this.#attached || typeof raw !== 'number') return
-        this.#detector.feed(controller.isDown(raw, this.#opts.wiring))
+        this.#detector.feed(controller.toState(raw, this.#opts.wiring) >= 0.5)
       })
     } catch (err) {
       this.#log.error({ err: (err as Error).message, pin: this.#opts.wiring.pin }, 'cannot read the button on the board')

@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.ts'
+import { Detector } from '../detector.ts'
+import type { Side } from '../kinds.ts'
 
 /** A short press ("I'll do it") or a long one ("done"). */
 export type Press = 'press' | 'long'
@@ -12,50 +14,31 @@ export interface PressOptions {
 }
 
 /**
- * Turns a button's up and down readings into presses, on an injected clock. A long press fires
- * once the hold time has passed, while the button is still held (as johnny-five's `hold` event
- * does), so the person knows it took without letting go; the release after it is no press.
+ * Turns a button's up and down readings into presses, debounced by the things' `Detector`. A long
+ * press fires once the hold time has passed, while the button is still held (as johnny-five's
+ * `hold` event does), so the person knows it took without letting go; the release after it is no press.
  */
 export class PressDetector {
   readonly #opts: PressOptions
   readonly #onPress: (press: Press) => void
-  /** The committed side: held down or not. */
-  #down = false
-  /** The last reading, committed or not. */
-  #reading = false
+  #detector: Detector
   #held = false
-  #settle: unknown
   #hold: unknown
 
   constructor (opts: PressOptions, onPress: (press: Press) => void) {
     this.#opts = opts
     this.#onPress = onPress
+    this.#detector = this.#fresh()
   }
 
-  /**
-   * One reading: `true` while the button is held down. A change counts once it has held for the
-   * debounce time (a bouncing contact changes nothing); Firmata's repeated readings change nothing.
-   */
+  /** One reading: `true` while the button is held down. Firmata's repeated readings change nothing. */
   feed (down: boolean): void {
-    const { clock, debounceMs } = this.#opts
-    this.#reading = down
-    if (down === this.#down) {
-      clock.clearTimeout(this.#settle)
-      this.#settle = undefined
-      return
-    }
-    if (this.#settle !== undefined) return
-    if (debounceMs <= 0) return this.#commit(down)
-    this.#settle = clock.setTimeout(() => {
-      this.#settle = undefined
-      if (this.#reading !== this.#down) this.#commit(this.#reading)
-    }, debounceMs)
+    this.#detector.feed({ level: down ? 1 : 0, raw: down ? 1 : 0 })
   }
 
-  #commit (down: boolean): void {
+  #changed (side: Side): void {
     const { clock, holdMs } = this.#opts
-    this.#down = down
-    if (down) {
+    if (side === 'high') {
       this.#held = false
       this.#hold = clock.setTimeout(() => {
         this.#held = true
@@ -67,13 +50,16 @@ export class PressDetector {
     if (!this.#held) this.#onPress('press')
   }
 
-  /** Forgets a press in progress (the board went away). */
+  /** Forgets a press in progress (the board went away): the button is up again. */
   cancel (): void {
-    this.#opts.clock.clearTimeout(this.#settle)
+    this.#detector.cancel()
     this.#opts.clock.clearTimeout(this.#hold)
-    this.#settle = undefined
-    this.#down = false
-    this.#reading = false
     this.#held = false
+    this.#detector = this.#fresh()
+  }
+
+  #fresh (): Detector {
+    const { debounceMs, clock } = this.#opts
+    return new Detector({ low: 0.5, high: 0.5, debounceMs, clock, initial: 'low' }, (side) => this.#changed(side))
   }
 }

@@ -28,6 +28,9 @@ export interface ControllerOptions {
   pullup: boolean
 }
 
+/** What a digital input reads of its settings (a button reads nothing more). */
+export type DigitalOptions = Pick<ControllerOptions, 'pin' | 'pullup' | 'invert'>
+
 /** What a controller is given to read from: the board's IO, or a simulated source. */
 export interface ControllerContext {
   io?: FirmataIO
@@ -83,13 +86,13 @@ export const Controllers = {
   /** A switch on a digital pin: closed (or pressed) is level 1. */
   BUTTON: {
     board: true,
-    initialize (ctx, opts, onRaw) {
+    initialize (ctx, opts: DigitalOptions, onRaw) {
       const io = needIO(ctx)
       const pin = pinNumber(opts.pin, false)
       io.pinMode(pin, opts.pullup && io.MODES.PULLUP !== undefined ? io.MODES.PULLUP : io.MODES.INPUT)
       io.digitalRead(pin, onRaw)
     },
-    toState (raw, opts) {
+    toState (raw, opts: DigitalOptions) {
       // With the pull-up the input idles high and reads 0 while the contact is closed.
       const closed = opts.pullup ? raw === 0 : raw !== 0
       return closed !== opts.invert ? 1 : 0
@@ -98,7 +101,7 @@ export const Controllers = {
   /** Readings pushed by the keyboard, a script or a test; the raw value is the level itself. */
   SIMULATED: {
     board: false,
-    initialize (ctx, _opts, onRaw) {
+    initialize (ctx, _opts: unknown, onRaw) {
       if (!ctx.source) throw new TypeError('the simulated controller needs a SimulatedSource')
       ctx.source.on('raw', onRaw)
     },

@@ -64,7 +64,8 @@ export interface ConfigKey {
 const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
 const kebab = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()
 
-function unwrap (schema: z.ZodType): { inner: z.ZodType, def?: unknown } {
+/** The schema without its optional, default and prefault wrappers, and the default it gives. */
+export function unwrap (schema: z.ZodType): { inner: z.ZodType, def?: unknown } {
   let s: z.ZodType = schema
   let def: unknown
   for (;;) {
