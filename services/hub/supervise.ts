@@ -1,25 +1,22 @@
 import type { ChildProcess } from 'node:child_process'
 
-const FIRST_MS = 1000
-const MAX_MS = 30_000
-
 /**
  * When a child process that exited starts again: after 1 s, doubling up to 30 s, and after 1 s
  * again once a run lasted `healthyMs`, so a crash loop backs off and a rare crash restarts soon.
  */
 export class Backoff {
-  #ms = FIRST_MS
+  #ms = 1000
   #since = 0
-  #timer: ReturnType<typeof setTimeout> | null = null
+  #timer: ReturnType<typeof setTimeout> | undefined
   readonly #healthyMs: number
 
   constructor (healthyMs: number) {
     this.#healthyMs = healthyMs
   }
 
-  /** The run is healthy: the next pause is the first one again. */
+  /** The run is healthy: the next pause is 1 s again. */
   reset (): void {
-    this.#ms = FIRST_MS
+    this.#ms = 1000
   }
 
   /** Runs `restart` after the pause, which it returns (ms), and doubles the next pause. */
@@ -27,17 +24,15 @@ export class Backoff {
     if (Date.now() - this.#since >= this.#healthyMs) this.reset()
     const ms = this.#ms
     this.#timer = setTimeout(() => {
-      this.#timer = null
       this.#since = Date.now()
       restart()
     }, ms)
-    this.#ms = Math.min(ms * 2, MAX_MS)
+    this.#ms = Math.min(ms * 2, 30_000)
     return ms
   }
 
   cancel (): void {
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = null
+    clearTimeout(this.#timer)
   }
 }
 
