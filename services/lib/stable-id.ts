@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { encodeTime } from 'ulid'
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
@@ -8,14 +9,8 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
  * id, so a fact made again after a crash is one fact to every consumer that dedups by id.
  */
 export function stableId (time: number, key: string): string {
-  let t = Math.max(0, Math.floor(time))
-  let head = ''
-  for (let i = 0; i < 10; i++) {
-    head = CROCKFORD[t % 32] + head
-    t = Math.floor(t / 32)
-  }
   const hash = createHash('sha256').update(key).digest()
   let tail = ''
   for (let i = 0; i < 16; i++) tail += CROCKFORD[hash[i]! % 32]
-  return head + tail
+  return encodeTime(Math.max(0, Math.floor(time)), 10) + tail
 }
