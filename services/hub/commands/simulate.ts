@@ -1,18 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { InvalidArgumentError, Option, type Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { Codes, HomefactsError } from '#contract'
 import { Fleet, type FleetMember } from '../../../devices/fleet.ts'
 import { UserStore } from '../../../broker/users.ts'
 import { dataFiles } from '../hub.ts'
 import { createLogger } from '../log.ts'
-import { configFrom, withConfigOptions } from './options.ts'
-
-const positive = (max: number) => (v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`)
-  return n
-}
+import { configFrom, wholeNumber, withConfigOptions } from './options.ts'
 
 /** The fleet's logins: `sim-<n>` may write `home/sim/thing-<n>/...`. */
 const member = (i: number, password: string): FleetMember => ({ username: `sim-${i}`, password, area: 'sim', thing: `thing-${i}` })
@@ -49,9 +43,9 @@ function writeAtomic (path: string, value: unknown): void {
 export function register (program: Command): void {
   withConfigOptions(program.command('simulate'), ['dataDir'])
     .description('Fleet simulator: many simulated cups, each with its own device login, for demos and load')
-    .addOption(new Option('--things <n>', 'how many simulated things').argParser(positive(100_000)).default(100))
-    .addOption(new Option('--rate <n>', 'state changes per second across the fleet').argParser(positive(1_000_000)).default(10))
-    .addOption(new Option('--duration <seconds>', 'stop by itself after this long').argParser(positive(86_400)).default(60))
+    .addOption(new Option('--things <n>', 'how many simulated things').argParser(wholeNumber(1, 100_000)).default(100))
+    .addOption(new Option('--rate <n>', 'state changes per second across the fleet').argParser(wholeNumber(1, 1_000_000)).default(10))
+    .addOption(new Option('--duration <seconds>', 'stop by itself after this long').argParser(wholeNumber(1, 86_400)).default(60))
     .addOption(new Option('-b, --broker <url>', 'MQTT broker URL').env('HOMEFACTS_BROKER').default('mqtt://127.0.0.1:1883'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('warn'))
     .action(async (opts: { things: number, rate: number, duration: number, broker: string, logLevel: string }, cmd: Command) => {
