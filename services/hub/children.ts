@@ -35,10 +35,9 @@ interface Slot {
 }
 
 /**
- * Runs the shop services as child processes of the hub, so "kill -9 Orders" means what it says.
- * Each child gets its own MQTT account, is restarted with backoff when it exits, and is stopped
- * with the hub. A child whose hub dies, even by `kill -9`, sees its IPC channel close and exits by
- * itself. Emits `started` (name, pid, url) and `exit` (name, code, signal).
+ * Runs the shop services as child processes of the hub, each with its own MQTT account, restarted
+ * with backoff when it exits. A child whose hub dies, even by `kill -9`, sees its IPC channel close
+ * and exits by itself. Emits `started` (name, pid, url) and `exit` (name, code, signal).
  */
 export class Children extends EventEmitter {
   #opts: ChildrenOptions

@@ -34,11 +34,9 @@ export interface NodeRedOptions {
 }
 
 /**
- * Runs Node-RED 4 as a child process of the hub: seeds the user's flows on first run (never
- * overwrites them), checks the flows file and the port before each start, reports missing node
- * types (Node-RED would wait for them forever, logging at info level only), restarts it with
- * backoff when it crashes, and stops it with the hub. The hub keeps serving MQTT whatever
- * Node-RED does. Built here, started by `start()`; the constructor does no I/O.
+ * Runs Node-RED 4 as a child process of the hub: seeds the flows on first run (never overwrites
+ * them), checks the flows file and the port before each start, reports missing node types (Node-RED
+ * would wait for them forever, logging at info level only) and restarts it with backoff.
  */
 export class NodeRed extends EventEmitter {
   readonly userDir: string

@@ -38,6 +38,7 @@ export function howToChange (key: string): string {
 /** A flag's parser for a whole number from `min` to `max`. */
 export const wholeNumber = (min: number, max = Infinity) => (v: string): number => {
   const n = Number(v)
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(max === Infinity ? `expected a whole number of ${min} or more` : `expected a whole number from ${min} to ${max}`)
+  const range = max === Infinity ? `of ${min} or more` : `from ${min} to ${max}`
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number ${range}`)
   return n
 }

@@ -11,10 +11,7 @@ import { configFrom, wholeNumber, withConfigOptions } from './options.ts'
 /** The fleet's logins: `sim-<n>` may write `home/sim/thing-<n>/...`. */
 const member = (i: number, password: string): FleetMember => ({ username: `sim-${i}`, password, area: 'sim', thing: `thing-${i}` })
 
-/**
- * Makes sure the first `count` fleet logins exist. Their passwords are cached next to the users
- * file, so a rerun needs no scrypt at all; new ones are hashed in parallel and written in one go.
- */
+/** Makes sure the first `count` fleet logins exist; their passwords are cached, so a rerun needs no scrypt. */
 async function fleetMembers (dataDir: string, count: number, say: (line: string) => void): Promise<FleetMember[]> {
   const files = dataFiles(dataDir)
   const cachePath = join(dataDir, 'simulate-credentials.json')

@@ -13,11 +13,8 @@ export interface NtfyOptions {
 }
 
 /**
- * Publishes to an ntfy topic. The fact id is the message's sequence id, so sending again
- * updates the one notification instead of adding one, and a withdraw deletes it. From ntfy's
- * docs (https://docs.ntfy.sh/publish/#updating-deleting-notifications, ntfy 2.16+): publish to
- * `/<topic>/<sequence_id>` to start or update a sequence; `DELETE /<topic>/<sequence_id>`
- * removes the notification from the drawer and from the clients.
+ * Publishes to an ntfy topic with the fact id as the sequence id, so sending again updates the one
+ * notification and a withdraw deletes it (ntfy 2.16+, https://docs.ntfy.sh/publish/#updating-deleting-notifications).
  */
 export class NtfyChannel implements Channel {
   readonly name = 'ntfy'

@@ -17,9 +17,8 @@ export interface PushSubscriptionJson {
 }
 
 /**
- * The hub's VAPID keys (RFC 8292), generated on first use with `web-push` and kept in `file`
- * (mode 0600). A phone's subscription is bound to the public key, so the keys must never be
- * regenerated silently: a broken file is an error that says how to recover.
+ * The hub's VAPID keys (RFC 8292), made on first use and kept in `file`. A phone's subscription is
+ * bound to the public key, so a broken file is an error that says how to recover, never new keys.
  */
 export function loadOrCreateVapid (file: string, subject: string): Vapid {
   let raw: string
@@ -54,12 +53,10 @@ export interface WebPushOptions {
 }
 
 /**
- * Web Push to one browser subscription, encrypted (RFC 8291) and signed (VAPID) by `web-push`.
- * The payload is what the web app's service worker reads: `{kind: "notify", tag, ...}` shows a
- * notification under the tag (the fact id); `{kind: "withdraw", tag, ...}` replaces it with a
- * quiet one that the worker closes, since a browser requires every push to show a notification.
- * The Topic header is the fact id too, so a withdraw replaces a notify the push service has not
- * delivered yet (RFC 8030 §5.4).
+ * Web Push to one browser subscription (`web-push`). `{kind: "notify", tag}` shows a notification
+ * under the tag (the fact id); `{kind: "withdraw", tag}` replaces it with a quiet one the service
+ * worker closes, since every push must show one. The Topic header is the fact id too, so a
+ * withdraw replaces a notify the push service has not delivered yet (RFC 8030 §5.4).
  */
 export class WebPushChannel implements Channel {
   readonly name = 'push'
