@@ -51,11 +51,6 @@ export class Children extends EventEmitter {
     this.#opts = opts
   }
 
-  /** The process id of a running child. */
-  pid (name: string): number | undefined {
-    return this.#slots.get(name)?.child?.pid
-  }
-
   /** Creates each account and spawns each child; resolves once spawned (they start in the background). */
   async start (mqttUrl: string): Promise<void> {
     this.#stopping = false

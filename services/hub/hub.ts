@@ -40,10 +40,8 @@ export interface StartInfo {
 
 export interface HubOptions {
   log?: Logger
-  /** Services to run in the hub's process; defaults to those of the registry (`services.ts`) that run there. */
+  /** Services to run in the hub's process, and then no child processes; defaults to the registry's (`services.ts`). */
   services?: readonly Pick<ServiceDefinition, 'name' | 'create'>[]
-  /** Services to run as child processes when `shop.enabled`: the registry's, or none when `services` is given. */
-  children?: readonly string[]
   /** Where the config came from, to read the household section again when the file changes. */
   configSources?: ConfigSources
 }
@@ -135,7 +133,7 @@ export class Hub {
       members: () => this.household.current.members
     })
     this.children = new Children({
-      names: config.shop.enabled ? (opts.children ?? (opts.services ? [] : SERVICES.filter((d) => d.runs === 'child').map((d) => d.name))) : [],
+      names: config.shop.enabled && !opts.services ? SERVICES.filter((d) => d.runs === 'child').map((d) => d.name) : [],
       config,
       log: this.log.child({ part: 'children' }),
       credentials: (name) => this.credentials(name, { role: name as Role }),

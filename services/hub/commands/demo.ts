@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
@@ -80,7 +80,6 @@ async function connectAs (hub: Hub, user: { username: string, password: string }
 export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort: number }): Promise<void> {
   const pace = opts.fast ? PACE.fast : PACE.real
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'homefacts-demo-'))
-  mkdirSync(dataDir, { recursive: true })
   // Only what the story needs: no Node-RED, shop, HTTPS or MQTT over TLS to start (and stop).
   const config = deepFreeze(HubConfig.parse({
     dataDir,

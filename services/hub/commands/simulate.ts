@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { Codes, HomefactsError } from '#contract'
 import { Fleet, type FleetMember } from '../../../devices/fleet.ts'
 import { UserStore } from '../../../broker/users.ts'
 import { dataFiles } from '../hub.ts'
 import { createLogger } from '../log.ts'
+import { writeSecretFile } from '../secrets.ts'
 import { configFrom, wholeNumber, withConfigOptions } from './options.ts'
 
 /** The fleet's logins: `sim-<n>` may write `home/sim/thing-<n>/...`. */
@@ -13,10 +14,9 @@ const member = (i: number, password: string): FleetMember => ({ username: `sim-$
 
 /** Makes sure the first `count` fleet logins exist; their passwords are cached, so a rerun needs no scrypt. */
 async function fleetMembers (dataDir: string, count: number, say: (line: string) => void): Promise<FleetMember[]> {
-  const files = dataFiles(dataDir)
   const cachePath = join(dataDir, 'simulate-credentials.json')
   const cache = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, string> : {}
-  const store = new UserStore(files.users)
+  const store = new UserStore(dataFiles(dataDir).users)
   const known = new Set(store.list().map((u) => u.username))
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !cache[`sim-${i}`] || !known.has(`sim-${i}`))
   if (missing.length > 0) {
@@ -24,17 +24,10 @@ async function fleetMembers (dataDir: string, count: number, say: (line: string)
     const t0 = Date.now()
     const passwords = await store.addMany(missing.map((i) => ({ username: `sim-${i}`, role: 'device' as const, things: [`sim/thing-${i}`] })))
     missing.forEach((i, k) => { cache[`sim-${i}`] = passwords[k]! })
-    writeAtomic(cachePath, cache)
+    writeSecretFile(cachePath, cache)
     say(`created ${missing.length} device logins in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
   return Array.from({ length: count }, (_, i) => member(i, cache[`sim-${i}`]!))
-}
-
-function writeAtomic (path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
-  renameSync(tmp, path)
 }
 
 export function register (program: Command): void {
