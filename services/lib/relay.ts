@@ -14,8 +14,6 @@ export interface RelayOptions {
    * relay reads the broker's dead letters on its own `homefacts/deadletter/<clientId>`.
    */
   protocolVersion?: 4 | 5
-  /** Called after each row is settled (sent or failed); tests and `--failed` use it. */
-  onSettled?: (row: OutboxRow, outcome: 'sent' | 'failed') => void
 }
 
 /** What a PUBACK said, refusals included. */
@@ -100,7 +98,7 @@ export class Relay {
   }
 
   async #drain (): Promise<void> {
-    const { outbox, log, onSettled } = this.#opts
+    const { outbox, log } = this.#opts
     for (;;) {
       this.#again = false
       const rows = outbox.pending()
@@ -115,10 +113,8 @@ export class Relay {
           const reason = letter ?? ack.reasonString ?? `PUBACK reason code 0x${ack.reasonCode.toString(16)}`
           outbox.markFailed(row.id, reason)
           log.error({ topic: row.topic, outboxId: row.id, reasonCode: ack.reasonCode, reason }, 'the broker refused an outbox message; marked failed, not retried')
-          onSettled?.(row, 'failed')
         } else {
           outbox.markSent(row.id)
-          onSettled?.(row, 'sent')
         }
       }
     }

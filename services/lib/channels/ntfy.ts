@@ -3,13 +3,13 @@ import { request } from './http.ts'
 
 /** ntfy's priorities: 1 (min) to 5 (max), 3 is the default. */
 const PRIORITY: Record<NoticePriority, number> = { low: 2, normal: 3, high: 4, urgent: 5 }
+const TIMEOUT_MS = 5000
 
 export interface NtfyOptions {
   /** The topic URL, e.g. `https://ntfy.sh/our-house-x7`. */
   url: string
   /** An access token for a protected topic (Bearer). */
   token?: string
-  timeoutMs?: number
 }
 
 /**
@@ -20,12 +20,10 @@ export class NtfyChannel implements Channel {
   readonly name = 'ntfy'
   readonly address: string
   #token: string | undefined
-  #timeoutMs: number
 
   constructor (opts: NtfyOptions) {
     this.address = opts.url.replace(/\/+$/, '')
     this.#token = opts.token
-    this.#timeoutMs = opts.timeoutMs ?? 5000
   }
 
   async send (notice: Notice): Promise<void> {
@@ -37,12 +35,12 @@ export class NtfyChannel implements Channel {
       'x-tags': tags.join(','),
       ...(notice.click ? { 'x-click': notice.click } : {})
     }
-    await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: this.#timeoutMs })
+    await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: TIMEOUT_MS })
   }
 
   async withdraw (notice: Notice): Promise<void> {
     try {
-      await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: this.#timeoutMs })
+      await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: TIMEOUT_MS })
     } catch (err) {
       // Nothing under that sequence id (never sent, or expired from the cache): nothing to remove.
       if ((err as { status?: number }).status === 404) return

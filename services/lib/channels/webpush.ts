@@ -47,7 +47,6 @@ const URGENCY: Record<NoticePriority, webpush.Urgency> = { low: 'low', normal: '
 export interface WebPushOptions {
   subscription: PushSubscriptionJson
   vapid: Vapid
-  timeoutMs?: number
   /** The agent for the push service's HTTPS (a test receiver's CA, a proxy). */
   agent?: Agent
 }
@@ -86,7 +85,7 @@ export class WebPushChannel implements Channel {
         urgency: URGENCY[notice.priority],
         topic: topicOf(notice.fact.id),
         vapidDetails: vapid,
-        timeout: this.#opts.timeoutMs ?? 5000,
+        timeout: 5000,
         ...(this.#opts.agent ? { agent: this.#opts.agent } : {})
       })
     } catch (err) {
