@@ -1,5 +1,4 @@
-// Whether dist/ (scripts/build.mjs) can run the sources as they are: its manifest, dist/build.json,
-// lists the sources and the time the build started.
+// dist/build.json (scripts/build.mjs) lists the sources and the time the build started.
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 

@@ -6,12 +6,10 @@ import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import { PACKAGE_ROOT } from '../lib/package-root.ts'
 import { commandShebang } from '../lib/shebang.ts'
+import { Backoff, stopChild } from './supervise.ts'
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'homefacts.js')
-const FIRST_BACKOFF_MS = 1000
-const MAX_BACKOFF_MS = 30_000
-/** A child that ran this long before it exited starts again from the first backoff. */
-const HEALTHY_MS = 30_000
+const GRACE_MS = 10_000
 
 /** What a supervised child tells the hub over its IPC channel once it serves (`shop-service.ts`). */
 export interface ChildStarted {
@@ -28,25 +26,18 @@ export interface ChildrenOptions {
   credentials: (name: string) => Promise<Credentials>
   /** The secret the hub's proxy sends to the shop APIs. */
   proxySecret: () => string
-  /** SIGTERM, then SIGKILL after this long. */
-  graceMs?: number
 }
 
 interface Slot {
   name: string
   child: ChildProcess | null
-  backoffMs: number
-  restart: ReturnType<typeof setTimeout> | null
-  spawnedAt: number
+  backoff: Backoff
 }
 
 /**
- * Runs the shop services as child processes of the hub (issue 10: "each runs as its own
- * process", so "kill -9 Orders" means what it says). Each child gets its own MQTT account, is
- * restarted with backoff (1 s doubling to 30 s) when it exits, and is stopped with the hub
- * (SIGTERM, then SIGKILL after a grace). A child whose hub dies, even by `kill -9`, sees its IPC
- * channel close and exits by itself. Emits `started` (name, pid, url) and `exit` (name, code,
- * signal). Built here, started by `start()`; the constructor does no I/O.
+ * Runs the shop services as child processes of the hub, each with its own MQTT account, restarted
+ * with backoff when it exits. A child whose hub dies, even by `kill -9`, sees its IPC channel close
+ * and exits by itself. Emits `started` (name, pid, url) and `exit` (name, code, signal).
  */
 export class Children extends EventEmitter {
   #opts: ChildrenOptions
@@ -60,18 +51,13 @@ export class Children extends EventEmitter {
     this.#opts = opts
   }
 
-  /** The process id of a running child. */
-  pid (name: string): number | undefined {
-    return this.#slots.get(name)?.child?.pid
-  }
-
   /** Creates each account and spawns each child; resolves once spawned (they start in the background). */
   async start (mqttUrl: string): Promise<void> {
     this.#stopping = false
     this.#mqttUrl = mqttUrl
     process.on('exit', this.#killOnExit)
     for (const name of this.#opts.names) {
-      const slot: Slot = { name, child: null, backoffMs: FIRST_BACKOFF_MS, restart: null, spawnedAt: 0 }
+      const slot: Slot = { name, child: null, backoff: new Backoff(30_000) }
       this.#slots.set(name, slot)
       await this.#spawn(slot)
     }
@@ -94,7 +80,8 @@ export class Children extends EventEmitter {
       spec = await this.#args(slot.name)
     } catch (err) {
       log.error({ err, service: slot.name }, `${slot.name} not started: ${(err as Error).message}`)
-      return this.#scheduleRestart(slot)
+      if (!this.#stopping) slot.backoff.schedule(() => void this.#spawn(slot))
+      return
     }
     if (this.#stopping) return
     // The password and the proxy secret go in the environment, not on the command line that `ps` shows.
@@ -104,7 +91,6 @@ export class Children extends EventEmitter {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     slot.child = child
-    slot.spawnedAt = Date.now()
     child.on('message', (msg: ChildStarted) => {
       if (msg?.started !== slot.name) return
       log.info({ service: slot.name, pid: child.pid, url: msg.url }, `${slot.name} running as process ${child.pid}${msg.url ? ` at ${msg.url}` : ''}`)
@@ -115,39 +101,19 @@ export class Children extends EventEmitter {
       slot.child = null
       this.emit('exit', slot.name, code, signal)
       if (this.#stopping) return
-      if (Date.now() - slot.spawnedAt >= HEALTHY_MS) slot.backoffMs = FIRST_BACKOFF_MS
-      log.error({ service: slot.name, pid: child.pid, code, signal }, `${slot.name} (process ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${slot.backoffMs / 1000} s`)
-      this.#scheduleRestart(slot)
+      const ms = slot.backoff.schedule(() => void this.#spawn(slot))
+      log.error({ service: slot.name, pid: child.pid, code, signal }, `${slot.name} (process ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${ms / 1000} s`)
     })
-  }
-
-  #scheduleRestart (slot: Slot): void {
-    if (this.#stopping) return
-    slot.restart = setTimeout(() => {
-      slot.restart = null
-      if (!this.#stopping) void this.#spawn(slot)
-    }, slot.backoffMs)
-    slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS)
   }
 
   /** Stops every child (SIGTERM, then SIGKILL after the grace) and waits for each to exit. */
   async stop (): Promise<void> {
     this.#stopping = true
     process.off('exit', this.#killOnExit)
-    const grace = this.#opts.graceMs ?? 10_000
-    await Promise.all([...this.#slots.values()].map(async (slot) => {
-      if (slot.restart) clearTimeout(slot.restart)
-      slot.restart = null
-      const child = slot.child
+    await Promise.all([...this.#slots.values()].map(async ({ name, child, backoff }) => {
+      backoff.cancel()
       if (!child) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => {
-        this.#opts.log.warn({ service: slot.name, pid: child.pid }, `${slot.name} did not stop within ${grace / 1000} s; killing it`)
-        child.kill('SIGKILL')
-      }, grace)
-      await exited
-      clearTimeout(timer)
+      await stopChild(child, GRACE_MS, () => this.#opts.log.warn({ service: name, pid: child.pid }, `${name} did not stop within ${GRACE_MS / 1000} s; killing it`))
     }))
     this.#slots.clear()
   }

@@ -9,10 +9,7 @@ import { NotificationsConfig } from '../notifications/config.ts'
 import { PhonesConfig } from '../phones/config.ts'
 import { EstateConfig } from '../../estate/config.ts'
 
-/**
- * The one hub config schema. Every scalar key can come from the config file, from an
- * environment variable `HOMEFACTS_<KEY>` or from a flag `--<key>`; later sources win.
- */
+/** The one hub config schema: every scalar key also comes from `HOMEFACTS_<KEY>` or `--<key>`; later sources win. */
 export const HubConfig = BrokerConfig.extend({
   dataDir: z.string().min(1).default('.homefacts').describe('Where users, the ledger and broker sessions are kept'),
   http: z.strictObject({
@@ -44,7 +41,7 @@ export const HubConfig = BrokerConfig.extend({
   customers: CustomersConfig.prefault({}),
   notifications: NotificationsConfig.prefault({}),
   phones: PhonesConfig.prefault({}),
-  // No default: without the section the hub is in no estate (issue 31).
+  // No default: without the section the hub is in no estate.
   estate: EstateConfig.optional()
 }).describe('homefacts hub config')
 
@@ -153,10 +150,7 @@ export function readConfigFile (path: string): unknown {
   }
 }
 
-/**
- * Builds the frozen config from defaults, the file, the environment and flags (in that order).
- * A bad value throws `HF_CONFIG` naming each key, where its value came from, and what is expected.
- */
+/** The frozen config from defaults, the file, the environment and flags; `HF_CONFIG` names each bad key and its source. */
 export function loadConfig<S extends z.ZodObject = typeof HubConfig> (sources: ConfigSources = {}, schema: S = HubConfig as unknown as S): Readonly<z.infer<S>> {
   const keys = configKeys(schema)
   const origin = new Map<string, string>()
@@ -175,11 +169,9 @@ export function loadConfig<S extends z.ZodObject = typeof HubConfig> (sources: C
       setPath(layer, k.path, coerce(k.kind, v))
       origin.set(k.key, `environment variable ${k.env}`)
     }
-  }
-  for (const k of keys) {
-    const v = sources.flags?.[k.key]
-    if (v !== undefined) {
-      setPath(layer, k.path, typeof v === 'string' ? coerce(k.kind, v) : v)
+    const flag = sources.flags?.[k.key]
+    if (flag !== undefined) {
+      setPath(layer, k.path, typeof flag === 'string' ? coerce(k.kind, flag) : flag)
       origin.set(k.key, `flag ${k.flag}`)
     }
   }

@@ -16,10 +16,7 @@ function factChannel (type: string): { address: string, parameters: string[] } {
   return { address: `home/{area}/{thing}/fact/${name}`, parameters: ['area', 'thing'] }
 }
 
-/**
- * The contract as an AsyncAPI 3.0 document plus one JSON Schema per payload, all generated
- * from the zod schemas (so they cannot drift). Returns the files written.
- */
+/** Writes the contract as AsyncAPI 3.0 and one JSON Schema per payload, from the zod schemas; returns the files. */
 export function exportContract (outDir: string): string[] {
   mkdirSync(join(outDir, 'schemas'), { recursive: true })
   const files: string[] = []

@@ -23,9 +23,8 @@ function detailOf (err: unknown): string {
 }
 
 /**
- * A storage failure at start as a coded error that names the file and the way to recover
- * (docs/running.md, "When things go wrong"); null when `err` is none of a full disk, a locked or a
- * corrupt file. Without `file` only a full disk is recognised.
+ * A full disk, or a locked or corrupt `file`, as a coded error that names the file and the way to
+ * recover (docs/running.md, "When things go wrong"); null for any other error.
  */
 export function dataDirError (err: unknown, dataDir: string, file?: DataFile): HomefactsError | null {
   if (err instanceof HomefactsError) return null

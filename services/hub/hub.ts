@@ -40,24 +40,13 @@ export interface StartInfo {
 
 export interface HubOptions {
   log?: Logger
-  /** Services to run in the hub's process; defaults to those of the registry (`services.ts`) that run there. */
+  /** Services to run in the hub's process, and then no child processes; defaults to the registry's (`services.ts`). */
   services?: readonly Pick<ServiceDefinition, 'name' | 'create'>[]
-  /**
-   * Services to run as child processes (when `shop.enabled`); defaults to those of the registry,
-   * or to none when `services` is given, so a hub built with `services: []` (demo, bench, tests) runs none.
-   */
-  children?: readonly string[]
-  /**
-   * Where the config came from: the household section is read again from there when the file
-   * changes (issue 29). Without it the household follows only the users file.
-   */
+  /** Where the config came from, to read the household section again when the file changes. */
   configSources?: ConfigSources
 }
 
-/**
- * The hub in one process: broker, ledger, HTTP API with MQTT over WebSocket, and services,
- * each service on its own MQTT connection. Built here, started by `start()`.
- */
+/** The hub in one process: broker, ledger, HTTP API with MQTT over WebSocket, and services. Started by `start()`. */
 export class Hub {
   readonly config: HubConfig
   readonly log: Logger
@@ -66,11 +55,11 @@ export class Hub {
   readonly secrets: Secrets
   readonly broker: HomefactsBroker
   readonly http: FastifyInstance
-  /** Node-RED, a child process (issue 11). */
+  /** Node-RED, a child process. */
   readonly nodeRed: NodeRed
-  /** Orders, Customers and Notifications, each a child process (issue 10), when `shop.enabled`. */
+  /** Orders, Customers and Notifications, each a child process, when `shop.enabled`. */
   readonly children: Children
-  /** The household as it changes while the hub runs: the config section and every member user (issue 29). */
+  /** The household as it changes while the hub runs: the config section and every member user. */
   readonly household: LiveHousehold
   #serviceDefs: readonly Pick<ServiceDefinition, 'name' | 'create'>[]
   #services: { name: string, service: Service }[] = []
@@ -80,7 +69,7 @@ export class Hub {
   #running = false
   #proxies: ProxyTargets
   readonly tokens: MqttTokens
-  /** This house's link to the other houses (issue 31), when the config has an `estate` section. */
+  /** This house's link to the other houses, when the config has an `estate` section. */
   readonly estate: Estate | null
   #handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
   #https: HttpsServer | null = null
@@ -107,7 +96,7 @@ export class Hub {
     this.http = Fastify({
       loggerInstance: this.log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
       forceCloseConnections: true,
-      // One app on two servers: plain HTTP, and HTTPS for phones (issue 12) with the same routes.
+      // One app on two servers: plain HTTP, and HTTPS for phones with the same routes.
       serverFactory: (handler) => {
         this.#handler = handler
         return createHttpServer(handler)
@@ -144,7 +133,7 @@ export class Hub {
       members: () => this.household.current.members
     })
     this.children = new Children({
-      names: config.shop.enabled ? (opts.children ?? (opts.services ? [] : SERVICES.filter((d) => d.runs === 'child').map((d) => d.name))) : [],
+      names: config.shop.enabled && !opts.services ? SERVICES.filter((d) => d.runs === 'child').map((d) => d.name) : [],
       config,
       log: this.log.child({ part: 'children' }),
       credentials: (name) => this.credentials(name, { role: name as Role }),
@@ -167,10 +156,7 @@ export class Hub {
     return { mqtt: this.#mqttUrl, http, ws: `${http.replace('http', 'ws')}${this.config.ws.path}`, ...https, ...mqtts }
   }
 
-  /**
-   * Credentials for a hub-managed account, created (and kept in secrets.json) on first use.
-   * A `responder` account speaks for one household member (`member`).
-   */
+  /** Credentials for a hub-managed account, created (and kept in secrets.json) on first use. */
   async credentials (name: string, account: Account = {}): Promise<Credentials> {
     const { role = 'service', member, members, keepPassword } = account
     const known = this.secrets.get(name)
@@ -192,8 +178,7 @@ export class Hub {
     try {
       mkdirSync(dataDir, { recursive: true })
       this.users.load()
-      // The hub's own account, needed once MQTT listens: on a first start its scrypt hash runs on
-      // the thread pool while the ledger and the sessions open.
+      // Needed once MQTT listens: a first start hashes it on the thread pool while the ledger and the sessions open.
       hubCredentials = this.credentials('homefacts-hub', { role: 'admin' })
       hubCredentials.catch(() => {})
     } catch (err) {
@@ -202,15 +187,10 @@ export class Hub {
     await opening(dataDir, { path: files.ledger, lost: 'the ledger starts again at offset 1 (facts already delivered stay delivered; GET /api/facts no longer replays them)' }, () => this.ledger.open())
     try {
       await opening(dataDir, { path: files.sessions, lost: 'persistent sessions, their queued messages and retained state are lost: clients subscribe again and devices publish their state again' }, () => this.broker.start())
-      let hubCreds: Credentials
-      try {
-        hubCreds = await hubCredentials
-      } catch (err) {
-        throw dataDirError(err, dataDir) ?? err
-      }
+      const hubCreds = await hubCredentials
       this.household.start()
       await this.#retainDefaultPresence(this.household.current)
-      // Before the services hear of a new member: its responder finds a presence (issue 9).
+      // Before the services hear of a new member: its responder finds a presence.
       this.household.onChange((next) => this.#retainDefaultPresence(next))
       await this.#connectHubClient(hubCreds)
       const ctx: ServiceContext = {
@@ -237,9 +217,7 @@ export class Hub {
       await this.children.start(this.#mqttUrl)
       // Linked in the background: the house runs alone until (and whenever) the estate is not there.
       await this.estate?.start()
-      // Only a start that succeeds creates the admin, so the start that prints its password is
-      // the one that made it: a first start that failed (a taken port) leaves no account behind
-      // whose password nobody saw (issue 9).
+      // Only a start that succeeds creates the admin: a failed one leaves no account whose password nobody saw.
       if (!this.users.list().some((u) => u.role === 'admin' && u.username !== 'homefacts-hub')) {
         info.firstRunAdmin = await this.credentials('admin', { role: 'admin' })
       }
@@ -253,11 +231,7 @@ export class Hub {
     return info
   }
 
-  /**
-   * The HTTPS server (issue 12): the same app and WSS, and the MQTT TLS listener (issue 13), with
-   * the certificate the config names or the one the hub makes in `<dataDir>/certs` from its own
-   * local CA (`homefacts certs`).
-   */
+  /** HTTPS with the same app and WSS, and MQTT over TLS, with the config's certificate or the hub's own (`homefacts certs`). */
   async #listenHttps (): Promise<void> {
     const { https, mqtts } = this.config
     if (!https.enabled && !mqtts.enabled) return
@@ -301,10 +275,7 @@ export class Hub {
     }
   }
 
-  /**
-   * Presence is never silence (issue 9): each configured member's default presence is retained
-   * at start, unless one is already retained, so a responder always finds one.
-   */
+  /** Presence is never silence: each member's default presence is retained unless one is, so a responder always finds one. */
   async #retainDefaultPresence (household: { members: readonly { name: string, presence: string }[] }): Promise<void> {
     for (const member of household.members) {
       if (await this.broker.retainIfAbsent(presenceTopic(member.name), member.presence)) {
@@ -313,11 +284,7 @@ export class Hub {
     }
   }
 
-  /**
-   * The hub's own MQTT connection. Its will sets `homefacts/hub/state` to `offline`; aedes keeps
-   * the will in the session store, so another broker sharing it (or this one, after a crash)
-   * publishes it if the hub dies without saying goodbye.
-   */
+  /** The hub's own MQTT connection; aedes keeps its will (`offline`) in the session store, to publish if the hub dies. */
   async #connectHubClient (creds: Credentials): Promise<void> {
     const client = mqtt.connect(this.#mqttUrl, {
       clientId: 'homefacts-hub',
@@ -343,10 +310,7 @@ export class Hub {
     })
   }
 
-  /**
-   * A random key kept in secrets.json under `name`, generated on first use: Node-RED's
-   * credentials key, the MQTT token key (so tokens outlive a restart).
-   */
+  /** A random key kept in secrets.json under `name`, made on first use, so what it signs outlives a restart. */
   #secret (name: string): string {
     const known = this.secrets.get(name)
     if (known) return known.password
@@ -356,7 +320,6 @@ export class Hub {
   }
 
   /** Stops services, says `offline`, closes HTTP, broker and ledger. Safe to call twice. */
-
   async stop (): Promise<void> {
     await this.estate?.stop().catch((err: unknown) => this.log.error({ err }, 'estate failed to stop'))
     this.household.stop()
@@ -373,13 +336,12 @@ export class Hub {
     // Follow streams are long-lived responses; end them rather than wait for their clients.
     this.http.server.closeAllConnections()
     this.#https?.closeAllConnections()
-    // The hub listens on Fastify's server itself (one app on two servers), so Fastify's close does
-    // not close it: without this the process stays up after `stop()`, answering 503 (issue 29).
+    // Fastify's close does not close a server the hub listens on itself: the process would stay up, answering 503.
     await Promise.all([this.http.close(), closeServer(this.http.server), closeServer(this.#https ?? undefined)])
     this.#https = null
     await this.broker.stop()
     await this.ledger.close()
-    // Only a hub that started says it stopped: a failed start has already said why (issue 29).
+    // Only a hub that started says it stopped: a failed start has already said why.
     if (this.#running) this.log.info('hub stopped')
     this.#started = false
     this.#running = false

@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { HubConfig } from './config.ts'
 import type { Credentials } from './secrets.ts'
 import { PACKAGE_ROOT } from '../lib/package-root.ts'
+import { Backoff, stopChild } from './supervise.ts'
 
 /** The repo's default flows, the settings of the hub's Node-RED and the homefacts node package. */
 export const NODE_RED_FILES = Object.freeze({
@@ -32,15 +33,10 @@ export interface NodeRedOptions {
   members: () => readonly { name: string }[]
 }
 
-/** What the supervisor saw, for tests and the log. */
-export type NodeRedEvent = 'started' | 'missing-types' | 'exit' | 'not-started'
-
 /**
- * Runs Node-RED 4 as a child process of the hub: seeds the user's flows on first run (never
- * overwrites them), checks the flows file and the port before each start, reports missing node
- * types (Node-RED would wait for them forever, logging at info level only), restarts it with
- * backoff when it crashes, and stops it with the hub. The hub keeps serving MQTT whatever
- * Node-RED does. Built here, started by `start()`; the constructor does no I/O.
+ * Runs Node-RED 4 as a child process of the hub: seeds the flows on first run (never overwrites
+ * them), checks the flows file and the port before each start, reports missing node types (Node-RED
+ * would wait for them forever, logging at info level only) and restarts it with backoff.
  */
 export class NodeRed extends EventEmitter {
   readonly userDir: string
@@ -50,8 +46,7 @@ export class NodeRed extends EventEmitter {
   #opts: NodeRedOptions
   #child: ChildProcess | null = null
   #stopping = false
-  #restart: ReturnType<typeof setTimeout> | null = null
-  #backoffMs = 1000
+  #backoff = new Backoff(60_000)
   #port = 0
   #mqttUrl = ''
   #killOnExit = (): void => { this.#child?.kill('SIGKILL') }
@@ -138,7 +133,6 @@ export class NodeRed extends EventEmitter {
 
   #spawn (): void {
     const { config, log, usersFile, credentialSecret } = this.#opts
-    const started = Date.now()
     const child = spawn(process.execPath, [NODE_RED_FILES.redJs, '--settings', NODE_RED_FILES.settings, '--userDir', this.userDir], {
       env: {
         ...process.env,
@@ -163,7 +157,7 @@ export class NodeRed extends EventEmitter {
       log.debug({ nodeRed: line }, 'node-red')
       if (/\[error\]/.test(line) || /^Error/.test(line)) log.warn({ nodeRed: line }, 'Node-RED reported an error')
       if (line.includes('Started flows')) {
-        this.#backoffMs = 1000
+        this.#backoff.reset()
         this.emit('started')
       } else if (line.includes('Waiting for missing types to be registered')) {
         waiting = true
@@ -187,29 +181,17 @@ export class NodeRed extends EventEmitter {
       this.#child = null
       this.emit('exit', code, signal)
       if (this.#stopping) return
-      if (Date.now() - started > 60_000) this.#backoffMs = 1000
-      this.#problem(`Node-RED exited (${signal ?? `code ${code}`}); restarting it in ${this.#backoffMs / 1000} s`, { code, signal })
-      this.#restart = setTimeout(() => {
-        this.#restart = null
-        if (!this.#stopping) this.#spawn()
-      }, this.#backoffMs)
-      this.#backoffMs = Math.min(this.#backoffMs * 2, 30_000)
+      const ms = this.#backoff.schedule(() => this.#spawn())
+      this.#problem(`Node-RED exited (${signal ?? `code ${code}`}); restarting it in ${ms / 1000} s`, { code, signal })
     })
   }
 
   /** Stops Node-RED (SIGTERM, then SIGKILL after 10 s) and waits for it to exit. */
   async stop (): Promise<void> {
     this.#stopping = true
-    if (this.#restart) clearTimeout(this.#restart)
-    this.#restart = null
+    this.#backoff.cancel()
     process.off('exit', this.#killOnExit)
-    const child = this.#child
-    if (!child) return
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(timer)
+    if (this.#child) await stopChild(this.#child, 10_000)
   }
 }
 

@@ -14,12 +14,10 @@ export interface ProxyOptions {
 }
 
 /**
- * Forwards `/api/<prefix>...` to the shop service that serves it on its own port (issue 10:
- * Orders and Customers listen on their own ports, and a user still meets one address). The
- * caller's HTTP Basic credentials are checked here, against the hub's users; the service learns
- * who is calling from the headers the proxy sets, and trusts them for the secret they share.
- * Bodies and answers pass through untouched. No valid credentials is a 401; a prefix nobody
- * serves now is a 404; a service that does not answer is a 502.
+ * Forwards `/api/<prefix>...` to the shop service that serves it on its own port, so a user meets
+ * one address. The caller's HTTP Basic credentials are checked here, against the hub's users; the
+ * service learns who is calling from the headers the proxy sets, and trusts them for the secret
+ * they share. Bodies and answers pass through untouched.
  */
 export function registerProxy (app: FastifyInstance, opts: ProxyOptions): ProxyTargets {
   const targets: ProxyTargets = new Map()

@@ -37,10 +37,14 @@ export class Secrets {
   }
 
   set (name: string, creds: Credentials): void {
-    const all = { ...this.#read(), [name]: creds }
-    mkdirSync(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 })
-    renameSync(tmp, this.path)
+    writeSecretFile(this.path, { ...this.#read(), [name]: creds })
   }
+}
+
+/** Writes `value` as JSON (mode 0600) to a temp file renamed over `path`: a crash leaves the old file or the new one. */
+export function writeSecretFile (path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
+  renameSync(tmp, path)
 }

@@ -27,7 +27,7 @@ export interface ServiceContext {
   mqttUrl: string
   /** Credentials of an MQTT user with the given name (the hub creates it on first use). */
   credentials: (name: string, account?: Account) => Promise<{ username: string, password?: string }>
-  /** The household, parsed once: the hub's follows the config file and the member users (issue 29). */
+  /** The household, parsed once: the hub's follows the config file and the member users. */
   household: { readonly current: HouseholdConfig, onChange: (listener: HouseholdListener) => () => void }
   /** Shop APIs: the secret the hub's proxy sends with the requests it forwards. */
   proxySecret?: string | undefined
@@ -49,10 +49,7 @@ export interface Service {
 export interface ServiceDefinition {
   name: string
   describe: string
-  /**
-   * Where `homefacts start` runs it: in the hub's process, or as a child process of the hub
-   * (`homefacts service <name>`, when `shop.enabled`), so that "kill -9 Orders" means what it says.
-   */
+  /** Where `homefacts start` runs it: in the hub's process, or as a child (`homefacts service <name>`) when `shop.enabled`. */
   runs: 'hub' | 'child'
   /** It runs alone against any MQTT 5 broker too: `homefacts service <name> --broker <url>`. */
   standalone: boolean

@@ -4,16 +4,12 @@ import type { Logger } from 'pino'
 import type { z } from 'zod'
 import { Codes, HomefactsError, toIssues, type Code } from '#contract'
 
-/** Who may change shop data over HTTP (issue 10): shop clerks and admins. */
+/** Who may change shop data over HTTP: shop clerks and admins. */
 export const WRITE_ROLES: readonly string[] = ['admin', 'shop']
 /** Who may read it: those, and services. */
 export const READ_ROLES: readonly string[] = ['admin', 'shop', 'service']
 
-/**
- * The headers the hub's proxy adds to each request it forwards to a shop API, once it has
- * checked the caller's HTTP Basic credentials against its users: who is calling, and the secret
- * it shares with the services it started, which proves the request came through it.
- */
+/** The headers the hub's proxy adds to a request it forwards: who is calling, and the secret that proves it came through it. */
 export const PROXY_HEADERS = { secret: 'x-homefacts-proxy-secret', user: 'x-homefacts-user', role: 'x-homefacts-role' } as const
 
 /** Who is calling, as the hub's proxy vouches. */
@@ -48,10 +44,8 @@ export function parseBody<S extends z.ZodType> (schema: S, body: unknown): z.inf
 }
 
 /**
- * A service's own fastify server. It answers only requests the hub's proxy forwarded, those
- * that carry `proxySecret` (a service given none answers none: 401). Coded errors become
- * `{error, message, issues}` with the status their code stands for; anything else is a 500 and
- * logged.
+ * A service's own fastify server: it answers only requests that carry `proxySecret` (given none,
+ * none). Coded errors become `{error, message, issues}` with their code's status.
  */
 export function createApi (log: Logger, proxySecret: string | undefined): FastifyInstance {
   const app = Fastify({ loggerInstance: log.child({ part: 'http' }, { level: 'warn' }) as FastifyBaseLogger, forceCloseConnections: true })

@@ -2,10 +2,9 @@ import { connect as netConnect } from 'node:net'
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt'
 
 /**
- * An mqtt.js client whose TCP socket has Nagle's algorithm off (TCP_NODELAY), on every
- * (re)connect: a lone publish waiting for its PUBACK goes out at once, not behind the broker's
- * delayed ACK of the one before (40 ms). mqtt.js has no option for it, so the socket is made
- * here, through its stream builder; other URLs (TLS, WebSocket) go to `mqtt.connect` as they are.
+ * An mqtt.js client whose TCP socket has Nagle's algorithm off on every (re)connect, so a lone
+ * publish goes out at once, not behind the broker's delayed ACK (40 ms). mqtt.js has no option
+ * for it: the socket is made through its stream builder. Other URLs go to `mqtt.connect`.
  */
 export function connectMqtt (url: string, opts: IClientOptions = {}): MqttClient {
   const u = new URL(url)

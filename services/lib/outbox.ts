@@ -23,11 +23,7 @@ const toRow = (r: RawRow): OutboxRow => ({ id: r.id, topic: r.topic, payload: r.
 /** The outbox message for a fact on its topic: facts are never retained. */
 export const factMessage = (topic: string, fact: Fact): OutboxMessage => ({ topic, payload: JSON.stringify(fact), retain: false })
 
-/**
- * The transactional outbox: a table in the service's own SQLite file. A producer calls `add`
- * inside the same transaction as its own row, so the change and the facts that tell of it commit
- * together or not at all; the relay publishes them afterwards, in insertion order.
- */
+/** The transactional outbox: a producer's change and the facts that tell of it commit together or not at all. */
 export class Outbox {
   readonly db: Database
   readonly #sql: (sql: string) => Statement

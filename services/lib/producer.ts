@@ -30,8 +30,7 @@ export interface ProducerOptions {
 
 /**
  * A service that takes requests over HTTP and tells what happened as facts: its own fastify
- * server and port, its own SQLite file with an outbox, and a relay to the broker. The API
- * answers whether or not the broker is up; facts wait in the outbox until it is.
+ * server, its own SQLite file with an outbox, and a relay. Facts wait in the outbox for the broker.
  */
 export class HttpProducer {
   readonly outbox: Outbox

@@ -10,26 +10,21 @@ export interface RelayOptions {
   credentials: () => Promise<{ username: string, password?: string }>
   log: Logger
   /**
-   * 5 (default) reads a refusal from the PUBACK's reason code. 4 (MQTT 3.1.1) has no reason
-   * codes: the broker acknowledges a refused publish and dead-letters it, so the relay reads its
-   * own `homefacts/deadletter/<clientId>`.
+   * 5 (default) reads a refusal from the PUBACK's reason code. 4 (MQTT 3.1.1) has none: the
+   * relay reads the broker's dead letters on its own `homefacts/deadletter/<clientId>`.
    */
   protocolVersion?: 4 | 5
-  /** Called after each row is settled (sent or failed); tests and `--failed` use it. */
-  onSettled?: (row: OutboxRow, outcome: 'sent' | 'failed') => void
 }
 
 /** What a PUBACK said, refusals included. */
 interface Ack { reasonCode: number, reasonString?: string }
 
 /**
- * Publishes the outbox, in order, one message at a time at QoS 1 over MQTT 5, and marks a row
- * sent only after its PUBACK: the broker's PUBACK promises the fact is in its ledger and queued
- * for every persistent session. A PUBACK with a reason code ≥ 0x80 is a refusal (a contract
- * failure, an ACL refusal): the row is marked failed with the reason and never retried, since
- * sending the same bytes again gets the same answer. A publish that is not acknowledged (the
- * broker is down, or could not store it) stays in mqtt.js's store and goes again on reconnect,
- * so the loop just waits for it; rows after it wait too, which keeps each subject's order.
+ * Publishes the outbox in order, one QoS 1 message at a time, and marks a row sent only after its
+ * PUBACK, which promises the fact is in the ledger and queued for every persistent session. A
+ * reason code ≥ 0x80 is a refusal: the row is marked failed and never retried (the same bytes get
+ * the same answer). An unacknowledged publish stays in mqtt.js's store and goes again on
+ * reconnect; the rows after it wait, which keeps each subject's order.
  */
 export class Relay {
   #opts: RelayOptions
@@ -103,7 +98,7 @@ export class Relay {
   }
 
   async #drain (): Promise<void> {
-    const { outbox, log, onSettled } = this.#opts
+    const { outbox, log } = this.#opts
     for (;;) {
       this.#again = false
       const rows = outbox.pending()
@@ -118,10 +113,8 @@ export class Relay {
           const reason = letter ?? ack.reasonString ?? `PUBACK reason code 0x${ack.reasonCode.toString(16)}`
           outbox.markFailed(row.id, reason)
           log.error({ topic: row.topic, outboxId: row.id, reasonCode: ack.reasonCode, reason }, 'the broker refused an outbox message; marked failed, not retried')
-          onSettled?.(row, 'failed')
         } else {
           outbox.markSent(row.id)
-          onSettled?.(row, 'sent')
         }
       }
     }
@@ -150,10 +143,7 @@ export class Relay {
     })
   }
 
-  /**
-   * Stops after the publish in flight is acknowledged (or `graceMs` passes, the broker being
-   * away), so a clean stop does not leave a delivered fact marked unsent, to go again.
-   */
+  /** Stops after the publish in flight is acknowledged (or `graceMs` passes): a delivered fact is not left unsent. */
   async stop (graceMs = 2000): Promise<void> {
     this.#stopped = true
     this.#off?.()

@@ -3,9 +3,8 @@ import { join } from 'node:path'
 import { PACKAGE_ROOT } from './package-root.ts'
 
 /**
- * The environment and Node flags on the `homefacts` command's shebang
- * (`#!/usr/bin/env -S [NAME=value ...] node <flags>`, bin/homefacts.js): what a process that
- * starts the command through `process.execPath` must pass itself (the hub's children, the bench).
+ * The environment and Node flags on bin/homefacts.js's shebang (`#!/usr/bin/env -S [NAME=value ...]
+ * node <flags>`): what a process that starts it through `process.execPath` must pass itself.
  */
 export function commandShebang (): { env: Record<string, string>, flags: string[] } {
   const shebang = readFileSync(join(PACKAGE_ROOT, 'bin', 'homefacts.js'), 'utf8').split('\n', 1)[0]!

@@ -1,21 +1,15 @@
 import { createHash } from 'node:crypto'
+import { encodeTime } from 'ulid'
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
 /**
- * A ULID whose time part is `time` and whose random part is derived from `key`: the same
- * escalation step of the same fact for the same member (or the same claim) always gets the same
- * id, so a fact made again after a crash is one fact to every consumer that dedups by id.
+ * A ULID of `time` whose random part is derived from `key`: a fact made again after a crash has
+ * the same id, so it is one fact to every consumer that dedups by id.
  */
 export function stableId (time: number, key: string): string {
-  let t = Math.max(0, Math.floor(time))
-  let head = ''
-  for (let i = 0; i < 10; i++) {
-    head = CROCKFORD[t % 32] + head
-    t = Math.floor(t / 32)
-  }
   const hash = createHash('sha256').update(key).digest()
   let tail = ''
   for (let i = 0; i < 16; i++) tail += CROCKFORD[hash[i]! % 32]
-  return head + tail
+  return encodeTime(Math.max(0, Math.floor(time)), 10) + tail
 }

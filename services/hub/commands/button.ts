@@ -23,9 +23,8 @@ export interface ButtonFlags {
 const THING = new RegExp(`^${SEGMENT.source.slice(1, -1)}/${SEGMENT.source.slice(1, -1)}$`)
 
 /**
- * `homefacts device button`: a push button on an Arduino (or the keyboard, with `--simulate`)
- * that claims for one member (issue 29). Its MQTT user is a device bound to that member and
- * those things: `homefacts users add <name> --role device --member <member> --thing <area/thing>`.
+ * `homefacts device button`: a push button on an Arduino (or the keyboard, with `--simulate`) that
+ * claims for one member; its MQTT user is a device bound to that member and those things.
  */
 export async function runButton (opts: ButtonFlags): Promise<void> {
   if (!SEGMENT.test(opts.member)) throw new HomefactsError(Codes.CONFIG, `--member "${opts.member}" is not lower-case kebab-case`)

@@ -1,16 +1,18 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import mqtt, { type MqttClient } from 'mqtt'
 import { pino } from 'pino'
-import { loadConfig } from '../config.ts'
+import { deepFreeze } from '#contract'
+import { HubConfig } from '../config.ts'
 import { createHub, type Hub } from '../hub.ts'
 import { Household } from '../../household/index.ts'
 import { timelineLine } from '../../household/timeline.ts'
 import { Device } from '../../../devices/device.ts'
 import { Button } from '../../../devices/button/button.ts'
 import { ThingEntry, toSpec } from '../../../devices/spec.ts'
+import { wholeNumber } from './options.ts'
 
 /** How long things take: `--fast` tells the same story in seconds. */
 const PACE = {
@@ -37,12 +39,8 @@ class Timeline {
   next (test: (m: Seen) => boolean, what: string, ms: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`demo: waited ${ms} ms for ${what}`)), ms)
-      this.#waits(test, () => { clearTimeout(timer); resolve() })
+      this.#waiters.push({ test, resolve: () => { clearTimeout(timer); resolve() } })
     })
-  }
-
-  #waits (test: (m: Seen) => boolean, resolve: () => void): void {
-    this.#waiters.push({ test, resolve })
   }
 
   say (text: string): void {
@@ -55,10 +53,7 @@ const isFact = (member: string, name: string, test: (f: { data: Record<string, u
   m.topic === `household/${member}/fact/${name}` && test(JSON.parse(m.payload) as { data: Record<string, unknown> })
 const isState = (value: string) => (m: Seen): boolean => m.topic === 'home/kitchen/lily-cup/state' && m.payload.includes(`"value":"${value}"`)
 
-/**
- * The demo household section. Mummy and Daddy need none: their phone logins make them members
- * with the defaults (issue 29). Grandma is a grandparent, away; the policy is the default's, faster.
- */
+/** The demo household: Mummy and Daddy are members by their phone logins; Grandma, away, by config. A faster policy. */
 function demoHousehold (pace: typeof PACE.fast): unknown {
   return {
     members: [
@@ -85,10 +80,8 @@ async function connectAs (hub: Hub, user: { username: string, password: string }
 export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort: number }): Promise<void> {
   const pace = opts.fast ? PACE.fast : PACE.real
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'homefacts-demo-'))
-  mkdirSync(dataDir, { recursive: true })
-  const configFile = join(dataDir, 'demo.config.json')
   // Only what the story needs: no Node-RED, shop, HTTPS or MQTT over TLS to start (and stop).
-  writeFileSync(configFile, JSON.stringify({
+  const config = deepFreeze(HubConfig.parse({
     dataDir,
     mqtt: { host: '127.0.0.1', port: opts.mqttPort },
     http: { host: '127.0.0.1', port: 0 },
@@ -98,8 +91,7 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
     shop: { enabled: false },
     log: { level: 'warn' },
     household: demoHousehold(pace)
-  }, null, 2) + '\n')
-  const config = loadConfig({ file: configFile, env: {} })
+  }))
   const log = pino({ level: 'warn' })
   const hub = createHub(config, { log, services: [] })
   const clients: MqttClient[] = []
@@ -201,18 +193,12 @@ export async function runDemo (opts: { fast: boolean, dataDir?: string, mqttPort
   }
 }
 
-const port = (v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535')
-  return n
-}
-
 export function register (program: Command): void {
   program.command('demo')
     .description('Run the hub with a simulated cup and household, and print the story as a timeline')
     .option('--fast', 'tell the story in seconds instead of minutes')
     .option('--data-dir <dir>', 'keep the hub\'s data here (default: a temp folder, removed at the end)')
-    .option('--mqtt-port <n>', 'MQTT port of the demo hub (0 picks a free one)', port, 0)
+    .option('--mqtt-port <n>', 'MQTT port of the demo hub (0 picks a free one)', wholeNumber(0, 65535), 0)
     .action(async (opts: { fast?: boolean, dataDir?: string, mqttPort: number }) => {
       await runDemo({ fast: opts.fast === true, mqttPort: opts.mqttPort, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) })
     })

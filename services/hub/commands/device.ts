@@ -51,8 +51,7 @@ async function run (things: ThingSpec[], port: string | undefined, opts: CommonO
   const log = createLogger({ log: { level: opts.logLevel as 'info' } }, 'homefacts-device')
   let running: Running | undefined
   let stopInput = (): void => {}
-  // A device stopped before the broker ever let it in exits 1: its facts are still in the
-  // outbox, and a script or a supervisor must not take that run for a success (issue 9).
+  // Stopped before the broker ever let it in, a device exits 1: its facts are still in the outbox.
   stopOnSignals(async () => {
     stopInput()
     const never = running?.neverConnected() ?? []

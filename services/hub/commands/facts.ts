@@ -1,17 +1,11 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { Codes, HomefactsError } from '#contract'
 import { Ledger, type LedgerEntry } from '../../../broker/index.ts'
 import { dataFiles } from '../hub.ts'
-import { configFrom, withConfigOptions } from './options.ts'
-
-const offset = (v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of 0 or more')
-  return n
-}
+import { configFrom, wholeNumber, withConfigOptions } from './options.ts'
 
 /** One readable line per fact: offset, time, topic, type and data. */
 export function formatEntry (e: LedgerEntry): string {
@@ -22,8 +16,8 @@ export function register (program: Command): void {
   const facts = program.command('facts').description('Read the fact ledger')
   withConfigOptions(facts.command('tail'), ['dataDir'])
     .description('Print facts from the ledger in offset order (reads <dataDir>/ledger.sqlite; works while the hub runs)')
-    .option('-a, --after <offset>', 'only facts after this offset', offset, 0)
-    .option('-n, --limit <n>', 'at most this many (without --follow)', offset, 1000)
+    .option('-a, --after <offset>', 'only facts after this offset', wholeNumber(0), 0)
+    .option('-n, --limit <n>', 'at most this many (without --follow)', wholeNumber(0), 1000)
     .option('-t, --topic <filter>', 'MQTT topic filter, e.g. "home/kitchen/#"')
     .option('-f, --follow', 'keep printing new facts as they are accepted')
     .option('--json', 'print each entry as a JSON line')

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { configKeys, loadConfig, type ConfigSources, type HubConfig } from '../config.ts'
 
 /** Adds `--config` and a flag for every scalar config key (`--mqtt-port`, `--data-dir`, ...). */
@@ -33,4 +33,12 @@ export function configFrom (cmd: Command): HubConfig {
 export function howToChange (key: string): string {
   const k = configKeys().find((x) => x.key === key)
   return k ? `${k.flag} or ${k.env}` : key
+}
+
+/** A flag's parser for a whole number from `min` to `max`. */
+export const wholeNumber = (min: number, max = Infinity) => (v: string): number => {
+  const n = Number(v)
+  const range = max === Infinity ? `of ${min} or more` : `from ${min} to ${max}`
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number ${range}`)
+  return n
 }

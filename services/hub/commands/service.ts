@@ -50,7 +50,7 @@ export function register (program: Command): void {
       if (opts.failed) return printFailed(name, resolve(config.dataDir))
       if (name === 'household' && config.household.members.length === 0) throw new HomefactsError(Codes.CONFIG, 'the household config lists no members: add household.members to the config file')
       const password = opts.password ?? process.env.HOMEFACTS_SERVICE_PASSWORD
-      // The hub's format, so a child's lines interleave readably with the hub's (issue 29).
+      // The hub's format, so a child's lines interleave readably with the hub's.
       const log = createLogger(config).child({ service: name })
       const ctx: ServiceContext = {
         config,
@@ -83,10 +83,9 @@ function printFailed (name: string, dataDir: string): void {
 }
 
 /**
- * Run by the hub (`services/hub/children.ts`), over an IPC channel: the hub learns the API's
- * URL from it, and when the hub goes away, even by `kill -9`, the channel closes and the service
- * stops rather than live on as an orphan. The channel alone keeps no process alive, so a start
- * that fails still exits.
+ * Run by the hub over an IPC channel: the hub learns the API's URL from it, and when the hub goes
+ * away, even by `kill -9`, the channel closes and the service stops. The channel keeps no process
+ * alive, so a start that fails still exits.
  */
 function superviseBy (name: string, service: Service): void {
   process.channel?.unref()

@@ -1,31 +1,22 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { InvalidArgumentError, Option, type Command } from 'commander'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Option, type Command } from 'commander'
 import { Codes, HomefactsError } from '#contract'
 import { Fleet, type FleetMember } from '../../../devices/fleet.ts'
 import { UserStore } from '../../../broker/users.ts'
 import { dataFiles } from '../hub.ts'
 import { createLogger } from '../log.ts'
-import { configFrom, withConfigOptions } from './options.ts'
-
-const positive = (max: number) => (v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`)
-  return n
-}
+import { writeSecretFile } from '../secrets.ts'
+import { configFrom, wholeNumber, withConfigOptions } from './options.ts'
 
 /** The fleet's logins: `sim-<n>` may write `home/sim/thing-<n>/...`. */
 const member = (i: number, password: string): FleetMember => ({ username: `sim-${i}`, password, area: 'sim', thing: `thing-${i}` })
 
-/**
- * Makes sure the first `count` fleet logins exist. Their passwords are cached next to the users
- * file, so a rerun needs no scrypt at all; new ones are hashed in parallel and written in one go.
- */
+/** Makes sure the first `count` fleet logins exist; their passwords are cached, so a rerun needs no scrypt. */
 async function fleetMembers (dataDir: string, count: number, say: (line: string) => void): Promise<FleetMember[]> {
-  const files = dataFiles(dataDir)
   const cachePath = join(dataDir, 'simulate-credentials.json')
   const cache = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, string> : {}
-  const store = new UserStore(files.users)
+  const store = new UserStore(dataFiles(dataDir).users)
   const known = new Set(store.list().map((u) => u.username))
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !cache[`sim-${i}`] || !known.has(`sim-${i}`))
   if (missing.length > 0) {
@@ -33,25 +24,18 @@ async function fleetMembers (dataDir: string, count: number, say: (line: string)
     const t0 = Date.now()
     const passwords = await store.addMany(missing.map((i) => ({ username: `sim-${i}`, role: 'device' as const, things: [`sim/thing-${i}`] })))
     missing.forEach((i, k) => { cache[`sim-${i}`] = passwords[k]! })
-    writeAtomic(cachePath, cache)
+    writeSecretFile(cachePath, cache)
     say(`created ${missing.length} device logins in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
   return Array.from({ length: count }, (_, i) => member(i, cache[`sim-${i}`]!))
 }
 
-function writeAtomic (path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
-  renameSync(tmp, path)
-}
-
 export function register (program: Command): void {
   withConfigOptions(program.command('simulate'), ['dataDir'])
     .description('Fleet simulator: many simulated cups, each with its own device login, for demos and load')
-    .addOption(new Option('--things <n>', 'how many simulated things').argParser(positive(100_000)).default(100))
-    .addOption(new Option('--rate <n>', 'state changes per second across the fleet').argParser(positive(1_000_000)).default(10))
-    .addOption(new Option('--duration <seconds>', 'stop by itself after this long').argParser(positive(86_400)).default(60))
+    .addOption(new Option('--things <n>', 'how many simulated things').argParser(wholeNumber(1, 100_000)).default(100))
+    .addOption(new Option('--rate <n>', 'state changes per second across the fleet').argParser(wholeNumber(1, 1_000_000)).default(10))
+    .addOption(new Option('--duration <seconds>', 'stop by itself after this long').argParser(wholeNumber(1, 86_400)).default(60))
     .addOption(new Option('-b, --broker <url>', 'MQTT broker URL').env('HOMEFACTS_BROKER').default('mqtt://127.0.0.1:1883'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('warn'))
     .action(async (opts: { things: number, rate: number, duration: number, broker: string, logLevel: string }, cmd: Command) => {

@@ -4,10 +4,7 @@ import { createHub, type Hub } from '../hub.ts'
 import { loadConfig } from '../config.ts'
 import { howToChange, sourcesFrom, withConfigOptions } from './options.ts'
 
-/**
- * Stops on SIGINT/SIGTERM and exits with the code `stop` resolves to (0 by default); a second
- * signal exits at once.
- */
+/** Stops on SIGINT/SIGTERM, exiting with the code `stop` resolves to (0 by default); a second signal exits at once. */
 export function stopOnSignals (stop: () => Promise<number | void>): void {
   let stopping = false
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -43,10 +40,7 @@ export async function startHub (hub: Hub): Promise<void> {
 /** What the web app's addresses are from elsewhere on the network, with the hub's host as it binds. */
 const reachable = (url: string, host: string): string => host === '0.0.0.0' || host === '::' ? url.replace('127.0.0.1', '<this host>') : url.replace('127.0.0.1', host)
 
-/**
- * The first lines a person reads (issue 29): where the web app is, over http and https, and the
- * next step: a member login, then open the app on a phone.
- */
+/** The first lines a person reads: where the web app is, and the next step (a member login, then the app). */
 export function firstSteps (hub: Hub): string {
   const { http, https } = hub.urls
   const web = [`  ${reachable(http, hub.config.http.host)}/`, ...(https ? [`  ${reachable(https, hub.config.https.host)}/  (phones: Web Push and installing the app need HTTPS; trust the hub's CA from ${reachable(http, hub.config.http.host)}/ca.crt)`] : [])]

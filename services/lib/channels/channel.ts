@@ -1,7 +1,6 @@
 /**
- * The one channel interface (issue 12): the household's phones and the shop's Notifications
- * both send through it. A channel instance is bound to one address (a push subscription, an
- * ntfy topic, a webhook URL); whoever owns the recipients builds one per address.
+ * The one channel interface: the household's phones and the shop's Notifications both send
+ * through it. A channel is bound to one address (a push subscription, an ntfy topic, a webhook URL).
  */
 
 /** How loudly, as the household policy says; each channel maps it to its own scale. */
@@ -33,14 +32,10 @@ export interface Channel {
   /** Where it delivers, for the delivery facts (a push endpoint's origin, an ntfy topic URL, a webhook URL). */
   readonly address: string
   /**
-   * Hands the notice over; resolves once the receiver accepted it, throws when it did not.
-   * Sending the same notice again (after a crash) must not make a second notification:
-   * the fact id travels as the idempotency key, tag or sequence id.
+   * Resolves once the receiver accepted the notice. Sent again (after a crash), it must make no
+   * second notification: the fact id travels as the idempotency key, tag or sequence id.
    */
   send: (notice: Notice) => Promise<void>
-  /**
-   * The fact is resolved: remove or replace what `send` delivered for it. Safe to call for a
-   * notice that was never sent.
-   */
+  /** The fact is resolved: remove or replace what `send` delivered for it (safe for a notice never sent). */
   withdraw: (notice: Notice, reason: string) => Promise<void>
 }

@@ -9,11 +9,7 @@ export interface ChannelResponse {
   body: string
 }
 
-/**
- * One HTTP request of a channel, on a kept-alive connection: resolves with the answer, and
- * rejects on a network error, on the timeout, or on a non-2xx answer (an error that names the
- * status, with `status` set).
- */
+/** One HTTP request on a kept-alive connection; rejects on a network error, the timeout or a non-2xx answer (with `status`). */
 export function request (url: string, init: { method: string, headers?: Record<string, string>, body?: string, timeoutMs: number }): Promise<ChannelResponse> {
   const u = new URL(url)
   const secure = u.protocol === 'https:'

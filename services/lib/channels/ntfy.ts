@@ -3,32 +3,27 @@ import { request } from './http.ts'
 
 /** ntfy's priorities: 1 (min) to 5 (max), 3 is the default. */
 const PRIORITY: Record<NoticePriority, number> = { low: 2, normal: 3, high: 4, urgent: 5 }
+const TIMEOUT_MS = 5000
 
 export interface NtfyOptions {
   /** The topic URL, e.g. `https://ntfy.sh/our-house-x7`. */
   url: string
   /** An access token for a protected topic (Bearer). */
   token?: string
-  timeoutMs?: number
 }
 
 /**
- * Publishes to an ntfy topic. The fact id is the message's sequence id, so sending again
- * updates the one notification instead of adding one, and a withdraw deletes it. From ntfy's
- * docs (https://docs.ntfy.sh/publish/#updating-deleting-notifications, ntfy 2.16+): publish to
- * `/<topic>/<sequence_id>` to start or update a sequence; `DELETE /<topic>/<sequence_id>`
- * removes the notification from the drawer and from the clients.
+ * Publishes to an ntfy topic with the fact id as the sequence id, so sending again updates the one
+ * notification and a withdraw deletes it (ntfy 2.16+, https://docs.ntfy.sh/publish/#updating-deleting-notifications).
  */
 export class NtfyChannel implements Channel {
   readonly name = 'ntfy'
   readonly address: string
   #token: string | undefined
-  #timeoutMs: number
 
   constructor (opts: NtfyOptions) {
     this.address = opts.url.replace(/\/+$/, '')
     this.#token = opts.token
-    this.#timeoutMs = opts.timeoutMs ?? 5000
   }
 
   async send (notice: Notice): Promise<void> {
@@ -40,12 +35,12 @@ export class NtfyChannel implements Channel {
       'x-tags': tags.join(','),
       ...(notice.click ? { 'x-click': notice.click } : {})
     }
-    await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: this.#timeoutMs })
+    await request(this.#sequenceUrl(notice), { method: 'POST', headers, body: notice.message, timeoutMs: TIMEOUT_MS })
   }
 
   async withdraw (notice: Notice): Promise<void> {
     try {
-      await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: this.#timeoutMs })
+      await request(this.#sequenceUrl(notice), { method: 'DELETE', headers: this.#auth(), timeoutMs: TIMEOUT_MS })
     } catch (err) {
       // Nothing under that sequence id (never sent, or expired from the cache): nothing to remove.
       if ((err as { status?: number }).status === 404) return

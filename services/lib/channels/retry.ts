@@ -13,10 +13,9 @@ export interface RetryOptions {
 }
 
 /**
- * Runs `op` until it resolves, with a doubling pause between attempts (p-retry). A
- * `ChannelGoneError` is final (the address is gone for good), and so is the last allowed attempt;
- * an aborted signal stops the waiting and rejects with its reason. An attempt that succeeded
- * counts even when the signal aborted meanwhile: the notice went out, and must be recorded so.
+ * Runs `op` until it resolves, with a doubling pause between attempts (p-retry); a
+ * `ChannelGoneError` is final. An aborted signal rejects, unless an attempt succeeded meanwhile:
+ * the notice went out.
  */
 export async function withRetry<T> (op: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   let succeeded: { value: T } | undefined

@@ -2,9 +2,8 @@ import type { Channel, Notice } from './channel.ts'
 import { request } from './http.ts'
 
 /**
- * POSTs each notice as JSON to a URL (an SMS gateway, a chat bot, Home Assistant's webhook
- * trigger). The `Idempotency-Key` header is the fact id (`<id>:withdraw` for a withdraw), so a
- * receiver can drop the repeat a crash between a send and its commit can cause. Non-2xx fails.
+ * POSTs each notice as JSON to a URL (an SMS gateway, a chat bot, Home Assistant's webhook). The
+ * `Idempotency-Key` is the fact id (`<id>:withdraw` for a withdraw): a receiver drops a repeat.
  */
 export class WebhookChannel implements Channel {
   readonly name = 'webhook'

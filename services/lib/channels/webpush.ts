@@ -17,9 +17,8 @@ export interface PushSubscriptionJson {
 }
 
 /**
- * The hub's VAPID keys (RFC 8292), generated on first use with `web-push` and kept in `file`
- * (mode 0600). A phone's subscription is bound to the public key, so the keys must never be
- * regenerated silently: a broken file is an error that says how to recover.
+ * The hub's VAPID keys (RFC 8292), made on first use and kept in `file`. A phone's subscription is
+ * bound to the public key, so a broken file is an error that says how to recover, never new keys.
  */
 export function loadOrCreateVapid (file: string, subject: string): Vapid {
   let raw: string
@@ -48,18 +47,15 @@ const URGENCY: Record<NoticePriority, webpush.Urgency> = { low: 'low', normal: '
 export interface WebPushOptions {
   subscription: PushSubscriptionJson
   vapid: Vapid
-  timeoutMs?: number
   /** The agent for the push service's HTTPS (a test receiver's CA, a proxy). */
   agent?: Agent
 }
 
 /**
- * Web Push to one browser subscription, encrypted (RFC 8291) and signed (VAPID) by `web-push`.
- * The payload is what the web app's service worker reads: `{kind: "notify", tag, ...}` shows a
- * notification under the tag (the fact id); `{kind: "withdraw", tag, ...}` replaces it with a
- * quiet one that the worker closes, since a browser requires every push to show a notification.
- * The Topic header is the fact id too, so a withdraw replaces a notify the push service has not
- * delivered yet (RFC 8030 §5.4).
+ * Web Push to one browser subscription (`web-push`). `{kind: "notify", tag}` shows a notification
+ * under the tag (the fact id); `{kind: "withdraw", tag}` replaces it with a quiet one the service
+ * worker closes, since every push must show one. The Topic header is the fact id too, so a
+ * withdraw replaces a notify the push service has not delivered yet (RFC 8030 §5.4).
  */
 export class WebPushChannel implements Channel {
   readonly name = 'push'
@@ -89,7 +85,7 @@ export class WebPushChannel implements Channel {
         urgency: URGENCY[notice.priority],
         topic: topicOf(notice.fact.id),
         vapidDetails: vapid,
-        timeout: this.#opts.timeoutMs ?? 5000,
+        timeout: 5000,
         ...(this.#opts.agent ? { agent: this.#opts.agent } : {})
       })
     } catch (err) {
