@@ -14,15 +14,8 @@ import { registerPhoneApp, type PhonesHub } from './http.ts'
 import { Notifier } from './notifier.ts'
 import { PhoneStore } from './store.ts'
 
-export { PhonesConfig, type PhonesHousehold } from './config.ts'
-export { WEB_DIST, type PhonesHub, type PhoneUser, type LedgerFact } from './http.ts'
-export { PhoneStore } from './store.ts'
-
-/** Files the phones part keeps in the hub's data folder. */
-export const phoneFiles = (dataDir: string) => ({
-  db: join(dataDir, 'phones.sqlite'),
-  vapid: join(dataDir, 'vapid.json')
-})
+export { PhonesConfig } from './config.ts'
+export type { PhonesHub, LedgerFact } from './http.ts'
 
 export interface PhonesOptions {
   config: PhonesConfig
@@ -72,11 +65,11 @@ export class Phones {
   async start (): Promise<void> {
     const { config, household, dataDir, log } = this.#opts
     if (!config.enabled) return
-    const db = openDatabase(phoneFiles(dataDir).db)
+    const db = openDatabase(join(dataDir, 'phones.sqlite'))
     this.#db = db
     const store = new PhoneStore(db)
     this.#store = store
-    const vapid = loadOrCreateVapid(phoneFiles(dataDir).vapid, config.pushSubject)
+    const vapid = loadOrCreateVapid(join(dataDir, 'vapid.json'), config.pushSubject)
     this.#vapid = vapid
     const channelsFor = (member: string): Channel[] => [
       ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid, ...(this.#opts.pushAgent ? { agent: this.#opts.pushAgent } : {}) })),
