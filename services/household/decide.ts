@@ -65,7 +65,7 @@ function judge (s: ResponderState, f: FactRef, seen: MirrorView): Judgement {
     const unreadable = presence?.status === 'unreadable'
     return { kind: 'missing', reason: unreadable ? 'unreadable-presence' : 'no-presence', detail: `${unreadable ? 'my retained presence is unreadable' : 'no presence retained for me'} (${presenceTopic(s.me.name)})`, stateKnownOpen: true }
   }
-  // A claim is a person's promise (issue 29): the agent takes the fact only for a member who chose
+  // A claim is a person's promise: the agent takes the fact only for a member who chose
   // `auto`; for everyone else it asks, and the person claims (phone, button) or not.
   if (claimsForMe(policy, s.me.name)) {
     return { kind: 'decided', claim: true, verdict: { decision: 'claim', reason: 'open', detail: `still open (seq ${f.seq}), nobody has claimed it and I am home: I'll handle it` } }
