@@ -42,12 +42,12 @@ export async function notifyLatency (b: Target, opts: { rate: number, count: num
   const total = opts.warmup + opts.count
   const members = HouseholdConfig.parse({ members: [{ name: MEMBER, phones: [{ kind: 'webhook', address: `http://127.0.0.1:${port}/notify` }] }] })
   const phones = new Phones({
-    config: PhonesConfig.parse({ retryAttempts: 1 }),
-    household: () => members,
-    dataDir: dir,
+    config: { dataDir: dir, phones: PhonesConfig.parse({ retryAttempts: 1 }) },
+    household: { current: members },
     mqttUrl: b.url,
     credentials: async () => b.reader ?? { username: 'bench' },
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'silent' })
+  }, {
     onSent: (notice) => {
       const start = sentAt.get(notice.fact.id)
       if (start === undefined) return

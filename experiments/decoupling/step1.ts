@@ -9,7 +9,7 @@ import { WRITE_ROLES, authorize, createApi, parseBody } from '../../services/lib
 import { NewOrder, createOrder } from '../../services/orders/core.ts'
 import { OrderStore, ORDERS_SOURCE } from '../../services/orders/store.ts'
 import { noticeFor, type Contact, type OrderFact } from '../../services/notifications/core.ts'
-import { WebhookChannel } from '../../services/notifications/channels.ts'
+import { WebhookChannel } from '../../services/notifications/index.ts'
 import type { CustomerProfile } from '#contract'
 import { PROXY_SECRET, callWithRetry, vouched } from './call.ts'
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import mqtt from 'mqtt'
 import { checkPublish } from '#contract'
-import { WebhookChannel } from '../../services/notifications/channels.ts'
+import { WebhookChannel } from '../../services/notifications/index.ts'
 import { isOrderFact, noticeFor } from '../../services/notifications/core.ts'
 import { contactFrom } from './step1.ts'
 

@@ -20,12 +20,7 @@ export interface ResponderOptions {
   member: Member
   household: HouseholdConfig
   log: Logger
-  /** The clock; tests may inject one. */
-  now?: () => number
-  /**
-   * Runs after a fact's decision is published and before the fact is acknowledged.
-   * A crash test pauses here to kill the process mid-decision.
-   */
+  /** Runs after a fact's decision is published, before it is acknowledged: a crash test kills the process here. */
   beforeAck?: (fact: Fact) => Promise<void>
 }
 
@@ -49,7 +44,6 @@ const PRESENCE_REASONS = new Set(['no-presence', 'unreadable-presence'])
 export class Responder {
   readonly member: Member
   #opts: ResponderOptions
-  #now: () => number
   #state: ResponderState
   #inbox: MqttClient | null = null
   #outbox: MqttClient | null = null
@@ -64,24 +58,13 @@ export class Responder {
   constructor (opts: ResponderOptions) {
     this.member = opts.member
     this.#opts = opts
-    this.#now = opts.now ?? Date.now
     this.#log = opts.log.child({ member: opts.member.name })
     // seq starts from the clock, so it keeps growing across restarts without a local file.
-    this.#state = initialState(opts.member, opts.household, this.#now())
+    this.#state = initialState(opts.member, opts.household, Date.now())
   }
 
   get clientId (): string {
     return `household-${this.member.name}`
-  }
-
-  /** What the responder remembers (for tests and the demo). */
-  get state (): ResponderState {
-    return this.#state
-  }
-
-  /** The mirror of retained states, claims and presence this responder decides from. */
-  get mirror (): Mirror | null {
-    return this.#mirror
   }
 
   /** Connects the outbox and its mirror, then opens the persistent session. */
@@ -210,7 +193,7 @@ export class Responder {
   }
 
   async #handle (input: Input): Promise<Decision> {
-    const decision = decide(this.#state, input, this.#now())
+    const decision = decide(this.#state, input, Date.now())
     if (decision.ignored) this.#log.debug({ kind: input.kind, ignored: decision.ignored }, 'nothing to decide')
     await this.#apply(decision)
     this.#schedule()
@@ -240,7 +223,7 @@ export class Responder {
     }))
     this.#state = decision.state
     // A refused claim is a lost race: decided once, never retried.
-    for (const r of refused) await this.#apply(decide(this.#state, { kind: 'refused', ...r }, this.#now()))
+    for (const r of refused) await this.#apply(decide(this.#state, { kind: 'refused', ...r }, Date.now()))
   }
 
   #schedule (): void {
@@ -248,7 +231,7 @@ export class Responder {
     if (!this.#inbox) return
     const next = nextDue(this.#state)
     if (!next) return
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next.at - this.#now()))
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next.at - Date.now()))
     this.#timer = setTimeout(() => {
       if (!this.#inbox) return
       this.#serial(() => this.#handle({ kind: 'tick', seen: this.#seen })).catch((err: unknown) => {

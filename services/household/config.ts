@@ -11,8 +11,8 @@ const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM"
 
 /**
  * One way to reach a member's phone besides Web Push, which needs no config: the member turns
- * it on in the web app (issue 12). Only kinds that really deliver are offered; `sms` and
- * `email` are refused with a hint, since homefacts sends neither itself.
+ * it on in the web app. Only kinds that really deliver are offered; `sms` and `email` are
+ * refused with a hint, since homefacts sends neither itself.
  */
 const REFUSED_KINDS: Record<string, string> = {
   push: 'Web Push needs no config: open the web app on the phone and tap "Notify me on this phone"',

@@ -1,6 +1,6 @@
 import { isFactType, presenceTopic, stateOf, type Claim, type Fact, type HouseholdDecided } from '#contract'
 import { claimMessage, evidence, holderOf, type MirrorChange, type MirrorView } from '#client'
-import { NO_POLICY, claimsForMe, mayClaim } from './policy.ts'
+import { claimsForMe, mayClaim, policyOf } from './policy.ts'
 import { offered, withdrawn } from './offer.ts'
 import { onTick } from './escalate.ts'
 import {
@@ -24,8 +24,6 @@ export function decide (s: ResponderState, input: Input, now: number): Decision 
     case 'tick': return onTick(s, input.seen, now)
   }
 }
-
-const policyOf = (s: ResponderState, type: string) => s.household.policies[type] ?? NO_POLICY
 
 type Judgement =
   | { kind: 'decided', verdict: Verdict, claimedBy?: string, claim?: true, offer?: true, resolved?: true }
@@ -59,7 +57,7 @@ function judge (s: ResponderState, f: FactRef, seen: MirrorView): Judgement {
   if (presence?.status === 'value' && presence.value !== 'home') {
     return { kind: 'decided', verdict: { decision: 'skip', reason: presence.value, detail: `I am ${presence.value}; leaving it to someone at home` } }
   }
-  const policy = policyOf(s, f.type)
+  const policy = policyOf(s.household, f.type)
   if (!mayClaim(policy, s.me.role)) {
     return { kind: 'decided', verdict: { decision: 'skip', reason: 'not-allowed', detail: `the ${f.type} policy lets ${policy.mayClaim.join(', ')} claim, not a ${s.me.role}` } }
   }
@@ -67,7 +65,7 @@ function judge (s: ResponderState, f: FactRef, seen: MirrorView): Judgement {
     const unreadable = presence?.status === 'unreadable'
     return { kind: 'missing', reason: unreadable ? 'unreadable-presence' : 'no-presence', detail: `${unreadable ? 'my retained presence is unreadable' : 'no presence retained for me'} (${presenceTopic(s.me.name)})`, stateKnownOpen: true }
   }
-  // A claim is a person's promise (issue 29): the agent takes the fact only for a member who chose
+  // A claim is a person's promise: the agent takes the fact only for a member who chose
   // `auto`; for everyone else it asks, and the person claims (phone, button) or not.
   if (claimsForMe(policy, s.me.name)) {
     return { kind: 'decided', claim: true, verdict: { decision: 'claim', reason: 'open', detail: `still open (seq ${f.seq}), nobody has claimed it and I am home: I'll handle it` } }

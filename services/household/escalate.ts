@@ -1,14 +1,12 @@
 import { memberFactTopic, memberSubject } from '#contract'
 import { clearMessage, evidence, holderOf, makeFact, type MirrorView } from '#client'
-import { NO_POLICY, isNotified, stableId, stepDue } from './policy.ts'
+import { isNotified, policyOf, stableId, stepDue } from './policy.ts'
 import { withOpen, without, type Decision, type OpenFact, type Out, type ResponderState } from './state.ts'
-
-const policyOf = (s: ResponderState, type: string) => s.household.policies[type] ?? NO_POLICY
 
 /** When this fact's next escalation step for this member is due (epoch ms), or `null`. */
 function nextStep (s: ResponderState, f: OpenFact): number | null {
   if (f.claimedBy !== null) return null
-  const steps = policyOf(s, f.type).escalation
+  const steps = policyOf(s.household, f.type).escalation
   for (let i = f.stepsDone; i < steps.length; i++) {
     if (isNotified(steps[i]!, s.me)) return stepDue(f.time, steps[i]!, s.household)
   }
@@ -62,7 +60,7 @@ function escalate (s: ResponderState, f: OpenFact, seen: MirrorView, now: number
   if (evidence({ id: f.factId, type: f.type, seq: f.seq }, seen.state(f.subject)).verdict === 'resolved') return { state: without(s, f.factId), publish: [] }
   const holder = holderOf(f.factId, seen.claim(f.subject))
   if (holder.status === 'held') return { state: withOpen(s, { ...f, claimedBy: holder.by }), publish: [] }
-  const steps = policyOf(s, f.type).escalation
+  const steps = policyOf(s.household, f.type).escalation
   let next = s
   let done = f.stepsDone
   const publish: Out[] = []

@@ -5,11 +5,8 @@ import { Responder, type Credentials } from './adapter.ts'
 import type { HouseholdListener } from './live.ts'
 import { settingsOf } from './members.ts'
 
-export { HouseholdConfig, Member } from './config.ts'
-export { Responder } from './adapter.ts'
-export { decide } from './decide.ts'
-export { LiveHousehold, type LiveHouseholdOptions, type HouseholdListener } from './live.ts'
-export { householdOf, changesBetween } from './members.ts'
+export { HouseholdConfig } from './config.ts'
+export { LiveHousehold, type HouseholdListener } from './live.ts'
 
 /** The account a responder runs as: the hub's `responder` role, speaking for one member. */
 export interface ResponderAccount {
@@ -23,13 +20,9 @@ export interface HouseholdOptions {
   live?: { onChange: (listener: HouseholdListener) => () => void }
   /** `mqtt://host:port` of the broker. */
   mqttUrl: string
-  /**
-   * Credentials for the MQTT user a member's responder connects as (`household-<name>`), asked
-   * for a least-privilege `responder` account that speaks for that member.
-   */
+  /** Credentials of the MQTT user `household-<name>`: a least-privilege `responder` account for that member. */
   credentials: (username: string, account: ResponderAccount) => Promise<Credentials>
   log: Logger
-  now?: () => number
   /** See `ResponderOptions.beforeAck`. */
   beforeAck?: (member: string, fact: Fact) => Promise<void>
 }
@@ -41,7 +34,6 @@ export interface HouseholdOptions {
 export class Household {
   readonly responders = new Map<string, Responder>()
   #opts: HouseholdOptions
-
   #household: HouseholdConfig
   #started = false
   #off: (() => void) | undefined
@@ -52,11 +44,6 @@ export class Household {
     for (const m of opts.household.members) this.#create(m)
   }
 
-  /** The household the responders run with now. */
-  get household (): HouseholdConfig {
-    return this.#household
-  }
-
   #create (member: Member): Responder {
     const { beforeAck } = this.#opts
     const responder = new Responder({
@@ -65,7 +52,6 @@ export class Household {
       member,
       household: this.#household,
       log: this.#opts.log,
-      ...(this.#opts.now ? { now: this.#opts.now } : {}),
       ...(beforeAck ? { beforeAck: (fact: Fact) => beforeAck(member.name, fact) } : {})
     })
     this.responders.set(member.name, responder)
@@ -86,10 +72,10 @@ export class Household {
   }
 
   /**
-   * Runs with a new household while running (issue 29): a new member's responder starts, a
-   * removed member's stops (its session stays with the broker), a changed member's restarts; a
-   * change of policies or bounds restarts every responder with them. Restarting loses nothing:
-   * each session queues its facts, and the mirror rebuilds the open ones.
+   * Runs with a new household while running: a new member's responder starts, a removed member's
+   * stops (its session stays with the broker), a changed member's restarts; a change of policies
+   * or bounds restarts every responder. Restarting loses nothing: each session queues its facts,
+   * and the mirror rebuilds the open ones.
    */
   async apply (next: HouseholdConfig): Promise<void> {
     const before = this.#household

@@ -5,10 +5,7 @@ import type { HouseholdConfig } from './config.ts'
 import { changesBetween, householdOf, type UserLike } from './members.ts'
 
 export interface LiveHouseholdOptions {
-  /**
-   * Reads the `household` section again (from the config file, the environment and the flags),
-   * parsed; throws `HF_CONFIG` naming the bad key.
-   */
+  /** Reads and parses the `household` section again (config file, environment, flags); throws `HF_CONFIG` naming the bad key. */
   read: () => HouseholdConfig
   /** The hub's users now (the users file is re-read when it changed). */
   users: () => readonly UserLike[]
@@ -17,8 +14,6 @@ export interface LiveHouseholdOptions {
   /** The household in force at start (the config already parsed). */
   initial: HouseholdConfig
   log: Logger
-  /** How often the files are looked at. */
-  intervalMs?: number
 }
 
 /** Called with the new household, the one before it, and what changed (one line each). */
@@ -34,8 +29,8 @@ const mtimeOf = (path: string | undefined): number => {
 }
 
 /**
- * The household as the running hub sees it (issue 29): the config section plus every member user,
- * looked at again every `intervalMs`. A change is logged (what changed) and handed to each
+ * The household as the running hub sees it: the config section plus every member user,
+ * looked at again every second. A change is logged (what changed) and handed to each
  * listener in turn; a broken edit is logged with the key it names, and the last good household
  * stays in force. Built here, started by `start()`.
  */
@@ -43,7 +38,7 @@ export class LiveHousehold {
   #opts: LiveHouseholdOptions
   #section: HouseholdConfig
   #current: HouseholdConfig
-  #mtime: number
+  #mtime = -1
   #timer: NodeJS.Timeout | undefined
   #listeners: HouseholdListener[] = []
   #chain: Promise<void> = Promise.resolve()
@@ -52,7 +47,6 @@ export class LiveHousehold {
     this.#opts = opts
     this.#section = opts.initial
     this.#current = opts.initial
-    this.#mtime = -1
   }
 
   /** The household in force now. */
@@ -66,12 +60,12 @@ export class LiveHousehold {
     return () => { this.#listeners = this.#listeners.filter((l) => l !== listener) }
   }
 
-  /** Reads the users (and remembers the config file's time) once, then looks again every interval. */
+  /** Reads the users (and remembers the config file's time) once, then looks again every second. */
   start (): void {
     this.#mtime = mtimeOf(this.#opts.configFile)
     this.#current = householdOf(this.#section, this.#opts.users())
     clearInterval(this.#timer)
-    this.#timer = setInterval(() => { void this.check() }, this.#opts.intervalMs ?? 1000)
+    this.#timer = setInterval(() => { void this.check() }, 1000)
     this.#timer.unref()
   }
 

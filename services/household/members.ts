@@ -1,4 +1,4 @@
-import { HouseholdConfig, Member } from './config.ts'
+import { Member, type HouseholdConfig } from './config.ts'
 
 /** What the household needs of a hub user: its role and the member it speaks for. */
 export interface UserLike {
@@ -7,7 +7,7 @@ export interface UserLike {
 }
 
 /**
- * The household as it is now (issue 29: no config file needed): every user with the `member`
+ * The household as it is now, with no config file needed: every user with the `member`
  * role is a member with the defaults (a parent at home who decides on `cup.empty`), and the
  * `household` section only changes those defaults: a member it lists keeps its settings there.
  * Several logins for one member (two phones) are one member. Pure.
@@ -22,7 +22,6 @@ export function householdOf (section: HouseholdConfig, users: readonly UserLike[
   return { ...section, members: [...section.members, ...fromUsers] }
 }
 
-/** The members of a household by name. */
 const byName = (h: HouseholdConfig): Map<string, Member> => new Map(h.members.map((m) => [m.name, m]))
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
 
@@ -50,5 +49,3 @@ export function changesBetween (before: HouseholdConfig, after: HouseholdConfig)
   }
   return out
 }
-
-export { HouseholdConfig }

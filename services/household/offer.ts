@@ -4,7 +4,7 @@ import { stableId } from './policy.ts'
 import type { FactRef, Out, ResponderState } from './state.ts'
 
 /**
- * Offers (issue 29): an agent asks its person to handle an open fact, and withdraws the ask
+ * Offers: an agent asks its person to handle an open fact, and withdraws the ask
  * when someone claims the fact or it resolves. Both are facts on `notify/<member>/fact/...`;
  * their ids derive from (fact, member), so an offer made again after a crash is the same offer
  * to every consumer that dedups by id.

@@ -6,8 +6,10 @@ export { stableId } from '../lib/stable-id.ts'
 
 const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 }
 
-/** A type with no policy may be claimed by anyone and never escalates. */
-export const NO_POLICY: Policy = Object.freeze({ mayClaim: [], auto: [], escalation: [] })
+const NO_POLICY: Policy = Object.freeze({ mayClaim: [], auto: [], escalation: [] })
+
+/** The policy of a fact type: a type with none may be claimed by anyone and never escalates. */
+export const policyOf = (household: { policies: Record<string, Policy> }, type: string): Policy => household.policies[type] ?? NO_POLICY
 
 /** True when a member with this name and role is in the step's audience (none given: everyone). */
 export function isNotified (step: EscalationStep, me: { name: string, role: string }): boolean {

@@ -6,9 +6,9 @@ import type { HubConfig } from './config.ts'
 import type { HouseholdConfig, HouseholdListener } from '../household/index.ts'
 import { householdService } from '../household/index.ts'
 import { phonesService, type PhonesHub } from '../phones/index.ts'
-import { ordersService } from '../orders/service.ts'
-import { customersService } from '../customers/service.ts'
-import { notificationsService } from '../notifications/service.ts'
+import { ordersService } from '../orders/index.ts'
+import { customersService } from '../customers/index.ts'
+import { notificationsService } from '../notifications/index.ts'
 
 /** Which kind of account `Hub.credentials` creates: a role and, for a responder, its member. */
 export interface Account {

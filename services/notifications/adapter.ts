@@ -16,8 +16,6 @@ export interface ConsumerOptions {
   store: NotificationStore
   channels: readonly Channel[]
   log: Logger
-  /** Pause between attempts when a channel fails; doubles up to 30 s. */
-  retryMs?: number
 }
 
 /**
@@ -105,7 +103,6 @@ export class Consumer {
   /** Sends on one channel, trying again with backoff until it works or the consumer stops. */
   async #send (channel: Channel, notice: Notice): Promise<void> {
     await withRetry(() => channel.send(notice), {
-      firstMs: this.#opts.retryMs ?? 500,
       signal: this.#stopping.signal,
       onRetry: ({ error, attemptNumber }) => this.#opts.log.warn({ err: error.message, channel: channel.name, factId: notice.fact.id, attempt: attemptNumber }, 'send failed; trying again')
     })

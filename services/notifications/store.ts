@@ -39,20 +39,15 @@ export class NotificationStore {
     this.#db.transaction(() => {
       this.#db.prepare('INSERT INTO contacts (customer_id, contact, seq) VALUES (?, ?, ?) ON CONFLICT(customer_id) DO UPDATE SET contact = excluded.contact, seq = excluded.seq')
         .run(contact.customerId, JSON.stringify(contact), contact.seq)
-      if (factId) this.#markProcessed(factId)
+      if (factId) this.markProcessed(factId)
     })()
-  }
-
-  /** Marks a fact handled with no effect (a stale customer update). */
-  markProcessed (factId: string): void {
-    this.#markProcessed(factId)
   }
 
   /** An order whose customer is not known yet: it waits, and counts as handled (its effect is the wait). */
   wait (fact: OrderFact): void {
     this.#db.transaction(() => {
       this.#db.prepare('INSERT OR IGNORE INTO waiting (fact_id, customer_id, fact) VALUES (?, ?, ?)').run(fact.id, fact.data.customerId, JSON.stringify(fact))
-      this.#markProcessed(fact.id)
+      this.markProcessed(fact.id)
     })()
   }
 
@@ -68,7 +63,7 @@ export class NotificationStore {
   sent (notice: Notice, deliveries: { channel: string, address: string }[], now: Date): void {
     const subject = notifySubject(notice.recipient)
     this.#db.transaction(() => {
-      this.#markProcessed(notice.fact.id)
+      this.markProcessed(notice.fact.id)
       this.#db.prepare('DELETE FROM waiting WHERE fact_id = ?').run(notice.fact.id)
       for (const d of deliveries) {
         const seq = this.#nextSeq(subject)
@@ -91,7 +86,8 @@ export class NotificationStore {
     return r.seq
   }
 
-  #markProcessed (factId: string): void {
+  /** Marks a fact handled; alone, for a fact with no effect (a stale customer update). */
+  markProcessed (factId: string): void {
     this.#db.prepare('INSERT OR IGNORE INTO processed (fact_id, at) VALUES (?, ?)').run(factId, new Date().toISOString())
   }
 }

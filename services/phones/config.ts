@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-/** The `phones` section of the hub config: the web app, its logins, and the notifier (issue 12). */
+/** The `phones` section of the hub config: the web app, its logins, and the notifier. */
 export const PhonesConfig = z.strictObject({
   enabled: z.boolean().default(true).describe('Serve the household web app and notify members\' phones'),
   publicUrl: z.string().regex(/^https?:\/\/[^/]+/, 'must be an http(s) URL, e.g. "https://hub.local:8443"').optional()

@@ -4,8 +4,8 @@ import type { Notice } from '../lib/channels/channel.ts'
 import type { Delivery } from './store.ts'
 
 /**
- * What the notifier turns into notifications: an escalation, or an agent's offer to its member
- * (issue 29). Both name the open fact the same way, so one path decides and withdraws them.
+ * What the notifier turns into notifications: an escalation, or an agent's offer to its member.
+ * Both name the open fact the same way, so one path decides and withdraws them.
  */
 export type Escalation = Fact<'household.escalated'> | Fact<'household.offered'>
 
@@ -23,7 +23,7 @@ export type Verdict =
 const QUIET: ReadonlySet<string> = new Set(['low', 'normal'])
 
 /**
- * Decides from the mirror whether a member is told (issue 12): never about a fact that is
+ * Decides from the mirror whether a member is told: never about a fact that is
  * resolved or already claimed (positive evidence only: with no readable state it waits), and a
  * member who is busy or away is not woken for a `low` or `normal` escalation. Quiet hours are
  * already in the escalation's due time (the responder applies the policy).
@@ -45,7 +45,7 @@ export function verdictOf (e: Escalation, seen: MirrorView): Verdict {
   return { verdict: 'notify' }
 }
 
-/** `hall/front-door`, or for another house's thing (`sites/<site>/home/...`, issue 31) `hall/front-door at grandma`. */
+/** `hall/front-door`, or for another house's thing (`sites/<site>/home/...`) `hall/front-door at grandma`. */
 function place (subject: string): string {
   const levels = subject.split('/')
   return levels[0] === 'sites' ? `${levels.slice(3).join('/')} at ${levels[1]}` : levels.slice(1).join('/')

@@ -48,7 +48,7 @@ export interface PhonesHub {
 
 export interface PhoneAppDeps {
   config: PhonesConfig
-  /** The household now: it changes while the hub runs (issue 29). */
+  /** The household now: it changes while the hub runs. */
   household: () => PhonesHousehold
   hub: PhonesHub
   /** The store, opened when the phones start (the routes are registered before). */
@@ -67,7 +67,7 @@ const fail = (reply: FastifyReply, status: number, error: string, message: strin
   reply.code(status).send({ error, message, ...extra })
 
 /**
- * The household web app (issue 12) on the hub's HTTP server: the built PWA at `/`, and the
+ * The household web app on the hub's HTTP server: the built PWA at `/`, and the
  * JSON API it uses. A login gives an HTTP-only session cookie (kept in `phones.sqlite`, so it
  * survives a restart) and a short-lived MQTT token: the page talks MQTT over WebSocket as the
  * member, so the broker's ACL and claim rules apply to it as to any client.

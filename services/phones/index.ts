@@ -14,26 +14,23 @@ import { registerPhoneApp, type PhonesHub } from './http.ts'
 import { Notifier } from './notifier.ts'
 import { PhoneStore } from './store.ts'
 
-export { PhonesConfig, type PhonesHousehold } from './config.ts'
-export { WEB_DIST, type PhonesHub, type PhoneUser, type LedgerFact } from './http.ts'
-export { PhoneStore } from './store.ts'
+export { PhonesConfig } from './config.ts'
+export type { PhonesHub, LedgerFact } from './http.ts'
 
-/** Files the phones part keeps in the hub's data folder. */
-export const phoneFiles = (dataDir: string) => ({
-  db: join(dataDir, 'phones.sqlite'),
-  vapid: join(dataDir, 'vapid.json')
-})
-
-export interface PhonesOptions {
-  config: PhonesConfig
+/** What the hub hands the phones (structurally the hub's `ServiceContext`). */
+export interface PhonesContext {
+  config: { dataDir: string, phones: PhonesConfig }
   /** The household now (members' ntfy and webhook channels); it changes while the hub runs. */
-  household: () => PhonesHousehold
-  dataDir: string
+  household: { readonly current: PhonesHousehold }
   mqttUrl: string
-  credentials: () => Promise<{ username: string, password?: string }>
-  log: Logger
+  credentials: (name: string, account?: { role?: 'service' }) => Promise<{ username: string, password?: string }>
   /** The hub's users, tokens and ledger: with them the phones serve the web app too. */
   hub?: PhonesHub | undefined
+  log: Logger
+}
+
+/** What only a test or the bench gives the phones. */
+export interface PhonesExtras {
   onSent?: (notice: Notice, channel: Channel) => void
   /** The HTTPS agent for push services (a proxy, or the CA of a private push service such as a test's). */
   pushAgent?: Agent
@@ -46,22 +43,24 @@ export interface PhonesOptions {
  * the config gives them (ntfy, webhook). Built here, started by `start()`.
  */
 export class Phones {
-  #opts: PhonesOptions
+  #ctx: PhonesContext
+  #extra: PhonesExtras
   #db: Database | null = null
   #store: PhoneStore | null = null
   #vapid: Vapid | null = null
   #relay: Relay | null = null
   #notifier: Notifier | null = null
 
-  constructor (opts: PhonesOptions) {
-    this.#opts = opts
+  constructor (ctx: PhonesContext, extra: PhonesExtras = {}) {
+    this.#ctx = ctx
+    this.#extra = extra
   }
 
   /** The web app's routes, for the hub's HTTP server: registered before it listens, they answer once the phones started. */
   routes = async (app: FastifyInstance): Promise<void> => {
-    const { config, household, hub, log } = this.#opts
-    if (!config.enabled || !hub) return
-    await registerPhoneApp(app, { config, household, hub, store: () => this.#started().store, vapidPublicKey: () => this.#started().vapid.publicKey, log })
+    const { config, household, hub, log } = this.#ctx
+    if (!config.phones.enabled || !hub) return
+    await registerPhoneApp(app, { config: config.phones, household: () => household.current, hub, store: () => this.#started().store, vapidPublicKey: () => this.#started().vapid.publicKey, log })
   }
 
   #started (): { store: PhoneStore, vapid: Vapid } {
@@ -70,25 +69,27 @@ export class Phones {
   }
 
   async start (): Promise<void> {
-    const { config, household, dataDir, log } = this.#opts
+    const { config: { phones: config, dataDir }, household, mqttUrl, log } = this.#ctx
+    const { pushAgent, onSent } = this.#extra
     if (!config.enabled) return
-    const db = openDatabase(phoneFiles(dataDir).db)
+    const credentials = () => this.#ctx.credentials('phones', { role: 'service' })
+    const db = openDatabase(join(dataDir, 'phones.sqlite'))
     this.#db = db
     const store = new PhoneStore(db)
     this.#store = store
-    const vapid = loadOrCreateVapid(phoneFiles(dataDir).vapid, config.pushSubject)
+    const vapid = loadOrCreateVapid(join(dataDir, 'vapid.json'), config.pushSubject)
     this.#vapid = vapid
     const channelsFor = (member: string): Channel[] => [
-      ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid, ...(this.#opts.pushAgent ? { agent: this.#opts.pushAgent } : {}) })),
-      ...(household().members.find((m) => m.name === member)?.phones ?? []).map((p): Channel => p.kind === 'ntfy'
+      ...store.subscriptions(member).map((subscription) => new WebPushChannel({ subscription, vapid, ...(pushAgent ? { agent: pushAgent } : {}) })),
+      ...(household.current.members.find((m) => m.name === member)?.phones ?? []).map((p): Channel => p.kind === 'ntfy'
         ? new NtfyChannel({ url: p.address, ...(p.token ? { token: p.token } : {}) })
         : new WebhookChannel(p.address))
     ]
-    this.#relay = new Relay({ outbox: store.outbox, url: this.#opts.mqttUrl, clientId: 'phones-out', credentials: this.#opts.credentials, log: log.child({ part: 'relay' }) })
+    this.#relay = new Relay({ outbox: store.outbox, url: mqttUrl, clientId: 'phones-out', credentials, log: log.child({ part: 'relay' }) })
     await this.#relay.start()
     this.#notifier = new Notifier({
-      url: this.#opts.mqttUrl,
-      credentials: this.#opts.credentials,
+      url: mqttUrl,
+      credentials,
       store,
       channelsFor,
       log,
@@ -96,7 +97,7 @@ export class Phones {
       retryAttempts: config.retryAttempts,
       retryFirstMs: config.retryFirstMs,
       evidenceTimeoutMs: config.evidenceTimeoutMs,
-      ...(this.#opts.onSent ? { onSent: this.#opts.onSent } : {})
+      ...(onSent ? { onSent } : {})
     })
     await this.#notifier.start()
   }
@@ -112,33 +113,9 @@ export class Phones {
   }
 }
 
-/** What the hub hands the phones (structurally the hub's `ServiceContext`). */
-export interface PhonesContext {
-  config: { dataDir: string, phones: PhonesConfig }
-  household: { readonly current: PhonesHousehold }
-  mqttUrl: string
-  credentials: (name: string, account?: { role?: 'service' }) => Promise<{ username: string, password?: string }>
-  hub?: PhonesHub | undefined
-  log: Logger
-}
-
-/** The phones as the hub runs them; `extra` for what only a test gives (a push service's CA). */
-export function createPhones (ctx: PhonesContext, extra: Pick<PhonesOptions, 'pushAgent'> = {}): Phones {
-  return new Phones({
-    config: ctx.config.phones,
-    household: () => ctx.household.current,
-    dataDir: ctx.config.dataDir,
-    mqttUrl: ctx.mqttUrl,
-    credentials: () => ctx.credentials('phones', { role: 'service' }),
-    hub: ctx.hub,
-    log: ctx.log,
-    ...extra
-  })
-}
-
 /** The service definition registered in `services/hub/services.ts`. */
 export const phonesService = {
   name: 'phones',
   describe: 'The household web app, and notifications to members\' phones (Web Push, ntfy, webhook), withdrawn once resolved',
-  create: (ctx: PhonesContext): Phones => createPhones(ctx)
+  create: (ctx: PhonesContext): Phones => new Phones(ctx)
 }

@@ -29,9 +29,9 @@ export interface NotifierOptions {
 type Out = { topic: string, fact: Fact }
 
 /**
- * The household's notifier (issue 12): turns `household.escalated` facts, and agents' offers
- * (`household.offered`, issue 29), into notifications on
- * each of the member's channels, and withdraws them once their fact is resolved or claimed.
+ * The household's notifier: turns `household.escalated` facts and agents' offers
+ * (`household.offered`) into notifications on each of the member's channels, and withdraws
+ * them once their fact is resolved or claimed.
  *
  * - Escalations come on a persistent session. Each is kept in the store (`parked`) before it is
  *   acknowledged, and leaves it only in the transaction that commits its delivery facts

@@ -8,9 +8,6 @@ import type { PushSubscriptionJson } from '../lib/channels/index.ts'
 
 export const PHONES_SOURCE = 'services/phones'
 
-/** A browser's Web Push subscription, as `PushSubscription.toJSON()` gives it. */
-export type { PushSubscriptionJson }
-
 /** One notification on one channel, as the notifier keeps it so it can withdraw it later. */
 export interface Delivery {
   escalationId: string

@@ -11,7 +11,7 @@ import { connect, Inbox } from '../helpers/mqtt.ts'
 import { cupEmpty, cupFilled } from '../helpers/facts.ts'
 import { PushReceiver, type ReceivedPush } from '../helpers/receivers/push-receiver.ts'
 import { householdService } from '../../services/household/index.ts'
-import { createPhones, phonesService } from '../../services/phones/index.ts'
+import { Phones, phonesService, type PhonesContext } from '../../services/phones/index.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 // HOMEFACTS_SCREENSHOT_DIR=docs keeps the pictures for docs/phones.md; a normal run writes none.
@@ -47,7 +47,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     receiver = new PushReceiver()
     await receiver.start()
     // The phones service as the hub runs it, with an HTTPS agent that trusts the local push endpoint's CA.
-    const phones = { ...phonesService, create: (ctx: Parameters<typeof createPhones>[0]) => createPhones(ctx, { pushAgent: receiver.agent! }) }
+    const phones = { ...phonesService, create: (ctx: PhonesContext) => new Phones(ctx, { pushAgent: receiver.agent! }) }
     t = await startTestHub({
       anonymous: true,
       flags: { 'https.enabled': true },

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { LogChannel, WebhookChannel } from '../../services/notifications/channels.ts'
+import { LogChannel, WebhookChannel } from '../../services/notifications/index.ts'
 import { channelContract, notice } from './channel-contract.ts'
 import { Receiver } from './shop.ts'
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
-import { ordersService } from '../../services/orders/service.ts'
-import { customersService } from '../../services/customers/service.ts'
+import { ordersService } from '../../services/orders/index.ts'
+import { customersService } from '../../services/customers/index.ts'
 import { call } from './shop.ts'
 
 describe('the hub in front of the shop services', () => {

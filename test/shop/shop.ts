@@ -46,25 +46,22 @@ export async function call (url: string, method: string, body: unknown, auth?: A
 /** Starts Orders against a hub (or any broker URL), with its data in `dir`. */
 export async function startOrders (hub: TestHub, dir: string, opts: { mqttUrl?: string, credentials?: { username: string, password: string }, protocolVersion?: 4 | 5 } = {}): Promise<HttpProducer> {
   const orders = createOrders({
-    config: { host: '127.0.0.1', port: 0 },
-    dataDir: dir,
+    config: { dataDir: dir, orders: { host: '127.0.0.1', port: 0 } },
     proxySecret: PROXY_SECRET,
     mqttUrl: opts.mqttUrl ?? hub.mqttUrl,
-    credentials: async () => opts.credentials ?? await hub.hub.credentials('orders', { role: 'orders' }),
-    ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}),
+    credentials: async (name, account) => opts.credentials ?? await hub.hub.credentials(name, account),
     log
-  })
+  }, opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {})
   await orders.start()
   return orders
 }
 
 export async function startCustomers (hub: TestHub, dir: string): Promise<HttpProducer> {
   const customers = createCustomers({
-    config: { host: '127.0.0.1', port: 0 },
-    dataDir: dir,
+    config: { dataDir: dir, customers: { host: '127.0.0.1', port: 0 } },
     proxySecret: PROXY_SECRET,
     mqttUrl: hub.mqttUrl,
-    credentials: () => hub.hub.credentials('customers', { role: 'customers' }),
+    credentials: (name, account) => hub.hub.credentials(name, account),
     log
   })
   await customers.start()
@@ -73,13 +70,11 @@ export async function startCustomers (hub: TestHub, dir: string): Promise<HttpPr
 
 export async function startNotifications (hub: TestHub, dir: string, webhook: string, opts: { mqttUrl?: string } = {}): Promise<Notifications> {
   const n = new Notifications({
-    config: {},
-    dataDir: dir,
+    config: { dataDir: dir, notifications: {} },
     mqttUrl: opts.mqttUrl ?? hub.mqttUrl,
-    credentials: () => hub.hub.credentials('notifications', { role: 'notifications' }),
-    log,
-    channels: [new WebhookChannel(webhook)]
-  })
+    credentials: (name, account) => hub.hub.credentials(name, account),
+    log
+  }, [new WebhookChannel(webhook)])
   await n.start()
   return n
 }

@@ -12,7 +12,7 @@ export class Live {
   things = new Map()
   presence = new Map()
   notices = []
-  /** Offers to this member that still stand, by the id of the fact offered (issue 29). */
+  /** Offers to this member that still stand, by the id of the fact offered. */
   offers = new Map()
   /** Facts seen live, by id: the open-fact view needs no HTTP round trip for them. */
   facts = new Map()

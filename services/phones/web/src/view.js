@@ -40,7 +40,7 @@ export function openFacts (live, facts, actionable) {
 }
 
 function openFactsView (open, me, errors, offers) {
-  // An offer stands while nobody else holds the fact (issue 29): a claim by another withdraws it.
+  // An offer stands while nobody else holds the fact: a claim by another withdraws it.
   const asked = (fact, claim) => offers.has(fact.id) && (!claim || claim.by === me)
     ? ` <span class="offer" data-offer="${esc(fact.id)}">asked of you</span>`
     : ''
