@@ -1,18 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { connect } from '../helpers/mqtt.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { startAedes, type PlainAedes } from './plain-aedes.ts'
+import { startAedes } from './plain-aedes.ts'
 
 /** patches/aedes+2.0.0-beta.1+006+client-receive-maximum.patch: the client's Receive Maximum is kept [MQTT-3.3.4-9]. */
 describe('the client\'s Receive Maximum (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('keeps at most Receive Maximum QoS 1 PUBLISHes in flight to a client, and sends the held ones in order as PUBACKs free slots [MQTT-3.3.4-9]', async () => {
-    a = await startAedes()
+    const a = await startAedes()
     const url = a.url
     const raw = await rawConnect(url, { cmd: 'connect', protocolVersion: 5, clientId: 'window', clean: true, keepalive: 0, properties: { receiveMaximum: 2 } })
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'w/#', qos: 1 }] })

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import AsyncMemory from 'aedes-persistence/asyncPersistence.js'
 import type { AedesOptions } from 'aedes'
 import mqttPacket from 'mqtt-packet'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { gate, startAedes, type PlainAedes } from './plain-aedes.ts'
+import { gate, startAedes } from './plain-aedes.ts'
 
 type Persistence = NonNullable<AedesOptions['persistence']>
 
@@ -13,12 +13,6 @@ type Persistence = NonNullable<AedesOptions['persistence']>
  * the session's queue) still run.
  */
 describe('a DISCONNECT reason while the connect finishes (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('tells a client that sends a packet past the Maximum Packet Size right after CONNACK why it is closed: DISCONNECT 0x95 [MQTT-3.2.2-15]', async () => {
     const replayed = gate()
     class SlowQueue extends AsyncMemory {
@@ -30,7 +24,7 @@ describe('a DISCONNECT reason while the connect finishes (patched aedes)', () =>
         })() as unknown as ReturnType<AsyncMemory['outgoingStream']>
       }
     }
-    a = await startAedes({ persistence: new SlowQueue() as unknown as Persistence, maximumPacketSize: 4096 })
+    const a = await startAedes({ persistence: new SlowQueue() as unknown as Persistence, maximumPacketSize: 4096 })
     const raw = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 5, clientId: 'big', clean: true, keepalive: 0 })
     const big = mqttPacket.generate({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(100_000), qos: 1, messageId: 1, retain: false, dup: false }, { protocolVersion: 5 })
     // Only the first KiB: it is refused from its header (a close on a client still writing resets the connection).

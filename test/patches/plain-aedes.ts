@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { describe, onTestFinished } from 'vitest'
 import { Aedes, type AedesOptions } from 'aedes'
 import AsyncMemory from 'aedes-persistence/asyncPersistence.js'
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt'
@@ -29,23 +30,39 @@ export const stores: Record<string, () => { persistence: Persistence, cleanup: (
   }
 }
 
-/** Starts aedes with `opts` (on the in-memory store unless `opts.persistence` says otherwise). */
+/**
+ * Starts aedes with `opts` (on the in-memory store unless `opts.persistence` says otherwise) for
+ * the test that calls it, and closes it when that test ends, if the test has not.
+ */
 export async function startAedes (opts: AedesOptions = {}): Promise<PlainAedes> {
   const own = opts.persistence ? null : stores.memory!()
   const broker = await Aedes.createBroker({ ...(own ? { persistence: own.persistence } : {}), ...opts })
   const server: Server = createServer(broker.handle)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
-  return {
-    broker,
-    url: `mqtt://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-    close: async () => {
-      // The broker first: it closes the connections a failed test left open, which server.close() waits for.
-      await new Promise<void>((resolve) => broker.close(() => resolve()))
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      const p = (broker as unknown as { persistence: { destroy?: () => Promise<void> } }).persistence
-      await p.destroy?.()
-    }
+  let closed: Promise<void> | undefined
+  const close = (): Promise<void> => (closed ??= (async () => {
+    // The broker first: it closes the connections a failed test left open, which server.close() waits for.
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const p = (broker as unknown as { persistence: { destroy?: () => Promise<void> } }).persistence
+    await p.destroy?.()
+  })())
+  onTestFinished(close)
+  return { broker, url: `mqtt://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, close }
+}
+
+/**
+ * Declares `body`'s tests once per store, each kind in a `describe` of its own. The `start` it is
+ * given starts aedes on a new, empty store of that kind, removed when the test ends.
+ */
+export function onEveryStore (body: (start: (opts?: AedesOptions) => Promise<PlainAedes>) => void): void {
+  for (const [name, make] of Object.entries(stores)) {
+    describe(`on the ${name} store`, () => body(async (opts = {}) => {
+      const store = make()
+      onTestFinished(store.cleanup)
+      return startAedes({ ...opts, persistence: store.persistence })
+    }))
   }
 }
 

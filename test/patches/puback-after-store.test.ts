@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import AsyncMemory from 'aedes-persistence/asyncPersistence.js'
 import type { AedesOptions } from 'aedes'
 import type { IDisconnectPacket } from 'mqtt'
 import { connect, publishAck } from '../helpers/mqtt.ts'
-import { gate, startAedes, type PlainAedes } from './plain-aedes.ts'
+import { gate, startAedes } from './plain-aedes.ts'
 
 type Persistence = NonNullable<AedesOptions['persistence']>
 
@@ -13,12 +13,6 @@ type Persistence = NonNullable<AedesOptions['persistence']>
  * the broker could not keep is not acknowledged, so the client sends it again.
  */
 describe('PUBACK after the store (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('sends a retained QoS 1 message\'s PUBACK only once the store has it', async () => {
     const stored = gate()
     const reached = gate()
@@ -31,7 +25,7 @@ describe('PUBACK after the store (patched aedes)', () => {
         return super.storeRetained(packet)
       }
     }
-    a = await startAedes({ persistence: new SlowRetained() as unknown as Persistence })
+    const a = await startAedes({ persistence: new SlowRetained() as unknown as Persistence })
     const c = await connect(a.url, { protocolVersion: 5 })
     let acked = false
     const ack = publishAck(c, 'slow', 'x', { retain: true }).then((r) => { acked = true; return r })
@@ -56,7 +50,7 @@ describe('PUBACK after the store (patched aedes)', () => {
         return super.outgoingEnqueueCombi(subs, packet)
       }
     }
-    a = await startAedes({ persistence: new SlowQueue() as unknown as Persistence })
+    const a = await startAedes({ persistence: new SlowQueue() as unknown as Persistence })
     const away = await connect(a.url, { clientId: 'away', clean: false })
     await away.subscribeAsync('q/t', { qos: 1 })
     await away.endAsync()
@@ -78,7 +72,7 @@ describe('PUBACK after the store (patched aedes)', () => {
         return super.storeRetained(packet)
       }
     }
-    a = await startAedes({ persistence: new Failing() as unknown as Persistence })
+    const a = await startAedes({ persistence: new Failing() as unknown as Persistence })
     ;(a.broker as unknown as NodeJS.EventEmitter).on('error', () => {})
     const v5 = await connect(a.url, { protocolVersion: 5 })
     const disconnect = new Promise<IDisconnectPacket>((resolve) => v5.once('disconnect', resolve))
@@ -95,7 +89,7 @@ describe('PUBACK after the store (patched aedes)', () => {
   })
 
   it('disconnects, without a PUBACK, an MQTT 5 client whose publish the hook could not take (err.disconnect)', async () => {
-    a = await startAedes({ authorizePublish: (_client, _packet, done) => done(Object.assign(new Error('ledger down'), { disconnect: true })) })
+    const a = await startAedes({ authorizePublish: (_client, _packet, done) => done(Object.assign(new Error('ledger down'), { disconnect: true })) })
     const c = await connect(a.url, { protocolVersion: 5 })
     const disconnect = new Promise<IDisconnectPacket>((resolve) => c.once('disconnect', resolve))
     let acked = false

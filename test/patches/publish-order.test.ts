@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import AsyncMemory from 'aedes-persistence/asyncPersistence.js'
 import type { AedesOptions } from 'aedes'
 import { connect, Inbox } from '../helpers/mqtt.ts'
 import mqttPacket from 'mqtt-packet'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { gate, resume, drop, startAedes, type PlainAedes } from './plain-aedes.ts'
+import { gate, resume, drop, startAedes } from './plain-aedes.ts'
 
 type Persistence = NonNullable<AedesOptions['persistence']>
 
@@ -13,12 +13,6 @@ type Persistence = NonNullable<AedesOptions['persistence']>
  * they were published, and none is dropped, whatever order the store and the hooks answer in.
  */
 describe('publish order (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('does not let a publish overtake one that waits for the store, which every subscriber would then drop', async () => {
     const stored = gate()
     const reached = gate()
@@ -32,7 +26,7 @@ describe('publish order (patched aedes)', () => {
       }
     }
     const overtaker = gate()
-    a = await startAedes({
+    const a = await startAedes({
       persistence: new SlowRetained() as unknown as Persistence,
       authorizePublish: (_client, packet, done) => {
         done(null)
@@ -57,7 +51,7 @@ describe('publish order (patched aedes)', () => {
   })
 
   it('publishes a client\'s QoS 2 message before the QoS 0 one it sent after it (moscajs/aedes#994)', async () => {
-    a = await startAedes()
+    const a = await startAedes()
     // A raw subscriber: mqtt.js hands a QoS 2 message over only at PUBREL, after a later QoS 0 one.
     const sub = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 4, clientId: 'sub', clean: true, keepalive: 0 })
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'o/#', qos: 2 }] })
@@ -85,7 +79,7 @@ describe('publish order (patched aedes)', () => {
         return super.outgoingUpdate(client, packet)
       }
     }
-    a = await startAedes({ persistence: new SlowUpdate() as unknown as Persistence })
+    const a = await startAedes({ persistence: new SlowUpdate() as unknown as Persistence })
     const { client: sub, inbox } = await resume(a.url, { clientId: 'keeper', clean: false })
     await sub.subscribeAsync('d/#', { qos: 1 })
     const pub = await connect(a.url)
@@ -121,7 +115,7 @@ describe('publish order (patched aedes)', () => {
         })() as unknown as ReturnType<AsyncMemory['outgoingStream']>
       }
     }
-    a = await startAedes({ persistence: new SlowQueue() as unknown as Persistence })
+    const a = await startAedes({ persistence: new SlowQueue() as unknown as Persistence })
     const session = { protocolVersion: 5 as const, clientId: 'away', clean: false, properties: { sessionExpiryInterval: 600 } }
     const { client: first } = await resume(a.url, session)
     await first.subscribeAsync('q/#', { qos: 1 })

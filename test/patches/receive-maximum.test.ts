@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { rawConnect, type RawPacket } from '../helpers/raw-mqtt.ts'
-import { gate, startAedes, type PlainAedes } from './plain-aedes.ts'
+import { gate, startAedes } from './plain-aedes.ts'
 import AsyncMemory from 'aedes-persistence/asyncPersistence.js'
 import type { AedesOptions } from 'aedes'
 
@@ -13,14 +13,8 @@ const publish = (n: number, qos: 1 | 2): RawPacket => ({ cmd: 'publish', topic: 
  * §4.9, Flow Control).
  */
 describe('the broker\'s Receive Maximum (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('tells an MQTT 5 client its Receive Maximum, takes that many unanswered QoS 2 PUBLISHes, and disconnects it with 0x93 at one more', async () => {
-    a = await startAedes({ receiveMaximum: 3 })
+    const a = await startAedes({ receiveMaximum: 3 })
     const c = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 5, clientId: 'flood', clean: true, keepalive: 0 })
     expect(await c.next((p) => p.cmd === 'connack')).toMatchObject({ reasonCode: 0, properties: { receiveMaximum: 3 } })
     for (const n of [1, 2, 3]) c.send(publish(n, 2))
@@ -46,7 +40,7 @@ describe('the broker\'s Receive Maximum (patched aedes)', () => {
         return super.storeRetained(packet)
       }
     }
-    a = await startAedes({ receiveMaximum: 2, persistence: new SlowQueue() as unknown as Persistence })
+    const a = await startAedes({ receiveMaximum: 2, persistence: new SlowQueue() as unknown as Persistence })
     const c = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 5, clientId: 'q1', clean: true, keepalive: 0 })
     // Retained: each waits for the store, so none is answered yet when the third comes.
     for (const n of [1, 2, 3]) c.send({ ...publish(n, 1), retain: true })
@@ -56,14 +50,14 @@ describe('the broker\'s Receive Maximum (patched aedes)', () => {
   })
 
   it('enforces nothing on MQTT 3.1.1, which has no Receive Maximum, nor when the option is 0', async () => {
-    a = await startAedes({ receiveMaximum: 2 })
-    const v3 = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 4, clientId: 'v3', clean: true, keepalive: 0 })
+    const limited = await startAedes({ receiveMaximum: 2 })
+    const v3 = await rawConnect(limited.url, { cmd: 'connect', protocolVersion: 4, clientId: 'v3', clean: true, keepalive: 0 })
     for (const n of [1, 2, 3, 4]) v3.send(publish(n, 2))
     await v3.next((p) => p.cmd === 'pubrec' && p.messageId === 4)
     v3.socket.destroy()
-    await a.close()
-    a = await startAedes()
-    const v5 = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 5, clientId: 'v5', clean: true, keepalive: 0 })
+    await limited.close()
+    const unlimited = await startAedes()
+    const v5 = await rawConnect(unlimited.url, { cmd: 'connect', protocolVersion: 5, clientId: 'v5', clean: true, keepalive: 0 })
     expect((await v5.next((p) => p.cmd === 'connack')).properties).not.toHaveProperty('receiveMaximum')
     for (const n of [1, 2, 3, 4]) v5.send(publish(n, 2))
     await v5.next((p) => p.cmd === 'pubrec' && p.messageId === 4)

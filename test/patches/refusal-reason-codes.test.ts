@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { connect, publishAck } from '../helpers/mqtt.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { startAedes, type PlainAedes } from './plain-aedes.ts'
+import { startAedes } from './plain-aedes.ts'
 
 /**
  * patches/aedes+2.0.0-beta.1+003+publish-refusal-reason-codes.patch and
@@ -9,14 +9,8 @@ import { startAedes, type PlainAedes } from './plain-aedes.ts'
  * with the reason code the hook chose and its reason string.
  */
 describe('refusal reason codes (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('answers a refused MQTT 5 publish with the reason code the hook chose, and its reason string', async () => {
-    a = await startAedes({
+    const a = await startAedes({
       authorizePublish: (_client, packet, done) => {
         if (packet.topic === 'bad') return done(Object.assign(new Error('payload is not JSON'), { reasonCode: 0x99 }))
         if (packet.topic === 'busy') return done(Object.assign(new Error('too fast'), { reasonCode: 0x97 }))
@@ -36,7 +30,7 @@ describe('refusal reason codes (patched aedes)', () => {
   })
 
   it('refuses an MQTT 5 CONNECT with the reason code and string the authenticate hook chose; MQTT 3.1.1 gets its return code', async () => {
-    a = await startAedes({
+    const a = await startAedes({
       authenticate: (_client, _username, _password, done) => done(Object.assign(new Error('quota'), { returnCode: 3, reasonCode: 0x97, reasonString: 'HF_QUOTA: too many connections' }), false)
     })
     const v5 = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 5, clientId: 'c5', clean: true, keepalive: 0 })

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import AsyncMemory from 'aedes-persistence/asyncPersistence.js'
 import type { AedesOptions } from 'aedes'
 import { connect } from '../helpers/mqtt.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { drop, gate, resume, startAedes, stores, type PlainAedes } from './plain-aedes.ts'
+import { drop, gate, resume, onEveryStore, startAedes } from './plain-aedes.ts'
 
 type Persistence = NonNullable<AedesOptions['persistence']>
 
@@ -13,15 +13,6 @@ type Persistence = NonNullable<AedesOptions['persistence']>
  * [MQTT-3.1.2-23].
  */
 describe('a session that ended (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  let store: ReturnType<NonNullable<typeof stores.memory>> | undefined
-  afterEach(async () => {
-    await a?.close()
-    store?.cleanup()
-    a = undefined
-    store = undefined
-  })
-
   it('is not resumed by a connection that comes while it is being wiped', async () => {
     const wiped = gate()
     const wiping = gate()
@@ -35,7 +26,7 @@ describe('a session that ended (patched aedes)', () => {
       }
     }
     let reconnecting = false
-    a = await startAedes({
+    const a = await startAedes({
       persistence: new SlowWipe() as unknown as Persistence,
       // The wipe ends only once the new CONNECT's own steps have begun.
       preConnect: (_client, _packet, done) => {
@@ -55,26 +46,23 @@ describe('a session that ended (patched aedes)', () => {
     await again.client.endAsync()
   })
 
-  for (const [name, make] of Object.entries(stores)) {
-    describe(`on the ${name} store`, () => {
-      it('has no session for a client whose last connection had no Session Expiry, and restores none of its subscriptions [MQTT-3.1.2-23]', async () => {
-        store = make()
-        a = await startAedes({ persistence: store.persistence })
-        const url = a.url
-        const first = await connect(url, { protocolVersion: 5, clientId: 'brief', clean: false })
-        await first.subscribeAsync('q/t', { qos: 1 })
-        await drop(a.broker, first)
-        const pub = await connect(url, { protocolVersion: 5 })
-        await pub.publishAsync('q/t', 'while away', { qos: 1 })
-        const again = await resume(url, { protocolVersion: 5, clientId: 'brief', clean: false })
-        expect(again.sessionPresent).toBe(false)
-        await again.client.subscribeAsync('sentinel', { qos: 1 })
-        await pub.publishAsync('q/t', 'now', { qos: 1 })
-        await pub.publishAsync('sentinel', 'last', { qos: 1 })
-        await again.inbox.wait('sentinel')
-        expect(again.inbox.messages).toStrictEqual([{ topic: 'sentinel', payload: 'last', qos: 1, retain: false }])
-        await Promise.all([pub.endAsync(), again.client.endAsync()])
-      })
+  onEveryStore((start) => {
+    it('has no session for a client whose last connection had no Session Expiry, and restores none of its subscriptions [MQTT-3.1.2-23]', async () => {
+      const a = await start()
+      const url = a.url
+      const first = await connect(url, { protocolVersion: 5, clientId: 'brief', clean: false })
+      await first.subscribeAsync('q/t', { qos: 1 })
+      await drop(a.broker, first)
+      const pub = await connect(url, { protocolVersion: 5 })
+      await pub.publishAsync('q/t', 'while away', { qos: 1 })
+      const again = await resume(url, { protocolVersion: 5, clientId: 'brief', clean: false })
+      expect(again.sessionPresent).toBe(false)
+      await again.client.subscribeAsync('sentinel', { qos: 1 })
+      await pub.publishAsync('q/t', 'now', { qos: 1 })
+      await pub.publishAsync('sentinel', 'last', { qos: 1 })
+      await again.inbox.wait('sentinel')
+      expect(again.inbox.messages).toStrictEqual([{ topic: 'sentinel', payload: 'last', qos: 1, retain: false }])
+      await Promise.all([pub.endAsync(), again.client.endAsync()])
     })
-  }
+  })
 })

@@ -1,34 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { IClientOptions } from 'mqtt'
 import { connect, subscribeCodes } from '../helpers/mqtt.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { drop, resume, startAedes, stores, type PlainAedes } from './plain-aedes.ts'
+import { drop, onEveryStore, resume } from './plain-aedes.ts'
 
 /**
  * patches/aedes+2.0.0-beta.1+015+shared-subscriptions.patch: Shared Subscriptions for a broker
  * that runs as one instance (option `sharedSubscriptions`).
  */
-describe('patched aedes', () => {
-  let a: PlainAedes | undefined
-  let store: ReturnType<NonNullable<typeof stores.memory>> | undefined
-  afterEach(async () => {
-    await a?.close()
-    store?.cleanup()
-    a = undefined
-    store = undefined
-  })
-
-  for (const [name, make] of Object.entries(stores)) {
-    describe(`on the ${name} store`, () => {
-  describe('shared subscriptions [MQTT-4.8.2]', () => {
-    async function startShared (): Promise<string> {
-      store = make()
-      a = await startAedes({ persistence: store.persistence, sharedSubscriptions: true })
-      return a.url
-    }
-
+describe('shared subscriptions (patched aedes) [MQTT-4.8.2]', () => {
+  onEveryStore((start) => {
     it('gives each message to one member of the group, in turn, and every message to a plain subscriber; no retained ones', async () => {
-      const url = await startShared()
+      const { url } = await start({ sharedSubscriptions: true })
       const a = await resume(url, { protocolVersion: 5, clientId: 'a' })
       const b = await resume(url, { protocolVersion: 4, clientId: 'b' })
       const all = await resume(url, { protocolVersion: 5, clientId: 'all' })
@@ -56,12 +39,13 @@ describe('patched aedes', () => {
     })
 
     it('queues a message for one of the group\'s persistent sessions when no member is connected', async () => {
-      const url = await startShared()
+      const broker = await start({ sharedSubscriptions: true })
+      const url = broker.url
       const session = (clientId: string): IClientOptions => ({ protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 3600 } })
       for (const id of ['w1', 'w2']) {
         const w = await connect(url, session(id))
         await w.subscribeAsync('$share/workers/job/+', { qos: 1 })
-        await drop(a!.broker, w)
+        await drop(broker.broker, w)
       }
       const pub = await connect(url, { protocolVersion: 5 })
       for (let i = 0; i < 4; i++) await pub.publishAsync(`job/${i}`, String(i), { qos: 1 })
@@ -79,7 +63,7 @@ describe('patched aedes', () => {
     })
 
     it('refuses a share name with a wildcard, or no filter, with 0x8F; advertises shared subscriptions; without the option, 0x9E as before', async () => {
-      const url = await startShared()
+      const { url } = await start({ sharedSubscriptions: true })
       // mqtt.js checks filters itself: a raw client sends the bad ones.
       const raw = await rawConnect(url, { cmd: 'connect', protocolVersion: 5, clientId: 'raw', clean: true, keepalive: 0 })
       // Available is the default, so it is not sent [MQTT-3.2.2.3.15].
@@ -88,11 +72,7 @@ describe('patched aedes', () => {
       raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: ['$share/a+b/x', '$share/only', '$share/ok/x'].map((topic) => ({ topic, qos: 1 })) })
       expect((await raw.next((p) => p.cmd === 'suback')).granted).toStrictEqual([0x8F, 0x8F, 1])
       raw.socket.destroy()
-      await a!.close()
-      store!.cleanup()
-      store = make()
-      a = await startAedes({ persistence: store.persistence })
-      const off = a.url
+      const { url: off } = await start()
       const plain = await rawConnect(off, { cmd: 'connect', protocolVersion: 5, clientId: 'raw', clean: true, keepalive: 0 })
       const refused = await plain.next((p) => p.cmd === 'connack') as { properties?: { sharedSubscriptionAvailable?: boolean } }
       expect(refused.properties?.sharedSubscriptionAvailable).toBe(false)
@@ -101,6 +81,4 @@ describe('patched aedes', () => {
       plain.socket.destroy()
     })
   })
-    })
-  }
 })

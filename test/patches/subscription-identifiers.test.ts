@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { connect } from '../helpers/mqtt.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
-import { startAedes, type PlainAedes } from './plain-aedes.ts'
+import { startAedes } from './plain-aedes.ts'
 
 /**
  * patches/aedes+2.0.0-beta.1+013+subscription-identifiers.patch: the one copy a client gets of a
@@ -9,14 +9,8 @@ import { startAedes, type PlainAedes } from './plain-aedes.ts'
  * of them [MQTT-3.3.4-3], [MQTT-3.3.4-4].
  */
 describe('Subscription Identifiers (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('sends one copy carrying every matching identifier, whichever subscription delivers it, and drops an identifier with its subscription', async () => {
-    a = await startAedes()
+    const a = await startAedes()
     const c = await rawConnect(a.url, { cmd: 'connect', protocolVersion: 5, clientId: 'ids', clean: true, keepalive: 0 })
     c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'si/#', qos: 1 }], properties: { subscriptionIdentifier: 2 } })
     c.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'si/+', qos: 1 }], properties: { subscriptionIdentifier: 3 } })

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { IPublishPacket, MqttClient } from 'mqtt'
 import { connect } from '../helpers/mqtt.ts'
-import { startAedes, type PlainAedes } from './plain-aedes.ts'
+import { startAedes } from './plain-aedes.ts'
 
 function nextPublish (client: MqttClient, topic: string): Promise<IPublishPacket> {
   return new Promise((resolve) => {
@@ -11,14 +11,8 @@ function nextPublish (client: MqttClient, topic: string): Promise<IPublishPacket
 
 /** patches/aedes+2.0.0-beta.1+005+will-publish-properties.patch. */
 describe('will PUBLISH properties (patched aedes)', () => {
-  let a: PlainAedes | undefined
-  afterEach(async () => {
-    await a?.close()
-    a = undefined
-  })
-
   it('forwards only the PUBLISH properties of a will, not its Will Delay Interval (MQTT 5 §3.1.3.2)', async () => {
-    a = await startAedes()
+    const a = await startAedes()
     const url = a.url
     const sub = await connect(url, { protocolVersion: 5 })
     await sub.subscribeAsync('dev/status', { qos: 1 })
