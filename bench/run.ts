@@ -98,14 +98,14 @@ const mosquitto = mosquittoBin ? await MosquittoProcess.start(mosquittoBin) : nu
 const hubPlain = only === 'catch-up' || only === 'notify' ? null : await HubProcess.start()
 const hubFacts = await HubProcess.start(profile ? { cpuProfDir: join(import.meta.dirname, 'profiles') } : {})
 const aedes = await BrokerProcess.start('plain')
-const level = attribution ? await BrokerProcess.start('plain-store') : null
-const brokers: Broker[] = [mosquitto, hubPlain, hubFacts, aedes, level].filter((b) => b !== null)
+const onStore = attribution ? await BrokerProcess.start('plain-store') : null
+const brokers: Broker[] = [mosquitto, hubPlain, hubFacts, aedes, onStore].filter((b) => b !== null)
 const targets: Target[] = [
   ...(mosquitto ? [{ column: 'Mosquitto', broker: mosquitto, url: mosquitto.url, prefix: 'plain/' } as const] : []),
   ...(hubPlain ? [hubPlain.target('homefacts, plain topics', 'plain')] : []),
   hubFacts.target('homefacts, facts', 'facts'),
   aedes.target('plain aedes', 'plain/'),
-  ...(level ? [level.target('aedes on LevelDB', 'plain/')] : [])
+  ...(onStore ? [onStore.target('aedes on the hub\'s session store', 'plain/')] : [])
 ]
 const stopAll = (): Promise<unknown> => Promise.all(brokers.map((b) => b.stop().catch((err: unknown) => log(`stopping ${b.name}: ${String(err)}`))))
 const columns: Column[] = targets.map((t) => ({ name: t.column, hub: t.broker instanceof HubProcess }))
@@ -305,7 +305,7 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
     plain broker, topics under \`plain/\`, outside the contract, as its admin (the only role that
     may publish there); "facts": the same payloads on \`home/<area>/<thing>/fact/<name>\`, as a
     device user and a service user: ACL, contract check and the SQLite ledger append before the
-    PUBACK, sessions and retained messages in LevelDB. Each column is a hub of its own;
+    PUBACK, sessions and retained messages in the SQLite session store. Each column is a hub of its own;
   - plain aedes: \`new Aedes()\` (2.0.0-beta.1, in memory, no hooks) on \`net.createServer\`,
     with the hub's Node flags (bench/broker-process.ts).
 - Payloads are the same pre-built \`cup.empty\`/\`cup.filled\` facts everywhere (about 300 bytes).
