@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-/** `npm run test:faults`: hostile input and faults against real hubs (issue 13); kept out of `npm test`. */
+/** `npm run test:faults`: hostile input and faults against real hubs; kept out of `npm test`. */
 export default defineConfig({
   test: {
     include: ['test/faults/**/*.test.ts'],

@@ -1,5 +1,5 @@
 /**
- * The estate's rows of `npm run bench` (issue 31; alone: `npm run bench -- --only estate`): two
+ * The estate's rows of `npm run bench` (alone: `npm run bench -- --only estate`): two
  * hubs (`bin/homefacts.js start`, as `npm start` runs them) linked by three nats-servers as one
  * JetStream cluster on loopback, and, beside them, two Mosquittos linked by a bridge
  * (`connection` + `topic` in mosquitto.conf), what a user would otherwise pick.
@@ -205,7 +205,7 @@ export function estateTable (r: EstateResult): string {
   const ms = (v: number): string => v.toFixed(2)
   const b = r.bridge
   return [
-    '| estate (issue 31) | homefacts estate (3-node JetStream) | Mosquitto bridge | goal |',
+    '| estate | homefacts estate (3-node JetStream) | Mosquitto bridge | goal |',
     '|---|--:|--:|--:|',
     `| house to house p50 at ${LATENCY.rate}/s (ms) | ${ms(r.estate.p50)} | ${b ? ms(b.p50) : '–'} | |`,
     `| house to house p99 at ${LATENCY.rate}/s (ms) | ${ms(r.estate.p99)} | ${b ? ms(b.p99) : '–'} | ≤ 50 |`,

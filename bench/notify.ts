@@ -22,7 +22,7 @@ export interface NotifyResult {
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 
 /**
- * `household.escalated` published → notification handed to the channel (issue 12): the real
+ * `household.escalated` published → notification handed to the channel: the real
  * phones notifier (`services/phones`, MQTT 5, in the bench process) with one webhook channel
  * to a local HTTP receiver. `count` open `cup.empty` facts (with their states) are published
  * first, then one escalation for each at `rate` per second; latency from each publish call to

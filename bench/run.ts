@@ -348,7 +348,7 @@ Each figure after a column's first is followed by its ratio to ${mosquitto ? 'Mo
   // The estate runs brokers of its own (bench/estate.ts), after the others have their figures.
   await stopAll()
   const estate = estateTable(await estateScenario(log))
-  writeFileSync(join(import.meta.dirname, 'results.md'), `${md}\n## The estate (issue 31)\n\n${estate}\n\nbench/estate.ts says how each row is measured.\n`)
+  writeFileSync(join(import.meta.dirname, 'results.md'), `${md}\n## The estate\n\n${estate}\n\nbench/estate.ts says how each row is measured.\n`)
   log('wrote bench/results.md')
 } finally {
   await stopAll()

@@ -5,7 +5,7 @@ export interface Row {
   values: readonly (number | undefined)[]
   /** Decimal places to show. */
   digits: number
-  /** Issue 14's target, checked on each homefacts column. */
+  /** The floor, checked on each homefacts column. */
   target?: { text: string, met: (v: number) => boolean }
 }
 

@@ -23,7 +23,7 @@ interface ClaimReply { refusal: Refusal | null }
 const unreachable = (message: string): Refusal => ({ code: Codes.ESTATE_UNREACHABLE, message, issues: [] })
 
 /**
- * Claims across houses (issue 31): the house that owns a thing settles every claim on it. Its
+ * Claims across houses: the house that owns a thing settles every claim on it. Its
  * broker's claim rules are the one authority, whether the claim comes from its own members or,
  * through this, from another house's, so two people in two houses claiming one fact at once get
  * one winner and one refusal, and a house whose link is down still settles its own things alone.

@@ -5,7 +5,7 @@ import { Codes, HomefactsError, SEGMENT } from '#contract'
 const Filters = z.string().refine((s) => splitList(s).every(isShareable), 'must be MQTT topic filters under home/ or household/, comma-separated, e.g. "home/#,household/#"')
 
 /**
- * The `estate` section of the hub config (issue 31): the NATS servers, this house's site name,
+ * The `estate` section of the hub config: the NATS servers, this house's site name,
  * its credentials, and what to share and what to follow. Every key is a scalar, so each has a
  * flag and an environment variable (`--estate-site`, `HOMEFACTS_ESTATE_SITE`); lists are
  * comma-separated. Without the section the hub is in no estate and runs as before.

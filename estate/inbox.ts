@@ -30,7 +30,7 @@ export interface InboxOptions {
 
 /**
  * Brings the facts this house follows from another house into its own broker, as facts under
- * `sites/<site>/...` (issue 31), through one durable consumer on that house's stream.
+ * `sites/<site>/...`, through one durable consumer on that house's stream.
  *
  * - In stream order, which is that house's ledger order: the consumer acknowledges cumulatively
  *   (`AckPolicy.All`), and a message that comes after a gap (one delivered before a reconnect and

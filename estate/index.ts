@@ -31,7 +31,7 @@ export type EstateStatus = 'alone' | 'linked' | 'refused'
 const RETRY_MS = 1000
 
 /**
- * This house in the estate (issue 31, docs/estate.md): its link to the other houses through NATS
+ * This house in the estate (docs/estate.md): its link to the other houses through NATS
  * JetStream. The house's broker and ledger stay its own and it works alone whenever the link is
  * down; the estate only carries what it shares out (`Outbox`, `RetainedOut`), what it follows in
  * (`Inbox`, `RetainedIn`), and claims across houses (`EstateClaims`, the broker's claim authority).

@@ -1,7 +1,7 @@
 import { siteTopic, topicMatches } from '#contract'
 
 /**
- * How the estate names things in NATS (issue 31, docs/estate.md). Topic levels are kebab-case, so
+ * How the estate names things in NATS (docs/estate.md). Topic levels are kebab-case, so
  * they never hold a `.`: a topic maps to a NATS subject level for level, and back.
  */
 

@@ -23,7 +23,7 @@ export interface OutboxOptions {
 }
 
 /**
- * The ledger is the outbox (issue 31): every fact this house shares goes to its stream, in ledger
+ * The ledger is the outbox: every fact this house shares goes to its stream, in ledger
  * order, with its id as `Nats-Msg-Id` (a resend is dropped by the stream, not stored twice).
  *
  * Facts go out a window at a time, each publish carrying `Nats-Expected-Last-Sequence`: the stream

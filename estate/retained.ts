@@ -11,7 +11,7 @@ const RETRY_MS = 1000
 
 /**
  * This house's retained states, claims, availability and presence, as its broker holds them, into
- * its bucket of the estate (issue 31): one key per topic, the last value wins, as on the broker.
+ * its bucket of the estate: one key per topic, the last value wins, as on the broker.
  * While the link is down the last value of each topic waits here, and goes once it is back.
  */
 export class RetainedOut {
@@ -80,7 +80,7 @@ export class RetainedOut {
 
 /**
  * Another house's retained values, from its bucket, into this house's broker under
- * `sites/<site>/...`, retained (issue 31). A claim names its holder as this house does: its own
+ * `sites/<site>/...`, retained. A claim names its holder as this house does: its own
  * members by name, others as `<site>/<member>`.
  */
 export class RetainedIn {

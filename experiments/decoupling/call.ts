@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PROXY_HEADERS } from '../../services/lib/http.ts'
 
-/** The request-driven baseline's call policy (issue 10): a 2 s timeout and 3 retries with backoff. */
+/** The request-driven baseline's call policy: a 2 s timeout and 3 retries with backoff. */
 export const CALL_POLICY = Object.freeze({ timeoutMs: 2000, retries: 3, backoffMs: [200, 400, 800] as const })
 
 /**

@@ -1,7 +1,7 @@
 import type { Condition, Row } from './harness.ts'
 
 /**
- * Which claimed benefit a row shows (issue 10: low latency, independent operation, independent
+ * Which claimed benefit a row shows (low latency, independent operation, independent
  * scaling, own cadence, many consumers, resilience, catch-up). Compare a step 3 row with the
  * step 1 and 2 rows of the same condition.
  */

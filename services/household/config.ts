@@ -55,7 +55,7 @@ export type EscalationStep = z.infer<typeof EscalationStep>
 /** What happens with one fact type: who may claim it, and how it escalates. */
 export const Policy = z.strictObject({
   mayClaim: z.array(Name).default([]).describe('Roles whose agents ask them (offer the fact); empty means anyone (who is at home)'),
-  auto: z.array(Name).default([]).describe('Members whose agent claims for them at once instead of asking (issue 29: a claim is a person\'s promise, so only for those who chose it)'),
+  auto: z.array(Name).default([]).describe('Members whose agent claims for them at once instead of asking (a claim is a person\'s promise, so only for those who chose it)'),
   escalation: z.array(EscalationStep).default([]).describe('Steps, in order of afterSeconds')
 }).refine((p) => p.escalation.every((s, i, all) => i === 0 || all[i - 1]!.afterSeconds <= s.afterSeconds), 'escalation steps must be in order of afterSeconds')
   .describe('Policy for one fact type')

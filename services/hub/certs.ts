@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { HomefactsError, type Code } from '#contract'
 
 /**
- * The hub's local CA and the HTTPS certificate it issues (issue 12). Phones need HTTPS (a secure
+ * The hub's local CA and the HTTPS certificate it issues. Phones need HTTPS (a secure
  * context) for service workers, Web Push and installing the web app; they trust the CA once.
  */
 

@@ -33,10 +33,10 @@ export const HubConfig = BrokerConfig.extend({
     host: z.string().min(1).default('0.0.0.0').describe('Address the Node-RED editor binds'),
     port: z.number().int().min(0).max(65535).default(1880).describe('Node-RED editor port (0 picks a free one)'),
     claimAs: z.array(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)).default([]).describe('Household members the flows may claim as')
-  }).prefault({}).describe('Node-RED (issue 11)'),
+  }).prefault({}).describe('Node-RED'),
   shop: z.strictObject({
     enabled: z.boolean().default(false).describe('Run Orders, Customers and Notifications as child processes of the hub (restarted with backoff), and serve /api/orders and /api/customers; off: a household without a shop does not pay for one')
-  }).prefault({}).describe('The shop services (issue 10)'),
+  }).prefault({}).describe('The shop services'),
   orders: OrdersConfig.prefault({}),
   customers: CustomersConfig.prefault({}),
   notifications: NotificationsConfig.prefault({}),

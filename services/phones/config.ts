@@ -16,7 +16,7 @@ export const PhonesConfig = z.strictObject({
   retryFirstMs: z.number().int().positive().default(1000).describe('Pause after the first failed attempt; it doubles each time'),
   evidenceTimeoutMs: z.number().int().positive().default(2000)
     .describe('How long the notifier waits for the state (and presence) an escalation needs before it parks it; it never notifies without that evidence, and decides when it arrives')
-}).describe('Phones: the web app and notifications (issue 12)')
+}).describe('Phones: the web app and notifications')
 export type PhonesConfig = z.infer<typeof PhonesConfig>
 
 /** A phone a member gave in the household config: an ntfy topic or a webhook. */

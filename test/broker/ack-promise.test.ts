@@ -15,7 +15,7 @@ const ROUNDS = 5
 const PLAIN = 50
 
 /**
- * A PUBACK is a promise (issue 9): a publish is acknowledged only once it is in the ledger and
+ * A PUBACK is a promise: a publish is acknowledged only once it is in the ledger and
  * queued on disk for every persistent session that matches it. The hub is killed with SIGKILL
  * the moment the last PUBACK arrives, with no pause.
  */

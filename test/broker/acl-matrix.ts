@@ -2,7 +2,7 @@ import { canPublish, canSubscribe } from '../../broker/acl.ts'
 import { Role, type Principal } from '../../broker/index.ts'
 
 /**
- * The ACL matrix (issue 13): every role × every topic family × publish and subscribe, from this
+ * The ACL matrix: every role × every topic family × publish and subscribe, from this
  * one table. `acl-matrix.test.ts` checks the ACL against it, and the matrix in docs/broker.md ("The
  * ACL") is this table rendered, so neither can drift: change the ACL, the table and the doc together.
  *

@@ -12,7 +12,7 @@ import { connect, connectInbox, publishAck, type Inbox } from '../helpers/mqtt.t
 const DISCOVERY = 'homeassistant/device/homefacts-kitchen-lily-cup/config'
 
 /**
- * Home Assistant's MQTT client, emulated with a v5 client as its integration behaves (issue 13):
+ * Home Assistant's MQTT client, emulated with a v5 client as its integration behaves:
  * a will and a birth on `homeassistant/status`, discovery read from retained configs and asked
  * for again by the birth, retained state and availability. It logs in with a role of its own.
  */

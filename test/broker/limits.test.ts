@@ -24,7 +24,7 @@ function connack (url: string, opts: IClientOptions): Promise<IConnackPacket> {
 
 const code = (p: IConnackPacket): number | undefined => p.reasonCode ?? p.returnCode
 
-describe('limits (issue 13)', () => {
+describe('limits', () => {
   it('limits.maxPayloadBytes: a bigger payload is dead-lettered (PUBACK 0x97), a far bigger packet closes the connection (DISCONNECT 0x95), and MQTT 5 clients are told the limit', async () => {
     t = await startTestHub({ flags: { 'limits.maxPayloadBytes': 2048 } })
     const admin = await t.addUser({ username: 'root', role: 'admin' })

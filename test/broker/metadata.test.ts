@@ -7,7 +7,7 @@ import { cupEmpty } from '../helpers/facts.ts'
 let t: TestHub | null = null
 afterEach(async () => { await t?.stop(); t = null })
 
-describe('contract metadata in MQTT 5 (issue 13)', () => {
+describe('contract metadata in MQTT 5', () => {
   it('sets the validated type and id as user properties, the CloudEvents content type and the UTF-8 indicator on every accepted fact', async () => {
     t = await startTestHub()
     const dev = await t.addUser({ username: 'cups', role: 'device', things: ['kitchen/+'] })

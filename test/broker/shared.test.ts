@@ -17,7 +17,7 @@ afterEach(async () => {
 
 const FACTS = '$share/notifiers/home/+/+/fact/+'
 
-describe('shared subscriptions on the hub (issue 13)', () => {
+describe('shared subscriptions on the hub', () => {
   it('gives each fact to one replica of a service, and the ACL checks the filter inside $share', async () => {
     t = await startTestHub()
     const svc = await t.addUser({ username: 'notifier', role: 'service' })

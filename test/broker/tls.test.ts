@@ -7,7 +7,7 @@ import { connect, Inbox } from '../helpers/mqtt.ts'
 let t: TestHub | null = null
 afterEach(async () => { await t?.stop(); t = null })
 
-describe('MQTT over TLS (issue 13)', () => {
+describe('MQTT over TLS', () => {
   it('serves MQTT on its TLS listener with the certificate from the hub\'s CA, to a client that trusts the CA', async () => {
     t = await startTestHub({ flags: { 'mqtts.enabled': true } })
     const url = t.hub.urls.mqtts!

@@ -26,7 +26,7 @@ const pastExpiry = (seconds: number): Promise<void> => new Promise((resolve) => 
 /** mqtt-packet decodes user properties into an object of its own making: compare by value. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
 
-describe('MQTT 5 messages kept by the hub keep their properties (issue 13)', () => {
+describe('MQTT 5 messages kept by the hub keep their properties', () => {
   it('delivers a fact queued for an offline v5 session with its contract metadata', async () => {
     t = await startTestHub()
     const dev = await t.addUser({ username: 'cups', role: 'device', things: ['kitchen/+'] })

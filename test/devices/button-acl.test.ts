@@ -4,7 +4,7 @@ import { startTestHub, type TestHub } from '../helpers/hub.ts'
 import { connect, publishAck } from '../helpers/mqtt.ts'
 import { TestCup } from '../household/world.ts'
 
-/** A button is a device with its own user, bound to a member and things (issue 29). */
+/** A button is a device with its own user, bound to a member and things. */
 describe('what the broker lets a button claim', () => {
   let t: TestHub
   let cups: MqttClient

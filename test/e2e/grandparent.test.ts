@@ -7,7 +7,7 @@ describe('a member added while the hub runs', () => {
   afterEach(async () => { await w.stop() })
 
   it('takes part (escalations, then a claim) with no change to the cup or the other members', async () => {
-    // Grandma chose `auto`: her agent claims for her, as every agent did before offers (issue 29).
+    // Grandma chose `auto`: her agent claims for her, as every agent did before offers.
     const policy = { 'cup.empty': { auto: ['grandma'], escalation: [{ afterSeconds: 0.5 }, { afterSeconds: 1, notify: { roles: ['grandparent'] } }] } }
     for (const m of ['mummy', 'daddy']) await w.presence(m, 'busy')
     const house = await w.household({ members: [{ name: 'mummy' }, { name: 'daddy' }], policies: policy })

@@ -11,7 +11,7 @@ import { FakeClock } from '../devices/fake-clock.ts'
 import { Gate } from '../devices/gate.ts'
 import { CLERK, call, Receiver, removeDir, startCustomers, startNotifications, startOrders, tempDir } from '../shop/shop.ts'
 
-// Issue 13, "Faults": the broker unreachable for 30 s from a device, Orders and Notifications
+// Faults: the broker unreachable for 30 s from a device, Orders and Notifications
 // (each behind one TCP gate that drops every connection while it is down; the hub keeps running).
 // They reconnect by themselves, and every fact made during the outage arrives, once per id.
 

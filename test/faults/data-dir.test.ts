@@ -7,7 +7,7 @@ import { runCli, startArgs, startHubProcess, type HubProcess } from '../helpers/
 import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
-// Issue 13, "Faults": a broken config or data dir, a second hub on the same dir and a full disk
+// Faults: a broken config or data dir, a second hub on the same dir and a full disk
 // each end `homefacts start` with one clear line (exit 1, no stack), and the recovery docs/running.md gives works.
 
 const dirs: string[] = []

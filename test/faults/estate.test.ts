@@ -11,7 +11,7 @@ import { idsReceived, lostAndDuplicated, publishStream } from '../estate/load.ts
 import { streamOf } from '../../estate/names.ts'
 
 /**
- * The estate's faults (issue 31), each with three real nats-servers and real hubs: a NATS node
+ * The estate's faults, each with three real nats-servers and real hubs: a NATS node
  * killed mid-stream, the whole cluster stopped for 60 s, the follower's hub killed mid-stream.
  * In the faults suite: together they took 143 s in one run.
  */

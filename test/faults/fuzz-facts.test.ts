@@ -7,7 +7,7 @@ import { connect, Inbox, publishAck } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 import { rng } from './packets.ts'
 
-// Issue 13, "Fuzz facts": hostile facts on a valid topic, from a seeded generator. Each is refused
+// Fuzz facts: hostile facts on a valid topic, from a seeded generator. Each is refused
 // with a reason (a PUBACK reason code on MQTT 5, a letter on homefacts/deadletter/<clientId> on
 // 3.1.1), none reaches a subscriber of the fact's topic, and the hub keeps serving.
 // Replay a run with HOMEFACTS_FUZZ_SEED=<seed>.

@@ -10,7 +10,7 @@ import { cupEmpty } from '../helpers/facts.ts'
 import { rawConnect } from '../helpers/raw-mqtt.ts'
 import { connectPacket, hostile, MAX_REMAINING, PRE_CONNECT, publishPacket, rng, varint } from './packets.ts'
 
-// Issue 13, "Hostile input": at least 10,000 malformed or adversarial packets at the hub's MQTT
+// Hostile input: at least 10,000 malformed or adversarial packets at the hub's MQTT
 // listeners (TCP and WebSocket), from a seeded generator. Replay a run with HOMEFACTS_FUZZ_SEED=<seed>.
 
 /** The hub's RSS must stay under this during the fuzz; runs on a 2-core machine peaked at 442 to 479 MB. */

@@ -7,7 +7,7 @@ import { connect, Inbox } from '../helpers/mqtt.ts'
 import { isRunning, startHubProcess, type HubProcess, type Running } from '../helpers/process.ts'
 import { call, Receiver } from '../shop/shop.ts'
 
-// Issue 13, "Faults": Orders and Notifications, each a child process of the hub, killed with
+// Faults: Orders and Notifications, each a child process of the hub, killed with
 // kill -9 in the middle of a stream of orders. test/shop/children.test.ts shows one restart;
 // this checks the stream: every order the API accepted has one `order.created` fact id (in the
 // ledger once), and each fact id gets one notice and one `notification.sent`, none twice.

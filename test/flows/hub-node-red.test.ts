@@ -180,7 +180,7 @@ describe('the hub with its Node-RED child', () => {
   it('restarts a crashed Node-RED, which catches up on the fact it missed and keeps counting seq', async () => {
     const inbox = new Inbox(admin)
     await admin.subscribeAsync('flows/+/fact/+', { qos: 1 })
-    // Lily's login (the test above) made her a household member, at home (issue 29): away too.
+    // Lily's login (the test above) made her a household member, at home: away too.
     await admin.publishAsync('household/lily/presence', 'away', { qos: 1, retain: true })
     const exited = once(t.hub.nodeRed, 'exit')
     process.kill(t.hub.nodeRed.pid!, 'SIGKILL')

@@ -9,7 +9,7 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
  * SUBSCRIBE (live messages are forwarded with it cleared, [MQTT-3.3.1-9]), is held back
  * `delayMs` from the moment it arrived, in order. Everything else (CONNACK, SUBACK, PUBACK,
  * queued and live publishes) goes straight through. So a SUBSCRIBE gets its SUBACK at once and
- * its retained messages `delayMs` later: the broker of issue 9.
+ * its retained messages `delayMs` later: a slow broker.
  */
 export interface DelayProxy {
   /** `mqtt://127.0.0.1:<port>` of the proxy. */

@@ -32,7 +32,7 @@ export interface TestHubOptions {
   flags?: Record<string, unknown>
   /** Extra config file content (for sections with no flag, like `household`). */
   file?: Record<string, unknown>
-  /** A real config file: read at start and again when it changes (the household section, issue 29). */
+  /** A real config file: read at start and again when it changes (the household section). */
   configFile?: string
   /** The hub's logger (default: silent, or `HOMEFACTS_TEST_LOG`). */
   log?: Logger

@@ -10,7 +10,7 @@ export const T0 = Date.parse('2026-11-29T14:00:00.000Z')
 export const SUBJECT = 'home/kitchen/lily-cup'
 export const household = HouseholdConfig.parse({
   members: [{ name: 'mummy' }, { name: 'grandma', role: 'grandparent' }],
-  // Both chose `auto`: their agents claim for them, as every agent did before offers (issue 29).
+  // Both chose `auto`: their agents claim for them, as every agent did before offers.
   policies: { 'cup.empty': { auto: ['mummy', 'grandma'], escalation: [{ afterSeconds: 60, priority: 'high' }, { afterSeconds: 300, notify: { roles: ['grandparent'] } }] } },
   evidenceTimeoutMs: 500,
   clearClaimAfterMs: 1000

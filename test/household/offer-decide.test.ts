@@ -4,7 +4,7 @@ import { initialState } from '../../services/household/decide.ts'
 import { HouseholdConfig } from '../../services/household/config.ts'
 import { T0, changed, claim, empty, full, stateOf, view } from './fixtures.ts'
 
-/** Daddy did not choose `auto`: his agent asks him (issue 29). */
+/** Daddy did not choose `auto`: his agent asks him. */
 const household = HouseholdConfig.parse({ members: [{ name: 'daddy' }], evidenceTimeoutMs: 500 })
 const daddy = () => initialState(household.members[0]!, household, 100)
 const topics = (d: { publish: { topic: string }[] }) => d.publish.map((p) => p.topic)

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { BIN, runCli, startArgs } from '../helpers/process.ts'
 import { startTestHub } from '../helpers/hub.ts'
 
-/** The first minutes with the hub, as a new user meets them (issue 29). */
+/** The first minutes with the hub, as a new user meets them. */
 describe('the first minutes', () => {
   const dirs: string[] = []
   const dir = (): string => { const d = mkdtempSync(join(tmpdir(), 'homefacts-first-')); dirs.push(d); return d }

@@ -9,7 +9,7 @@ import type { WireMessage } from '../helpers/mqtt.ts'
 
 /**
  * The phones notifier on a real hub, with the real household responders, against a local
- * server that speaks ntfy's publish API (issue 12): what a member's phone shows, and the
+ * server that speaks ntfy's publish API: what a member's phone shows, and the
  * delivery facts on the wire.
  */
 

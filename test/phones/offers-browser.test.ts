@@ -18,7 +18,7 @@ const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isM
 const PASSWORDS = { mummy: 'mummy-secret-1', daddy: 'daddy-secret-1' }
 
 /**
- * "Your first claim" (issue 29) in Chromium, on a hub with no config file: the members are their
+ * "Your first claim" in Chromium, on a hub with no config file: the members are their
  * logins, their agents offer the fact, a person claims it, and the other phone's offer goes.
  */
 describe.skipIf(!existsSync(CHROMIUM))('offers in the household web app', () => {
