@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
+import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTestHub, type TestHub } from '../helpers/hub.ts'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, Inbox, nextPublish, pastExpiry } from '../helpers/mqtt.ts'
 import { cupEmpty } from '../helpers/facts.ts'
 
 let t: TestHub | null = null
@@ -15,13 +15,6 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-/** The next PUBLISH on `topic`, with its properties. */
-function nextPublish (client: MqttClient, topic: string): Promise<IPublishPacket> {
-  return new Promise((resolve) => client.on('message', (tp: string, _p: Buffer, packet: IPublishPacket) => { if (tp === topic) resolve(packet) }))
-}
-
-/** Resolves once `seconds` of Message Expiry have passed for a message published before the call. */
-const pastExpiry = (seconds: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100))
 
 /** mqtt-packet decodes user properties into an object of its own making: compare by value. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))

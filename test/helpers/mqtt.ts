@@ -123,3 +123,13 @@ export async function connectInbox (url: string, opts: IClientOptions = {}): Pro
   })
   return { client, inbox }
 }
+
+/** The next PUBLISH on `topic`, with its properties. */
+export function nextPublish (client: MqttClient, topic: string): Promise<IPublishPacket> {
+  return new Promise((resolve) => client.on('message', (t: string, _payload: Buffer, packet: IPublishPacket) => { if (t === topic) resolve(packet) }))
+}
+
+/** Resolves once `seconds` of Message Expiry have passed for a message published before the call. */
+export function pastExpiry (seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100))
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { connect, Inbox } from '../helpers/mqtt.ts'
+import { connect, Inbox, nextPublish, pastExpiry } from '../helpers/mqtt.ts'
 import { drop, resume, onEveryStore } from './plain-aedes.ts'
 
 /**
@@ -69,14 +69,3 @@ describe('resuming a session (patched aedes)', () => {
     })
   })
 })
-
-function nextPublish (client: import('mqtt').MqttClient, topic: string): Promise<import('mqtt').IPublishPacket> {
-  return new Promise((resolve) => {
-    client.on('message', (t: string, _payload: Buffer, packet: import('mqtt').IPublishPacket) => { if (t === topic) resolve(packet) })
-  })
-}
-
-/** Resolves once `seconds` of Message Expiry have passed for a message published before the call. */
-function pastExpiry (seconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100))
-}

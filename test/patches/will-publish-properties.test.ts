@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { IPublishPacket, MqttClient } from 'mqtt'
-import { connect } from '../helpers/mqtt.ts'
+import { connect, nextPublish } from '../helpers/mqtt.ts'
 import { startAedes } from './plain-aedes.ts'
-
-function nextPublish (client: MqttClient, topic: string): Promise<IPublishPacket> {
-  return new Promise((resolve) => {
-    client.on('message', (t: string, _payload: Buffer, packet: IPublishPacket) => { if (t === topic) resolve(packet) })
-  })
-}
 
 /** patches/aedes+2.0.0-beta.1+005+will-publish-properties.patch. */
 describe('will PUBLISH properties (patched aedes)', () => {
@@ -17,6 +10,15 @@ describe('will PUBLISH properties (patched aedes)', () => {
     const sub = await connect(url, { protocolVersion: 5 })
     await sub.subscribeAsync('dev/status', { qos: 1 })
     const will = nextPublish(sub, 'dev/status')
+    // What the will's PUBLISH must carry: every property but the Will Delay Interval (§3.1.3.2).
+    const sent = {
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 600,
+      contentType: 'text/plain',
+      responseTopic: 'dev/reply',
+      correlationData: Buffer.from('c1'),
+      userProperties: { kind: 'availability' }
+    }
     const dev = await connect(url, {
       protocolVersion: 5,
       will: {
@@ -24,16 +26,8 @@ describe('will PUBLISH properties (patched aedes)', () => {
         payload: Buffer.from('offline'),
         qos: 1,
         retain: false,
-        properties: {
-          // No Session Expiry, so the session ends at once and the will goes with it.
-          willDelayInterval: 30,
-          payloadFormatIndicator: true,
-          messageExpiryInterval: 600,
-          contentType: 'text/plain',
-          responseTopic: 'dev/reply',
-          correlationData: Buffer.from('c1'),
-          userProperties: { kind: 'availability' }
-        }
+        // No Session Expiry, so the session ends at once and the will goes with it.
+        properties: { willDelayInterval: 30, ...sent }
       }
     })
     dev.stream.destroy()
@@ -41,14 +35,7 @@ describe('will PUBLISH properties (patched aedes)', () => {
     expect(packet.payload.toString()).toBe('offline')
     // toEqual: mqtt-packet decodes user properties into a prototype-less object. No other key may be there.
     expect(Object.keys(packet.properties ?? {}).sort()).toStrictEqual(['contentType', 'correlationData', 'messageExpiryInterval', 'payloadFormatIndicator', 'responseTopic', 'userProperties'])
-    expect(packet.properties).toEqual({
-      payloadFormatIndicator: true,
-      messageExpiryInterval: 600,
-      contentType: 'text/plain',
-      responseTopic: 'dev/reply',
-      correlationData: Buffer.from('c1'),
-      userProperties: { kind: 'availability' }
-    })
+    expect(packet.properties).toEqual(sent)
     await sub.endAsync()
   })
 })
