@@ -52,7 +52,7 @@ describe('the homefacts command', () => {
   it('prints the first-run admin credentials once, and stops cleanly on SIGTERM and SIGINT', async () => {
     const hub = await startHubProcess(dir)
     // The command runs Node with the bounds on the heap's growth on its shebang line (bin/homefacts.js).
-    expect(readFileSync(`/proc/${hub.proc.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=50']))
+    expect(readFileSync(`/proc/${hub.proc.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=20']))
     expect(hub.output()).toContain('First run: created the admin account.')
     expect(hub.output()).toContain(`password: ${hub.admin.password}`)
     hub.proc.kill('SIGTERM')
