@@ -21,14 +21,24 @@ const PASSWORDS = { mummy: 'mummy-secret-1', daddy: 'daddy-secret-1' }
 
 const stateOf = (f: Fact, value: string): string => JSON.stringify({ value, seq: f.seq, since: f.time, factId: f.id })
 
+/** One entry of Chromium's own record of a phone's pushes and notifications (DevTools' Background Services). */
+interface BrowserRecord {
+  service: string
+  eventName: string
+  /** The notification's tag, for a notification. */
+  instanceId: string
+  meta: Record<string, string>
+}
+
 /** One member's phone: a browser context with its page, logged in, and its service worker's registration id. */
 interface Phone {
   context: BrowserContext
   page: Page
   cdp: CDPSession
   registrationId: Promise<string>
-  /** Resolves once the registration's active worker is running (it is started if it is not). */
-  running: () => Promise<void>
+  /** Resolves with the first record from index `from` on that matches. */
+  recorded: (from: number, match: (r: BrowserRecord) => boolean) => Promise<BrowserRecord>
+  records: BrowserRecord[]
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () => {
@@ -85,27 +95,30 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
         if (live) resolve(live.registrationId)
       })
     })
-    // The worker's versions as Chromium reports them: an idle worker is stopped, and a push
-    // delivered to it waits for it to start, which on a loaded machine can take seconds.
-    let versions: { registrationId: string, runningStatus: string, status: string }[] = []
-    const changed = new Set<() => void>()
-    cdp.on('ServiceWorker.workerVersionUpdated', (update) => {
-      versions = update.versions
-      for (const check of changed) check()
+    // Chromium records each push event it dispatches and completes, and each notification it
+    // displays and closes. That record, not the page's getNotifications(), says when a push has
+    // been handled: a getNotifications() that starts while a notification is being displayed
+    // deletes it from Chromium's notification database for good.
+    const records: BrowserRecord[] = []
+    const waiting = new Set<() => void>()
+    cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
+      records.push({ service: e.service, eventName: e.eventName, instanceId: e.instanceId, meta: Object.fromEntries(e.eventMetadata.map((m) => [m.key, m.value])) })
+      for (const check of waiting) check()
     })
-    const running = async (): Promise<void> => {
-      const id = await registrationId
-      const up = (): boolean => versions.some((v) => v.registrationId === id && v.status === 'activated' && v.runningStatus === 'running')
-      if (up()) return
-      const started = new Promise<void>((resolve) => {
-        const check = (): void => { if (up()) { changed.delete(check); resolve() } }
-        changed.add(check)
-      })
-      await cdp.send('ServiceWorker.startWorker', { scopeURL: `${t.httpUrl}/` })
-      await started
+    const recorded = (from: number, match: (r: BrowserRecord) => boolean): Promise<BrowserRecord> => new Promise((resolve) => {
+      const check = (): void => {
+        const r = records.slice(from).find(match)
+        if (r) { waiting.delete(check); resolve(r) }
+      }
+      waiting.add(check)
+      check()
+    })
+    for (const service of ['pushMessaging', 'notifications'] as const) {
+      await cdp.send('BackgroundService.startObserving', { service })
+      await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service })
     }
     await cdp.send('ServiceWorker.enable')
-    return { context, page, cdp, registrationId, running }
+    return { context, page, cdp, registrationId, recorded, records }
   }
 
   async function logIn (phone: Phone, username: string, password: string): Promise<void> {
@@ -123,19 +136,34 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     return at
   }
 
-  /** Hands a decrypted push to the page's service worker, as the push service would. */
-  async function deliver (phone: Phone, push: ReceivedPush): Promise<void> {
+  /**
+   * Hands a decrypted push to the page's service worker, as the push service would, and resolves
+   * with what Chromium recorded from its dispatch to its completion (the worker's `waitUntil`
+   * settled), once the push event has succeeded.
+   */
+  async function deliver (phone: Phone, push: ReceivedPush): Promise<BrowserRecord[]> {
     // A push for a worker still installing is dropped: wait until it is the active one.
     await phone.page.evaluate(async () => {
       const worker = (await navigator.serviceWorker.ready).active!
       if (worker.state !== 'activated') await new Promise((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve(undefined)))
     })
-    await phone.running()
-    // Any event resets a worker's idle timer (30 s in Chromium): a message now, so it is not
-    // stopping as the push arrives.
-    await phone.page.evaluate(async () => { (await navigator.serviceWorker.ready).active!.postMessage('keep running') })
-    await phone.cdp.send('ServiceWorker.deliverPushMessage', { origin: t.httpUrl, registrationId: await phone.registrationId, data: JSON.stringify(push.payload) })
+    const data = JSON.stringify(push.payload)
+    const from = phone.records.length
+    await phone.cdp.send('ServiceWorker.deliverPushMessage', { origin: t.httpUrl, registrationId: await phone.registrationId, data })
+    const dispatched = await phone.recorded(from, (r) => r.eventName === 'Push event dispatched' && r.meta.Payload === data)
+    const at = phone.records.indexOf(dispatched)
+    const completed = await phone.recorded(at, (r) => r.eventName === 'Push event completed')
+    expect(completed.meta.Status, `the push event for ${push.payload.kind} ${push.payload.tag}`).toBe('Success')
+    return phone.records.slice(at, phone.records.indexOf(completed) + 1)
   }
+
+  /** The notification Chromium displayed while handling a push: its tag, title and body. */
+  const displayed = (handled: BrowserRecord[]) => handled
+    .filter((r) => r.service === 'notifications' && r.eventName === 'Notification displayed')
+    .map((r) => ({ tag: r.instanceId, title: r.meta.Title, body: r.meta.Body }))
+
+  /** Resolves once Chromium has closed the notification under `tag` (a close may land after the push event completes). */
+  const closed = (phone: Phone, from: number, tag: string) => phone.recorded(from, (r) => r.eventName === 'Notification closed' && r.instanceId === tag)
 
   /**
    * Resolves with the page's clock once an element matching `selector` (and containing `text`) is
@@ -153,6 +181,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     seen.observe(document.body, { childList: true, subtree: true, characterData: true })
   }), [selector, text] as const)
 
+  /** The notifications the page's registration holds under `tag`: read only once no notification is being displayed. */
   const shown = (phone: Phone, tag: string) => phone.page.evaluate(async (tag) => {
     const reg = await navigator.serviceWorker.ready
     return (await reg.getNotifications({ tag })).map((n) => ({ tag: n.tag, title: n.title, body: n.body }))
@@ -210,8 +239,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     const factId = state.factId
     // The escalation after 0.2 s reached mummy's phone first; her claim withdraws it.
     const notify = await receiver.next((p) => p.endpointId === pushId && p.payload.tag === factId && p.payload.kind === 'notify', 10_000)
-    await deliver(mummy, notify)
-    await expect.poll(() => shown(mummy, factId), { timeout: 5000 }).toHaveLength(1)
+    expect(displayed(await deliver(mummy, notify))).toStrictEqual([{ tag: factId, title: notify.payload.title, body: notify.payload.body }])
+    expect(await shown(mummy, factId)).toHaveLength(1)
     const shownAt = appears(daddy.page, `li[data-fact="${factId}"] .claimed`, 'claimed by mummy')
     const clickedAt = Date.now()
     await mummy.page.locator(`li[data-fact="${factId}"]`).getByRole('button', { name: "I'll do it" }).click()
@@ -224,8 +253,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     await mummy.page.locator(`li[data-fact="${factId}"] .claimed`, { hasText: 'claimed by mummy (you)' }).waitFor({ timeout: 1000 })
     const withdraw = await receiver.next((p) => p.endpointId === pushId && p.payload.tag === factId && p.payload.kind === 'withdraw', 10_000)
     expect(withdraw.payload).toMatchObject({ kind: 'withdraw', tag: factId, body: 'claimed by mummy' })
+    const from = mummy.records.length
     await deliver(mummy, withdraw)
-    await expect.poll(() => shown(mummy, factId), { timeout: 5000 }).toStrictEqual([])
+    await closed(mummy, from, factId)
+    expect(await shown(mummy, factId)).toStrictEqual([])
     await shot(mummy.page, 'open-fact')
   }, 15_000)
 
@@ -244,8 +275,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     await happen(f, 'empty')
     const notify = await receiver.next((p) => p.endpointId === id && p.payload.tag === f.id && p.payload.kind === 'notify', 10_000)
     expect(notify.payload).toMatchObject({ kind: 'notify', tag: f.id, priority: 'high', url: `/#/trace/${f.id}` })
-    await deliver(mummy, notify)
-    await expect.poll(() => shown(mummy, f.id), { timeout: 5000 }).toStrictEqual([{ tag: f.id, title: notify.payload.title, body: notify.payload.body }])
+    expect(displayed(await deliver(mummy, notify))).toStrictEqual([{ tag: f.id, title: notify.payload.title, body: notify.payload.body }])
+    expect(await shown(mummy, f.id)).toStrictEqual([{ tag: f.id, title: notify.payload.title, body: notify.payload.body }])
 
     await happen(cupFilled(2, 'kitchen', 'tom-cup'), 'filled')
     for (const p of [mummy, daddy]) {
@@ -254,8 +285,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     }
     const withdraw = await receiver.next((p) => p.endpointId === id && p.payload.tag === f.id && p.payload.kind === 'withdraw', 10_000)
     expect(withdraw.payload).toMatchObject({ kind: 'withdraw', tag: f.id, title: `resolved: ${notify.payload.title}` })
+    const from = mummy.records.length
     await deliver(mummy, withdraw)
-    await expect.poll(() => shown(mummy, f.id), { timeout: 5000 }).toStrictEqual([])
+    await closed(mummy, from, f.id)
+    expect(await shown(mummy, f.id)).toStrictEqual([])
   }, 30_000)
 
   it('resolves the claimed fact when its cup is filled and shows the whole story in the trace view', async () => {
