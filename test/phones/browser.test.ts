@@ -36,8 +36,8 @@ interface Phone {
   page: Page
   cdp: CDPSession
   registrationId: Promise<string>
-  /** Resolves with the first record from index `from` on that matches. */
-  recorded: (from: number, match: (r: BrowserRecord) => boolean) => Promise<BrowserRecord>
+  /** Resolves with the first record from index `from` on that matches `what`; rejects, listing what was recorded, after 5 s. */
+  recorded: (from: number, what: string, match: (r: BrowserRecord) => boolean) => Promise<BrowserRecord>
   records: BrowserRecord[]
 }
 
@@ -105,10 +105,17 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
       records.push({ service: e.service, eventName: e.eventName, instanceId: e.instanceId, meta: Object.fromEntries(e.eventMetadata.map((m) => [m.key, m.value])) })
       for (const check of waiting) check()
     })
-    const recorded = (from: number, match: (r: BrowserRecord) => boolean): Promise<BrowserRecord> => new Promise((resolve) => {
+    const recorded = (from: number, what: string, match: (r: BrowserRecord) => boolean): Promise<BrowserRecord> => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(check)
+        reject(new Error(`Chromium recorded no ${what} within 5 s; it recorded ${JSON.stringify(records.slice(from).map((r) => [r.eventName, r.instanceId, r.meta.Status ?? '']))}`))
+      }, 5000)
       const check = (): void => {
         const r = records.slice(from).find(match)
-        if (r) { waiting.delete(check); resolve(r) }
+        if (!r) return
+        clearTimeout(timer)
+        waiting.delete(check)
+        resolve(r)
       }
       waiting.add(check)
       check()
@@ -150,9 +157,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     const data = JSON.stringify(push.payload)
     const from = phone.records.length
     await phone.cdp.send('ServiceWorker.deliverPushMessage', { origin: t.httpUrl, registrationId: await phone.registrationId, data })
-    const dispatched = await phone.recorded(from, (r) => r.eventName === 'Push event dispatched' && r.meta.Payload === data)
+    const dispatched = await phone.recorded(from, `push event dispatched for ${push.payload.kind} ${push.payload.tag}`, (r) => r.eventName === 'Push event dispatched' && r.meta.Payload === data)
     const at = phone.records.indexOf(dispatched)
-    const completed = await phone.recorded(at, (r) => r.eventName === 'Push event completed')
+    const completed = await phone.recorded(at, `push event completed for ${push.payload.kind} ${push.payload.tag}`, (r) => r.eventName === 'Push event completed')
     expect(completed.meta.Status, `the push event for ${push.payload.kind} ${push.payload.tag}`).toBe('Success')
     return phone.records.slice(at, phone.records.indexOf(completed) + 1)
   }
@@ -163,7 +170,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the household web app in Chromium', () =
     .map((r) => ({ tag: r.instanceId, title: r.meta.Title, body: r.meta.Body }))
 
   /** Resolves once Chromium has closed the notification under `tag` (a close may land after the push event completes). */
-  const closed = (phone: Phone, from: number, tag: string) => phone.recorded(from, (r) => r.eventName === 'Notification closed' && r.instanceId === tag)
+  const closed = (phone: Phone, from: number, tag: string) => phone.recorded(from, `closed notification ${tag}`, (r) => r.eventName === 'Notification closed' && r.instanceId === tag)
 
   /**
    * Resolves with the page's clock once an element matching `selector` (and containing `text`) is
