@@ -40,7 +40,7 @@ export async function startStep (step: Step, dir: string, usersFile: string, web
   if (step === 1) {
     notifications = proc(new Proc(ownSpec('notifications1', 'notifications1', { port: notifyPort, ...reader }), dir))
     proc(new Proc(ownSpec('orders1', 'orders1', { port: ordersPort, dataDir: dir, notificationsUrl: `http://127.0.0.1:${notifyPort}/notify` }), dir))
-    await httpUp(notifyPort)
+    await httpUp(notifyPort, notifications)
   } else {
     const broker = all[0]!
     notifications = step === 2
@@ -50,6 +50,7 @@ export async function startStep (step: Step, dir: string, usersFile: string, web
     svc('orders', ['--port', String(ordersPort)])
     await broker.printed(step === 2 ? 'subscribed step2-notifications' : 'subscribed notifications')
   }
-  await Promise.all([httpUp(ordersPort), httpUp(customersPort)])
+  const orders = all.find((p) => p.spec.name === 'orders' || p.spec.name === 'orders1')
+  await Promise.all([httpUp(ordersPort, orders), httpUp(customersPort, customers)])
   return { ordersPort, customersPort, customers, notifications, all }
 }
