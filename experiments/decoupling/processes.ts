@@ -106,7 +106,7 @@ export class Proc {
   }
 }
 
-/** Waits until something answers HTTP on the port (any status); a failure describes `proc`, which should. */
+/** Waits until something answers HTTP on the port (any status); a failure describes `proc`, the process that should answer. */
 export async function httpUp (port: number, proc?: Proc, timeoutMs = 20000): Promise<void> {
   const until = Date.now() + timeoutMs
   for (;;) {

@@ -37,9 +37,10 @@ export async function startStep (step: Step, dir: string, usersFile: string, web
   }
   const customers = svc('customers', ['--port', String(customersPort)])
   let notifications: Proc
+  let orders: Proc
   if (step === 1) {
     notifications = proc(new Proc(ownSpec('notifications1', 'notifications1', { port: notifyPort, ...reader }), dir))
-    proc(new Proc(ownSpec('orders1', 'orders1', { port: ordersPort, dataDir: dir, notificationsUrl: `http://127.0.0.1:${notifyPort}/notify` }), dir))
+    orders = proc(new Proc(ownSpec('orders1', 'orders1', { port: ordersPort, dataDir: dir, notificationsUrl: `http://127.0.0.1:${notifyPort}/notify` }), dir))
     await httpUp(notifyPort, notifications)
   } else {
     const broker = all[0]!
@@ -47,10 +48,9 @@ export async function startStep (step: Step, dir: string, usersFile: string, web
       ? proc(new Proc(ownSpec('notifications2', 'notifications2', { mqttUrl, mqttUser: 'notifications', mqttPassword: PASSWORDS.notifications, ...reader }), dir))
       : svc('notifications', ['--webhook-url', webhookUrl])
     // Orders publishes nothing before the first order, which waits for this subscription.
-    svc('orders', ['--port', String(ordersPort)])
+    orders = svc('orders', ['--port', String(ordersPort)])
     await broker.printed(step === 2 ? 'subscribed step2-notifications' : 'subscribed notifications')
   }
-  const orders = all.find((p) => p.spec.name === 'orders' || p.spec.name === 'orders1')
   await Promise.all([httpUp(ordersPort, orders), httpUp(customersPort, customers)])
   return { ordersPort, customersPort, customers, notifications, all }
 }
