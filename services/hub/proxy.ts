@@ -1,4 +1,3 @@
-import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance } from 'fastify'
 import { Codes } from '#contract'
 import type { UserStore } from '../../broker/index.ts'
@@ -22,7 +21,8 @@ export interface ProxyOptions {
 export function registerProxy (app: FastifyInstance, opts: ProxyOptions): ProxyTargets {
   const targets: ProxyTargets = new Map()
   void app.register(async (scope) => {
-    await scope.register(replyFrom)
+    // Loaded here, once HTTP is being set up: the other commands, and the broker's first CONNACK, do not wait for it.
+    await scope.register((await import('@fastify/reply-from')).default)
     // Leave the body unread, to stream it on as it came.
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
